@@ -1,0 +1,56 @@
+# Black Friday Sales Platform. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BFP_PG_PORT ?= 55432
+BFP_REDIS_PORT ?= 56379
+export BFP_PG_PORT BFP_REDIS_PORT
+export DATABASE_URL ?= postgresql://bfp@127.0.0.1:$(BFP_PG_PORT)/bfp
+export REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_PORT)/0
+# pytest starts its own Postgres + Redis here, apart from the demo's (see tests/conftest.py)
+export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
+DEMO_PURCHASES := data/demo/amazon-purchases.csv
+
+.PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+venv: ## create .venv and install the pinned requirements (only when they changed)
+	@scripts/bootstrap.sh
+
+services-up: ## start the local Postgres + Redis (installs them with apt-get if missing); prints the URLs
+	@scripts/services.sh up
+
+services-down: ## stop the local Postgres + Redis
+	@scripts/services.sh down
+
+services-status: ## show whether the local services run, and their URLs
+	@scripts/services.sh status
+
+migrate: venv services-up ## apply the OLTP schema (sql/oltp) to $DATABASE_URL
+	@$(PY) -m serving.migrate
+
+demo: venv services-up migrate ## the main job, so far: demo data -> OLTP catalog, then print what was loaded
+	$(PY) -m datagen generate --scale demo --out $(DEMO_PURCHASES)
+	$(PY) -m datagen load --purchases $(DEMO_PURCHASES)
+	$(PY) -m datagen figures --purchases $(DEMO_PURCHASES)
+
+test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs)
+	$(PY) -m pytest
+
+lint: venv ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
+	$(PY) -m bench.generate
+
+clean: services-down ## stop services and remove generated data, services state and the venv
+	rm -rf .local data $(VENV)

@@ -1,0 +1,136 @@
+"""Command line of the data generator: `python -m datagen {generate,load,figures} --help`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from datagen import catalog, figures, purchases
+from datagen.load import LoadError, load_catalog
+
+DEFAULT_DATA_DIR = Path(os.environ.get("BFP_DATA_DIR", "data"))
+
+
+def default_purchases_path(scale: str) -> Path:
+    return DEFAULT_DATA_DIR / scale / "amazon-purchases.csv"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m datagen",
+        description="Synthetic Open e-commerce 1.0 purchases and the storefront catalog derived from them.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser(
+        "generate",
+        parents=[common],
+        help="write the purchases CSV (amazon-purchases.csv schema)",
+        description="Write the historical purchases CSV; the same seed and scale give the same bytes.",
+    )
+    generate.add_argument(
+        "--scale",
+        choices=sorted(purchases.SCALES),
+        default="demo",
+        help="demo: 90K lines, 44K products (default); full: 1.8M lines, 873K products, 5K shoppers",
+    )
+    generate.add_argument("--seed", type=int, default=purchases.DEFAULT_SEED, help="random seed (%(default)s)")
+    generate.add_argument(
+        "--out", type=Path, help="output CSV (default: $BFP_DATA_DIR/<scale>/amazon-purchases.csv, data/ if unset)"
+    )
+
+    load = commands.add_parser(
+        "load",
+        parents=[common],
+        help="derive categories, products and customers from a purchases CSV and load them into Postgres",
+        description="Check a purchases CSV (generated or the real one), derive the catalog and load it with "
+        "COPY in one transaction. Bad lines go to quarantine with their reason.",
+    )
+    load.add_argument("--purchases", type=Path, required=True, help="the purchases CSV")
+    load.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL"), help="PostgreSQL URL (default: $DATABASE_URL)"
+    )
+    load.add_argument(
+        "--quarantine-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR / "lake" / "quarantine",
+        help="where rejected lines are written (default: %(default)s)",
+    )
+    load.add_argument(
+        "--max-bad-lines",
+        type=int,
+        default=0,
+        help="load anyway if at most this many lines are bad (they are quarantined); default 0",
+    )
+
+    measure = commands.add_parser(
+        "figures",
+        parents=[common],
+        help="print the Black Friday figures measured on a purchases CSV",
+        description="Per year: "
+        "BF-week surge in daily orders vs the rest of November, BF-week share of November revenue, peak day.",
+    )
+    measure.add_argument("--purchases", type=Path, required=True, help="the purchases CSV")
+    return parser
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    scale = purchases.SCALES[args.scale]
+    out = args.out or default_purchases_path(args.scale)
+    started = time.perf_counter()
+    table = purchases.generate_purchases(scale, args.seed, progress=not args.quiet)
+    generated = time.perf_counter()
+    purchases.write_purchases_csv(table, out, progress=not args.quiet)
+    written = time.perf_counter()
+    print(
+        f"generated {table.num_rows:,} purchase lines ({scale.products:,} products, {scale.customers:,} "
+        f"shoppers, seed {args.seed}) -> {out}\n"
+        f"  generate {generated - started:.1f}s ({table.num_rows / (generated - started):,.0f} rows/s), "
+        f"write {written - generated:.1f}s ({table.num_rows / (written - generated):,.0f} rows/s)"
+    )
+    return 0
+
+
+def run_load(args: argparse.Namespace) -> int:
+    if not args.database_url:
+        raise LoadError("no database: pass --database-url or set DATABASE_URL (make services-up prints it)")
+    if args.max_bad_lines < 0:
+        raise LoadError(f"--max-bad-lines must be 0 or more, got {args.max_bad_lines}")
+    result = load_catalog(args.purchases, args.database_url, args.quarantine_dir, args.max_bad_lines)
+    checked = result.checked
+    print(
+        f"checked {checked.lines_read:,} lines of {args.purchases}: {checked.lines_valid:,} valid, "
+        f"{checked.problems:,} quarantined" + (f" -> {checked.quarantine_file}" if checked.quarantine_file else "")
+    )
+    print("derived " + ", ".join(f"{count:,} {name}" for name, count in result.derived.items()))
+    print("database now holds " + ", ".join(f"{count:,} {name}" for name, count in result.totals.items()))
+    print("  " + ", ".join(f"{stage} {secs:.1f}s" for stage, secs in result.seconds.items()))
+    return 0
+
+
+def run_figures(args: argparse.Namespace) -> int:
+    con = duckdb.connect()
+    catalog.check_purchases(con, args.purchases, DEFAULT_DATA_DIR / "lake" / "quarantine", max_bad_lines=0)
+    print(figures.format_figures(figures.seasonality_figures(con)))
+    return 0
+
+
+COMMANDS = {"generate": run_generate, "load": run_load, "figures": run_figures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except (purchases.GenerateError, catalog.PurchasesFileError, LoadError) as exc:
+        print(f"datagen {args.command}: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Creates .venv with Python >= 3.11 and installs the pinned requirements, only when they changed.
+# On a fresh Debian/Ubuntu machine it installs python3-venv with apt-get if venv support is missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${BFP_VENV:-$ROOT/.venv}
+STAMP=$VENV/.requirements.sha256
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+find_python() {
+  local candidate
+  for candidate in ${PYTHON:-} python3.12 python3.11 python3; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+      echo "$candidate"; return
+    fi
+  done
+  log "ERROR: Python 3.11 or newer not found (tried ${PYTHON:-} python3.12 python3.11 python3); set PYTHON=..."
+  exit 1
+}
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python=$(find_python)
+  log "creating $VENV with $($python --version)"
+  if ! "$python" -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    version=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    log "venv support missing; installing python$version-venv with apt-get"
+    apt_install "python$version-venv" || apt_install python3-venv
+    "$python" -m venv "$VENV"
+  fi
+fi
+
+wanted=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
+  log "installing requirements into $VENV (first run takes a few minutes)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
+  echo "$wanted" >"$STAMP"
+fi

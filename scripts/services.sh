@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Local services for the `local` target: a throwaway PostgreSQL cluster and a redis-server, both kept in a
+# project-local folder on non-default ports, so nothing on the machine is touched.
+#
+#   scripts/services.sh up|down|status|env|destroy   (destroy = down, then delete the data)
+#
+# Settings (environment): BFP_STATE_DIR (default <repo>/.local/services), BFP_PG_PORT (55432),
+# BFP_REDIS_PORT (56379), BFP_DB_NAME (bfp), BFP_DB_USER (bfp).
+# `up` is idempotent: running services are left alone, stale pid files are cleared.
+# Works as root (PostgreSQL refuses root, so the cluster runs as the `postgres` user) and as a normal user.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR=${BFP_STATE_DIR:-$ROOT/.local/services}
+PG_PORT=${BFP_PG_PORT:-55432}
+REDIS_PORT=${BFP_REDIS_PORT:-56379}
+DB_NAME=${BFP_DB_NAME:-bfp}
+DB_USER=${BFP_DB_USER:-bfp}
+REDIS_DIR=$STATE_DIR/redis
+REDIS_PID=$REDIS_DIR/redis.pid
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+pg_bindir() {
+  local dir
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+  done
+  command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return; }
+  return 1
+}
+
+install_packages() {
+  # Installs the Debian packages that are missing; only root (or sudo) can do that.
+  local missing=()
+  pg_bindir >/dev/null || missing+=(postgresql postgresql-contrib)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if ! is_root; then
+    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}: install them with apt-get (needs root)"
+    sudo="sudo"
+  fi
+  log "installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# As root every PostgreSQL command runs as the postgres user, which must be able to reach the data folder.
+as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_base() {
+  # The cluster lives in the state folder unless, as root, the postgres user cannot reach it (e.g. the
+  # checkout sits under /root); then it lives in a per-checkout folder under /var/tmp.
+  if is_root && ! runuser -u postgres -- test -x "$STATE_DIR" 2>/dev/null; then
+    echo "/var/tmp/bfp-pg-$(printf '%s' "$STATE_DIR" | md5sum | cut -c1-12)"
+  else
+    echo "$STATE_DIR/pg"
+  fi
+}
+
+pg_running() {
+  local data=$1 pid
+  [ -f "$data/postmaster.pid" ] || return 1
+  pid=$(head -1 "$data/postmaster.pid")
+  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qE '^(postgres|postmaster)' "/proc/$pid/comm"
+}
+
+pg_up() {
+  local bin base data
+  bin=$(pg_bindir) || die "PostgreSQL server binaries not found"
+  base=$(pg_base); data=$base/data
+  mkdir -p "$base"
+  is_root && chown postgres: "$base"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initdb $data"
+    local locale=(--locale=C.UTF-8)
+    locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' || locale=(--no-locale)
+    as_pg "$bin/initdb" -D "$data" -U "$DB_USER" --auth=trust -E UTF8 "${locale[@]}" >"$base/initdb.log" \
+      || die "initdb failed, see $base/initdb.log"
+    cat >>"$data/postgresql.conf" <<CONF
+# written by scripts/services.sh: local, throwaway, loopback only
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 300
+shared_buffers = 512MB
+maintenance_work_mem = 512MB
+max_wal_size = 4GB
+CONF
+  fi
+  # The port can change between runs (tests use their own), so it is passed at start, not kept in the file.
+  if pg_running "$data"; then
+    log "postgres already running ($data)"
+  else
+    if [ -f "$data/postmaster.pid" ]; then
+      log "removing stale $data/postmaster.pid"
+      rm -f "$data/postmaster.pid"
+    fi
+    as_pg "$bin/pg_ctl" -D "$data" -l "$base/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
+      || die "postgres did not start, see $base/postgres.log"
+  fi
+  local port
+  port=$(sed -n 4p "$data/postmaster.pid")
+  [ "$port" = "$PG_PORT" ] || die "postgres in $data runs on port $port, not $PG_PORT: run 'down' first"
+  if [ -z "$("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+    "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" "$DB_NAME"
+  fi
+}
+
+redis_running() {
+  local pid
+  [ -f "$REDIS_PID" ] || return 1
+  pid=$(cat "$REDIS_PID")
+  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -q '^redis-server' "/proc/$pid/comm"
+}
+
+redis_up() {
+  command -v redis-server >/dev/null 2>&1 || die "redis-server not found"
+  mkdir -p "$REDIS_DIR"
+  if redis_running; then
+    log "redis already running (pid $(cat "$REDIS_PID"))"
+  else
+    [ -f "$REDIS_PID" ] && { log "removing stale $REDIS_PID"; rm -f "$REDIS_PID"; }
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
+      --pidfile "$REDIS_PID" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no >/dev/null
+  fi
+  local deadline=$((SECONDS + 30))
+  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do
+    [ $SECONDS -lt $deadline ] || die "redis did not answer on port $REDIS_PORT, see $REDIS_DIR/redis.log"
+    sleep 0.1
+  done
+}
+
+print_env() {
+  cat <<ENV
+DATABASE_URL=postgresql://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+ENV
+}
+
+cmd_up() {
+  install_packages
+  mkdir -p "$STATE_DIR"
+  pg_up
+  redis_up
+  print_env | tee "$STATE_DIR/env"
+}
+
+cmd_down() {
+  local bin data
+  data=$(pg_base)/data
+  if bin=$(pg_bindir) && pg_running "$data"; then
+    as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null && log "postgres stopped"
+  fi
+  if redis_running; then
+    kill "$(cat "$REDIS_PID")"
+    local deadline=$((SECONDS + 30))
+    while redis_running; do
+      [ $SECONDS -lt $deadline ] || die "redis did not stop"
+      sleep 0.1
+    done
+    log "redis stopped"
+  fi
+  rm -f "$REDIS_PID"
+}
+
+cmd_status() {
+  local rc=0 data
+  data=$(pg_base)/data
+  if pg_running "$data"; then echo "postgres: running on 127.0.0.1:$(sed -n 4p "$data/postmaster.pid") (data: $data)"
+  else echo "postgres: stopped (data: $data)"; rc=3; fi
+  if redis_running; then echo "redis: running on 127.0.0.1:$REDIS_PORT"
+  else echo "redis: stopped"; rc=3; fi
+  [ $rc -eq 0 ] && print_env
+  return $rc
+}
+
+cmd_destroy() {
+  cmd_down
+  rm -rf "$(pg_base)" "$STATE_DIR"
+  log "removed $STATE_DIR"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) print_env ;;
+  destroy) cmd_destroy ;;
+  *) echo "usage: $0 up|down|status|env|destroy" >&2; exit 2 ;;
+esac

@@ -1,0 +1,102 @@
+"""Applies the ordered OLTP DDL files in sql/oltp/ once each, recording them in schema_migrations.
+
+Usage: python -m serving.migrate [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+import psycopg2
+
+log = logging.getLogger("serving.migrate")
+
+DEFAULT_SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "oltp"
+# Any constant works; it only has to be the same for every process running migrations.
+MIGRATION_LOCK_ID = 0x6266_7000
+
+CREATE_VERSIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    text PRIMARY KEY,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+class MigrationError(RuntimeError):
+    """A migration file cannot be applied, or was edited after it was applied."""
+
+
+def migration_files(sql_dir: Path) -> list[Path]:
+    """The migration files in apply order (by file name: NNNN_description.sql)."""
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise MigrationError(f"no migration files in {sql_dir}")
+    return files
+
+
+def apply_migrations(database_url: str, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
+    """Applies every migration not yet applied, each in its own transaction; returns the new versions."""
+    applied_now: list[str] = []
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            # Concurrent runners (several pods starting) wait here instead of racing on DDL.
+            cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+            cur.execute(CREATE_VERSIONS_TABLE)
+            cur.execute("SELECT version, checksum FROM schema_migrations")
+            applied = dict(cur.fetchall())
+        for path in migration_files(sql_dir):
+            text = path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(text.encode()).hexdigest()
+            version = path.stem
+            if version in applied:
+                if applied[version] != checksum:
+                    raise MigrationError(
+                        f"{path} changed after it was applied; add a new migration file instead of editing it"
+                    )
+                continue
+            try:
+                with conn, conn.cursor() as cur:
+                    cur.execute(text)
+                    cur.execute(
+                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
+                    )
+            except psycopg2.Error as exc:
+                raise MigrationError(f"{path}: {exc.pgerror or exc}".strip()) from exc
+            applied_now.append(version)
+            log.info("applied migration %s", version)
+    finally:
+        conn.close()  # also releases the session's advisory lock
+    return applied_now
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m serving.migrate", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="PostgreSQL URL (default: $DATABASE_URL)",
+    )
+    parser.add_argument("--sql-dir", type=Path, default=DEFAULT_SQL_DIR, help="folder of NNNN_*.sql files")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("no database: pass --database-url or set DATABASE_URL (make services-up prints it)")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        versions = apply_migrations(args.database_url, args.sql_dir)
+    except (MigrationError, psycopg2.OperationalError) as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"migrate: {len(versions)} applied ({', '.join(versions) or 'schema up to date'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Shared fixtures: real PostgreSQL and Redis started for the test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+
+from datagen import purchases
+from serving.migrate import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
+TEMPLATE_DB = "bfp_test_template"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_services(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SERVICES_SCRIPT), command], env=env, capture_output=True, text=True, check=False, timeout=600
+    )
+
+
+def parse_env_lines(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str  # the session's own database (not the demo's)
+    redis_url: str
+    env: dict[str, str]
+
+    def admin_connect(self):
+        conn = psycopg2.connect(with_database(self.database_url, "postgres"))
+        conn.autocommit = True
+        return conn
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """PostgreSQL + Redis for this test session only, on free ports, stopped at the end."""
+    state_dir = os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")
+    env = {
+        **os.environ,
+        "BFP_STATE_DIR": state_dir,
+        "BFP_PG_PORT": str(free_port()),
+        "BFP_REDIS_PORT": str(free_port()),
+        "BFP_DB_NAME": "bfp_test",
+    }
+    run_services("down", env)  # a previous session may have left them on other ports
+    started = run_services("up", env)
+    assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
+    urls = parse_env_lines(started.stdout)
+    yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env)
+    run_services("down", env)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(services: Services) -> str:
+    """A database with the OLTP schema applied, used as the template of every test database."""
+    admin = services.admin_connect()
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        cur.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    apply_migrations(with_database(services.database_url, TEMPLATE_DB))
+    admin.close()
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+def database_url(services: Services, migrated_template: str) -> Iterator[str]:
+    """URL of a fresh, migrated database of this test alone; dropped afterwards."""
+    name = f"bfp_test_{uuid.uuid4().hex[:12]}"
+    admin = services.admin_connect()
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+    yield with_database(services.database_url, name)
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture
+def db(database_url: str):
+    """A connection to the test's own database (explicit transactions)."""
+    conn = psycopg2.connect(database_url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def redis_client(services: Services) -> Iterator[redis.Redis]:
+    """The session's Redis, emptied before the test."""
+    client = redis.Redis.from_url(services.redis_url, socket_timeout=5)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def demo_purchases_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo-scale purchases file with the default seed, generated once per session."""
+    path = tmp_path_factory.mktemp("purchases") / "amazon-purchases.csv"
+    table = purchases.generate_purchases(purchases.SCALES["demo"], purchases.DEFAULT_SEED)
+    return purchases.write_purchases_csv(table, path)

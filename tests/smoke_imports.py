@@ -1,0 +1,62 @@
+"""Imports every top-level package the platform pins and checks the installed versions match the pins.
+
+Run as a real script file (python tests/smoke_imports.py): pyspark can exit silently on import under -c.
+"""
+
+import importlib
+import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+# distribution name -> module to import
+MODULES = {
+    "apache-airflow": "airflow",
+    "apache-airflow-providers-amazon": "airflow.providers.amazon",
+    "apache-airflow-providers-postgres": "airflow.providers.postgres",
+    "apache-airflow-providers-standard": "airflow.providers.standard",
+    "great-expectations": "great_expectations",
+    "pyspark": "pyspark.sql",
+    "pandas": "pandas",
+    "numpy": "numpy",
+    "pyarrow": "pyarrow.parquet",
+    "duckdb": "duckdb",
+    "flask": "flask",
+    "gunicorn": "gunicorn",
+    "psycopg2-binary": "psycopg2",
+    "redis": "redis",
+    "tqdm": "tqdm",
+    "pytest": "pytest",
+}
+
+
+def pins(requirements: Path) -> dict[str, str]:
+    found = {}
+    for line in requirements.read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;#]+).*", line.strip())
+        if match:
+            found[match.group(1).lower()] = match.group(2)
+    return found
+
+
+def main() -> int:
+    pinned = pins(Path(__file__).resolve().parents[1] / "requirements.txt")
+    missing = sorted(set(pinned) - set(MODULES))
+    if missing:
+        print(f"no import check for pinned {missing}: add them to MODULES")
+        return 1
+    problems = []
+    for distribution, module in MODULES.items():
+        importlib.import_module(module)
+        installed = importlib.metadata.version(distribution)
+        if installed != pinned.get(distribution):
+            problems.append(f"{distribution}: installed {installed}, pinned {pinned.get(distribution)}")
+    if problems:
+        print("\n".join(problems))
+        return 1
+    print(f"imported {len(MODULES)} packages on Python {sys.version.split()[0]}: versions match requirements.txt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
