@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("no database: pass --database-url or set DATABASE_URL (make services-up prints it)")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         versions = apply_migrations(args.database_url, args.sql_dir)
     except (MigrationError, psycopg2.OperationalError) as exc:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
+import shutil
 import signal
+import subprocess
+import tempfile
 from pathlib import Path
 
 import psycopg2
@@ -74,3 +78,37 @@ def test_down_stops_both(own_services):
     status = run_services("status", own_services)
     assert status.returncode == 3
     assert "postgres: stopped" in status.stdout and "redis: stopped" in status.stdout
+
+
+def test_runs_as_a_normal_user():
+    """Without root, the cluster runs as the calling user (as root the suite covers the runuser path)."""
+    # Not pytest's tmp_path: its parent is private to root, and the unprivileged user must reach the folder.
+    home = Path(tempfile.mkdtemp(prefix="bfp-normal-user-"))
+    env = {
+        "PATH": os.environ["PATH"],
+        "BFP_STATE_DIR": str(home / "state"),
+        "BFP_PG_PORT": str(free_port()),
+        "BFP_REDIS_PORT": str(free_port()),
+    }
+    script = str(Path(__file__).resolve().parents[2] / "scripts" / "services.sh")
+    if os.geteuid() == 0:
+        # Any unprivileged account will do; the postgres account exists wherever the server is installed.
+        shutil.chown(home, "postgres")
+        command = ["runuser", "-u", "postgres", "--", script]
+    else:
+        command = [script]
+
+    def services(action: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*command, action], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    try:
+        started = services("up")
+        assert started.returncode == 0, started.stderr
+        assert_reachable(parse_env_lines(started.stdout))
+        owner = (home / "state" / "pg" / "data").stat().st_uid
+        assert owner == (pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid())
+        assert services("destroy").returncode == 0
+        assert not (home / "state").exists()
+    finally:
+        services("destroy")
+        shutil.rmtree(home, ignore_errors=True)
