@@ -1,0 +1,69 @@
+"""Failure alerts: the DAGs' on_failure_callback. Local target: one log line plus a JSON line appended to an
+alerts file. aws target: an SNS message through the amazon provider. Airflow calls on_failure_callback only
+when a task has used up its retries, so a retried failure alerts once; a repeated call for the same task
+attempt is ignored as well."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from pipeline import settings as settings_module
+
+log = logging.getLogger("pipeline.alerts")
+
+
+def build_alert(context: dict) -> dict:
+    """What on-call needs: which task of which run failed, on which window, why, and where the log is."""
+    ti = context["ti"]
+    return {
+        "event": "task_failed",
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "try_number": ti.try_number,
+        "window": {
+            "start": str(context.get("data_interval_start")),
+            "end": str(context.get("data_interval_end")),
+        },
+        "error": f"{type(context.get('exception')).__name__}: {context.get('exception')}",
+        "log_url": getattr(ti, "log_url", None),
+        "next_step": "read the task log line 'extract_window' / the error above; see docs/runbook.md",
+        "raised_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+
+
+def _already_sent(path: Path, alert: dict) -> bool:
+    if not path.exists():
+        return False
+    key = (alert["dag_id"], alert["task_id"], alert["run_id"], alert["try_number"])
+    with path.open() as handle:
+        for line in handle:
+            sent = json.loads(line)
+            if (sent["dag_id"], sent["task_id"], sent["run_id"], sent["try_number"]) == key:
+                return True
+    return False
+
+
+def on_task_failure(context: dict) -> None:
+    """on_failure_callback: raise one alert for the failed task attempt."""
+    settings = settings_module.from_env()
+    alert = build_alert(context)
+    log.error(json.dumps(alert, sort_keys=True))
+    if settings.target == "aws":
+        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+
+        SnsHook().publish_to_target(
+            target_arn=settings.sns_topic_arn,
+            message=json.dumps(alert, sort_keys=True),
+            subject=f"[bfp] {alert['dag_id']}.{alert['task_id']} failed"[:100],
+        )
+        return
+    path = Path(settings.alerts_path)
+    if _already_sent(path, alert):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(alert, sort_keys=True) + "\n")

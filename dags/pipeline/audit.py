@@ -1,0 +1,120 @@
+"""Run audit of the orders extract, kept in the lake beside the data it describes.
+
+Every attempt writes _audit/orders_extract/window=<label>/<run_id>.json (success, deferred or failed, with
+rows and duration). A window is done when its orders manifest exists; the gap report lists the windows a
+schedule expects between two times that are not done, with their last attempt.
+
+    python -m pipeline.audit runs [--last N]
+    python -m pipeline.audit gaps --from 2026-11-20T00:00Z --to 2026-11-24T00:00Z [--every-minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from pipeline import settings as settings_module
+from pipeline.lake import Lake
+from pipeline.watermark import Window
+
+AUDIT_FOLDER = ("_audit", "orders_extract")
+
+
+def record_attempt(lake: Lake, window: Window, run_id: str, status: str, details: dict) -> str:
+    """Writes one attempt's outcome; returns its path."""
+    path = lake.path(*AUDIT_FOLDER, f"window={window.label}", f"{run_id}.json")
+    lake.write_json(
+        path,
+        {
+            "window": window.as_dict(),
+            "run_id": run_id,
+            "status": status,
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+            **details,
+        },
+    )
+    return path
+
+
+def attempts(lake: Lake) -> list[dict]:
+    """Every recorded attempt, oldest first."""
+    found = []
+    base = lake.path(*AUDIT_FOLDER)
+    for folder in lake.list_dirs(base):
+        for info in lake.list_files(f"{base}/{folder}"):
+            record = lake.read_json(info.path)
+            if record:
+                found.append(record)
+    return sorted(found, key=lambda r: r["recorded_at"])
+
+
+def expected_windows(first_start: dt.datetime, last_end: dt.datetime, every: dt.timedelta) -> list[Window]:
+    """Consecutive windows of `every` from first_start until last_end (each starts at the previous end)."""
+    windows, start = [], first_start
+    while start + every <= last_end:
+        windows.append(Window(start, start + every))
+        start += every
+    return windows
+
+
+def gap_report(lake: Lake, windows: list[Window]) -> list[dict]:
+    """For each expected window that is not done: its label and last attempt's status and error."""
+    last_attempt: dict[str, dict] = {}
+    for record in attempts(lake):
+        last_attempt[record["window"]["label"]] = record
+    gaps = []
+    for window in windows:
+        if lake.manifest(lake.path("raw", "orders", f"window={window.label}")) is not None:
+            continue
+        attempt = last_attempt.get(window.label)
+        gaps.append(
+            {
+                "window": window.label,
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "last_status": attempt["status"] if attempt else "never attempted",
+                "last_error": (attempt or {}).get("error", ""),
+            }
+        )
+    return gaps
+
+
+def _utc(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time zone, e.g. {text}Z")
+    return value.astimezone(dt.UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.audit", description="Orders extract audit.")
+    parser.add_argument("--lake", help="lake URI (default: $BFP_LAKE_URI or the local lake)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    runs = commands.add_parser("runs", help="the latest attempts per window")
+    runs.add_argument("--last", type=int, default=24, help="how many (default %(default)s)")
+    gaps = commands.add_parser("gaps", help="expected windows that did not succeed")
+    gaps.add_argument("--from", dest="start", type=_utc, required=True, help="first window start (ISO, with zone)")
+    gaps.add_argument("--to", dest="end", type=_utc, required=True, help="last window end (ISO, with zone)")
+    gaps.add_argument("--every-minutes", type=int, default=60, help="window length (default %(default)s)")
+    args = parser.parse_args(argv)
+    lake = Lake.from_uri(args.lake or settings_module.from_env().lake_uri)
+    if args.command == "runs":
+        print(f"{'window':<15}{'status':<10}{'orders':>9}{'lines':>9}{'seconds':>9}  run_id / error")
+        for record in attempts(lake)[-args.last :]:
+            rows = record.get("rows_out", {})
+            print(
+                f"{record['window']['label']:<15}{record['status']:<10}{rows.get('orders', ''):>9}"
+                f"{rows.get('order_items', ''):>9}{record.get('duration_seconds', ''):>9}  "
+                f"{record['run_id']} {record.get('error', '')[:100]}"
+            )
+        return 0
+    found = gap_report(lake, expected_windows(args.start, args.end, dt.timedelta(minutes=args.every_minutes)))
+    for gap in found:
+        print(f"{gap['window']}  [{gap['start']}, {gap['end']})  {gap['last_status']}  {gap['last_error'][:120]}")
+    print(f"{len(found)} gap(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Fixtures for the pipeline: a database with a small catalog, a lake folder, settings, lake readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+import uuid
+from dataclasses import replace
+
+import psycopg2
+import pyarrow.parquet as pq
+import pytest
+
+from datagen import purchases
+from datagen.load import load_catalog
+from tests.conftest import ROOT, with_database
+
+sys.path.insert(0, str(ROOT / "dags"))  # as on MWAA: the dags folder is importable
+
+from pipeline import settings as settings_module
+from pipeline.lake import Lake
+
+CATALOG_TEMPLATE = "bfp_test_catalog_template"
+SMALL_SCALE = purchases.Scale("small", rows=3_000, products=400, customers=60)
+
+
+@pytest.fixture(scope="session")
+def catalog_template(services, migrated_template, tmp_path_factory) -> str:
+    """A migrated database holding a small catalog (400 products, 60 shoppers), used as a template."""
+    admin = services.admin_connect()
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {CATALOG_TEMPLATE}")
+        cur.execute(f"CREATE DATABASE {CATALOG_TEMPLATE} TEMPLATE {migrated_template}")
+    folder = tmp_path_factory.mktemp("small-catalog")
+    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), folder / "p.csv")
+    load_catalog(csv_path, with_database(services.database_url, CATALOG_TEMPLATE), folder / "quarantine")
+    admin.close()
+    return CATALOG_TEMPLATE
+
+
+@pytest.fixture
+def oltp_url(services, catalog_template):
+    """A fresh database of this test with the schema and the small catalog, and no orders yet."""
+    name = f"bfp_test_{uuid.uuid4().hex[:12]}"
+    admin = services.admin_connect()
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name} TEMPLATE {catalog_template}")
+    yield with_database(services.database_url, name)
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture
+def settings(oltp_url, tmp_path):
+    """Local-target settings on the test's database and lake; no lag, small pages to exercise paging."""
+    base = settings_module.from_env({"BFP_TARGET": "local"})
+    return replace(
+        base,
+        database_url=oltp_url,
+        lake_uri=(tmp_path / "lake").as_uri(),
+        extract_lag=dt.timedelta(0),
+        page_rows=7,
+        alerts_path=str(tmp_path / "alerts.jsonl"),
+    )
+
+
+def db_now(database_url: str) -> dt.datetime:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT now()")
+        value = cur.fetchone()[0]
+    conn.close()
+    return value
+
+
+def wait_until_db_time_passes(database_url: str, moment: dt.datetime, timeout: float = 10.0) -> None:
+    """Waits (polling the database clock, with a deadline) until the database's now() is past `moment`."""
+    deadline = time.monotonic() + timeout
+    while db_now(database_url) <= moment:
+        assert time.monotonic() < deadline, f"database clock did not pass {moment} within {timeout}s"
+        time.sleep(0.005)
+
+
+def set_updated_at(database_url: str, stamps: dict[int, dt.datetime]) -> None:
+    """Gives orders chosen updated_at values (past windows), with the stamping triggers off for that moment."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE orders DISABLE TRIGGER orders_set_updated_at")
+        for order_id, stamp in stamps.items():
+            cur.execute("UPDATE orders SET updated_at = %s WHERE id = %s", (stamp, order_id))
+        cur.execute("ALTER TABLE orders ENABLE TRIGGER orders_set_updated_at")
+    conn.close()
+
+
+def read_window(lake: Lake, table: str, label: str):
+    """Rows of one complete window (manifest present) as a list of dicts, or None if incomplete."""
+    folder = lake.path("raw", table, f"window={label}")
+    manifest = lake.manifest(folder)
+    if manifest is None:
+        return None
+    rows = []
+    for info in lake.list_files(folder):
+        if info.path.endswith(".parquet"):
+            rows.extend(pq.read_table(info.path, filesystem=lake.fs).to_pylist())
+    return rows
+
+
+def complete_windows(lake: Lake, table: str = "orders") -> dict[str, list[dict]]:
+    """Every complete window of a raw table: label -> rows."""
+    found = {}
+    for folder in lake.list_dirs(lake.path("raw", table)):
+        label = folder.removeprefix("window=")
+        rows = read_window(lake, table, label)
+        if rows is not None:
+            found[label] = rows
+    return found
+
+
+@pytest.fixture
+def lake(settings) -> Lake:
+    return Lake.from_uri(settings.lake_uri)
+
+
+@pytest.fixture
+def simulator(oltp_url):
+    from datagen.simulate import Simulator
+
+    return Simulator(oltp_url, seed=11)
