@@ -34,7 +34,7 @@ with DAG(
     dag_id="orders_extract",
     doc_md=DOC,
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),  # the earliest window a backfill can reach
     catchup=False,
     max_active_runs=1,
     tags=["extract", "orders", "lake"],

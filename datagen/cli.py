@@ -13,6 +13,7 @@ import duckdb
 
 from datagen import catalog, figures, purchases
 from datagen.load import LoadError, load_catalog
+from datagen.simulate import SimulationError, Simulator
 
 DEFAULT_DATA_DIR = Path(os.environ.get("BFP_DATA_DIR", "data"))
 
@@ -71,6 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="load anyway if at most this many lines are bad (they are quarantined); default 0",
     )
 
+    simulate = commands.add_parser(
+        "simulate",
+        parents=[common],
+        help="make order activity in the OLTP database (new orders, status changes, bursts, late commits)",
+        description="Order activity for the extract pipeline: needs a loaded catalog.",
+    )
+    simulate.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL"), help="PostgreSQL URL (default: $DATABASE_URL)"
+    )
+    simulate.add_argument("--orders", type=int, default=200, help="new orders, one transaction each (%(default)s)")
+    simulate.add_argument("--advance", type=int, default=100, help="orders moved one status step (%(default)s)")
+    simulate.add_argument("--bursts", type=int, default=2, help="bursts of orders in one transaction (%(default)s)")
+    simulate.add_argument("--burst-size", type=int, default=25, help="orders per burst (%(default)s)")
+    simulate.add_argument(
+        "--hold-open-seconds",
+        type=float,
+        default=0.0,
+        help="also insert one order in a transaction held open this long before committing (a late commit)",
+    )
+    simulate.add_argument("--bulk", type=int, default=0, help="also insert this many one-line orders set-based")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (%(default)s)")
+
     measure = commands.add_parser(
         "figures",
         parents=[common],
@@ -123,7 +146,31 @@ def run_figures(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": run_generate, "load": run_load, "figures": run_figures}
+def run_simulate(args: argparse.Namespace) -> int:
+
+    if not args.database_url:
+        raise LoadError("no database: pass --database-url or set DATABASE_URL (make services-up prints it)")
+    for name in ("orders", "advance", "bursts", "burst_size", "bulk"):
+        if getattr(args, name) < 0:
+            raise LoadError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
+    simulator = Simulator(args.database_url, seed=args.seed)
+    placed = simulator.place_orders(args.orders)
+    for _ in range(args.bursts):
+        placed += simulator.burst(args.burst_size)
+    advanced = simulator.advance([p.id for p in placed[: args.advance]]) if args.advance and placed else []
+    if args.hold_open_seconds > 0:
+        with simulator.open_transaction() as (_conn, late):
+            time.sleep(args.hold_open_seconds)  # a slow client: the point of this option
+        print(f"late commit: order {late.id} stamped {late.updated_at}, committed {args.hold_open_seconds}s later")
+    bulk = simulator.bulk(args.bulk) if args.bulk else 0
+    print(
+        f"placed {len(placed):,} orders ({args.bursts} burst(s) of {args.burst_size}), advanced {len(advanced):,}"
+        + (f", bulk-inserted {bulk:,} one-line orders" if bulk else "")
+    )
+    return 0
+
+
+COMMANDS = {"generate": run_generate, "load": run_load, "figures": run_figures, "simulate": run_simulate}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
-    except (purchases.GenerateError, catalog.PurchasesFileError, LoadError) as exc:
+    except (purchases.GenerateError, catalog.PurchasesFileError, LoadError, SimulationError) as exc:
         print(f"datagen {args.command}: error: {exc}", file=sys.stderr)
         return 1

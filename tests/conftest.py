@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,14 @@ from serving.migrate import apply_migrations
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
 TEMPLATE_DB = "bfp_test_template"
+TEST_AIRFLOW_HOME = ROOT / ".local" / "test-airflow"
+
+# Airflow reads its configuration when first imported: point it at a project-local home (SQLite metadata,
+# no examples) before any test module imports it, so tests never touch ~/airflow or a developer's setup.
+os.environ["AIRFLOW_HOME"] = str(TEST_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 
 def free_port() -> int:
@@ -113,6 +122,17 @@ def redis_client(services: Services) -> Iterator[redis.Redis]:
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's SQLite metadata database for this test session, migrated once."""
+    TEST_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return TEST_AIRFLOW_HOME
 
 
 @pytest.fixture(scope="session")

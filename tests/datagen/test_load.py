@@ -128,3 +128,45 @@ def test_cli_generate_then_load_prints_the_counts(database_url, tmp_path):
     loaded = run_cli("load", "--purchases", str(out), "--database-url", database_url, "--quarantine-dir", str(tmp_path))
     assert loaded.returncode == 0, loaded.stderr
     assert "database now holds 60 categories, 43,663 products" in loaded.stdout
+
+
+def test_cli_simulates_order_activity(demo_purchases_csv, database_url, tmp_path):
+    load_catalog(demo_purchases_csv, database_url, tmp_path)
+    done = run_cli(
+        "simulate",
+        "--database-url",
+        database_url,
+        "--orders",
+        "20",
+        "--bursts",
+        "2",
+        "--burst-size",
+        "5",
+        "--advance",
+        "10",
+        "--bulk",
+        "30",
+        "--hold-open-seconds",
+        "0.2",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "placed 30 orders (2 burst(s) of 5), advanced 10, bulk-inserted 30 one-line orders" in done.stdout
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'pending'), count(DISTINCT updated_at) FROM orders"
+        )
+        orders, moved, distinct_stamps = cur.fetchone()
+        cur.execute(
+            "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)"
+        )
+        without_lines = cur.fetchone()[0]
+    assert orders == 30 + 1 + 30  # placed, the late commit, bulk
+    assert moved == 10  # one lifecycle step each (paid, or cancelled)
+    assert distinct_stamps < orders  # bursts and the bulk statement share timestamps
+    assert without_lines == 0
+
+
+def test_cli_simulate_needs_a_catalog(database_url):
+    done = run_cli("simulate", "--database-url", database_url, "--orders", "1")
+    assert done.returncode == 1
+    assert "load a catalog first" in done.stderr
