@@ -12,8 +12,14 @@ export REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_PORT)/0
 # pytest starts its own Postgres + Redis here, apart from the demo's (see tests/conftest.py)
 export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
 DEMO_PURCHASES := data/demo/amazon-purchases.csv
+# local Airflow (SQLite metadata) for the pipeline DAGs; the lake is a folder
+export AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate clean
+.PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate \
+	bench-extract airflow-init clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,6 +57,12 @@ format: venv ## apply ruff fixes and formatting
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
 	$(PY) -m bench.generate
+
+bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
+	$(PY) -m bench.extract
+
+airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) for `airflow dags test|backfill`
+	@AIRFLOW_HOME=$(AIRFLOW_HOME) $(VENV)/bin/airflow db migrate >/dev/null && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)

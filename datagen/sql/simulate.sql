@@ -45,8 +45,8 @@ WITH products_numbered AS (
   SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS order_id, p.id AS product_id, p.asin, p.title,
          p.code, p.price, cu.id AS customer_id, cu.state
   FROM generate_series(1, %(count)s) AS g
-  JOIN products_numbered p ON p.n = 1 + (g * 104729) %% (SELECT count(*) FROM products_numbered)
-  JOIN customers_numbered cu ON cu.n = 1 + (g * 7919) %% (SELECT count(*) FROM customers_numbered)
+  JOIN products_numbered p ON p.n = 1 + (g::bigint * 104729) %% (SELECT count(*) FROM products_numbered)
+  JOIN customers_numbered cu ON cu.n = 1 + (g::bigint * 7919) %% (SELECT count(*) FROM customers_numbered)
 ), new_orders AS (
   INSERT INTO orders (id, customer_id, item_count, subtotal, shipping_fee, total, shipping_name, shipping_address,
                       shipping_city, shipping_state, shipping_zip)
