@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -94,17 +95,26 @@ def migrated_template(services: Services) -> str:
     return TEMPLATE_DB
 
 
+@contextlib.contextmanager
+def database_from_template(services: Services, template: str) -> Iterator[str]:
+    """A new database copied from `template` (fast: a file copy), dropped on exit; yields its URL."""
+    name = f"bfp_test_{uuid.uuid4().hex[:12]}"
+    admin = services.admin_connect()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        yield with_database(services.database_url, name)
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        admin.close()
+
+
 @pytest.fixture
 def database_url(services: Services, migrated_template: str) -> Iterator[str]:
     """URL of a fresh, migrated database of this test alone; dropped afterwards."""
-    name = f"bfp_test_{uuid.uuid4().hex[:12]}"
-    admin = services.admin_connect()
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
-    yield with_database(services.database_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
+    with database_from_template(services, migrated_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         lake_uri=lake_uri,
         extract_lag=timedelta(seconds=_int(env, "BFP_EXTRACT_LAG_SECONDS", 120, 0)),
-        page_rows=_int(env, "BFP_EXTRACT_PAGE_ROWS", 50_000, 1),
+        page_rows=_int(env, "BFP_EXTRACT_PAGE_ROWS", 200_000, 1),
         alerts_path=env.get("BFP_ALERTS_PATH", str(REPO_ROOT / "data" / "alerts.jsonl")),
         sns_topic_arn=sns_topic_arn,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-import uuid
 from dataclasses import replace
 
 import psycopg2
@@ -14,7 +13,7 @@ import pytest
 
 from datagen import purchases
 from datagen.load import load_catalog
-from tests.conftest import ROOT, with_database
+from tests.conftest import ROOT, database_from_template, with_database
 
 sys.path.insert(0, str(ROOT / "dags"))  # as on MWAA: the dags folder is importable
 
@@ -42,14 +41,8 @@ def catalog_template(services, migrated_template, tmp_path_factory) -> str:
 @pytest.fixture
 def oltp_url(services, catalog_template):
     """A fresh database of this test with the schema and the small catalog, and no orders yet."""
-    name = f"bfp_test_{uuid.uuid4().hex[:12]}"
-    admin = services.admin_connect()
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} TEMPLATE {catalog_template}")
-    yield with_database(services.database_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
+    with database_from_template(services, catalog_template) as url:
+        yield url
 
 
 @pytest.fixture
