@@ -1,0 +1,41 @@
+"""Small lake operations for Spark jobs through Hadoop's FileSystem (file:// locally, s3:// on EMR)."""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import SparkSession
+
+MANIFEST = "_manifest.json"
+
+
+def _fs_and_path(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def exists(spark: SparkSession, uri: str) -> bool:
+    fs, path = _fs_and_path(spark, uri)
+    return fs.exists(path)
+
+
+def delete(spark: SparkSession, uri: str) -> None:
+    fs, path = _fs_and_path(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
+def write_json(spark: SparkSession, uri: str, document: dict) -> None:
+    fs, path = _fs_and_path(spark, uri)
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(json.dumps(document, indent=2, sort_keys=True, default=str).encode()))
+    finally:
+        stream.close()
+
+
+def read_json(spark: SparkSession, uri: str) -> dict | None:
+    if not exists(spark, uri):
+        return None
+    return json.loads("\n".join(spark.sparkContext.textFile(uri, 1).collect()))

@@ -1,0 +1,1 @@
+"""Pure Spark transforms (DataFrame -> DataFrame) shared by the jobs; shipped to EMR with --py-files."""

@@ -1,0 +1,21 @@
+"""The one way a job gets its SparkSession: UTC, dynamic partition overwrite, sizes for a small machine."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+
+def build_session(app_name: str, master: str | None = None) -> SparkSession:
+    """A session for `app_name`; `master` only when not given by spark-submit (tests, local runs)."""
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        # Rewrite only the partitions a run produces (static mode would wipe the others).
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.sql.parquet.compression.codec", "zstd")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if master:
+        builder = builder.master(master).config("spark.ui.enabled", "false")
+    return builder.getOrCreate()

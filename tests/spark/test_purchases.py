@@ -1,0 +1,113 @@
+"""Typing and quarantining purchase lines, and the import job end to end on local Spark."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from pyspark.testing import assertDataFrameEqual
+
+from datagen import purchases as generator
+from jobs import import_purchases
+from transforms import purchases
+
+HEADER = ",".join(purchases.FILE_COLUMNS)
+GOOD = [
+    '2022-11-25,19.99,1.0,CA,"Toy, Large",B000000001,TOYS_AND_GAMES,R_aaaaaaaaaaaaaaa',
+    "2021-01-02,5.00,2.0,,,B000000002,,R_bbbbbbbbbbbbbbb",
+]
+BAD = [
+    "2022-13-01,1.00,1.0,NY,Pen,B000000003,OFFICE,R_ccccccccccccccc",
+    "2022-01-01,-1.00,1.0,NY,Pen,B000000003,OFFICE,R_ccccccccccccccc",
+    "2022-01-01,1.00,0.5,NY,Pen,B000000003,OFFICE,R_ccccccccccccccc",
+    "2022-01-01,1.00,1.0,NY,Pen,b3,OFFICE,R_ccccccccccccccc",
+    "2022-01-01,1.00,1.0,New York,Pen,B000000003,OFFICE,R_ccccccccccccccc",
+    "2022-01-01,1.00,1.0,NY,Pen,B000000003,OFFICE,",
+    "2022-01-01,1.00",
+]
+
+
+def write_csv(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return str(path)
+
+
+def test_valid_lines_are_typed(spark, tmp_path):
+    typed = purchases.type_purchases(purchases.read_purchases_text(spark, write_csv(tmp_path / "p.csv", GOOD)))
+    expected = spark.createDataFrame(
+        [
+            (
+                dt.date(2022, 11, 25),
+                Decimal("19.99"),
+                1,
+                "CA",
+                "Toy, Large",
+                "B000000001",
+                "TOYS_AND_GAMES",
+                "R_aaaaaaaaaaaaaaa",
+            ),
+            (
+                dt.date(2021, 1, 2),
+                Decimal("5.00"),
+                2,
+                None,
+                "Product B000000002",
+                "B000000002",
+                "UNCATEGORIZED",
+                "R_bbbbbbbbbbbbbbb",
+            ),
+        ],
+        "order_date date, unit_price decimal(12,2), quantity int, state string, title string, asin string, "
+        "category string, survey_response_id string",
+    )
+    assertDataFrameEqual(purchases.valid_purchases(typed), expected)
+    assert purchases.quarantined_purchases(typed).count() == 0
+
+
+def test_bad_lines_are_quarantined_with_the_reason_and_their_raw_fields(spark, tmp_path):
+    typed = purchases.type_purchases(purchases.read_purchases_text(spark, write_csv(tmp_path / "p.csv", GOOD + BAD)))
+    got = {(row["reason"], row["Order Date"]) for row in purchases.quarantined_purchases(typed).collect()}
+    assert got == {
+        ("Order Date must be YYYY-MM-DD, got 2022-13-01", "2022-13-01"),
+        ("Purchase Price Per Unit must be a number >= 0, got -1.00", "2022-01-01"),
+        ("Quantity must be a whole number > 0, got 0.5", "2022-01-01"),
+        ("ASIN/ISBN (Product Code) must be 10 capital letters or digits, got b3", "2022-01-01"),
+        ("Shipping Address State must be a 2-letter code, got New York", "2022-01-01"),
+        ("Survey ResponseID must not be empty", "2022-01-01"),
+        ("malformed line: wrong number of fields or broken quoting", "2022-01-01"),
+    }
+    assert purchases.valid_purchases(typed).count() == 2
+
+
+def test_the_import_job_writes_typed_parquet_then_its_manifest(spark, tmp_path):
+    table = generator.generate_purchases(generator.Scale("tiny", rows=2_000, products=300, customers=40), seed=5)
+    csv_path = generator.write_purchases_csv(table, tmp_path / "p.csv")
+    with open(csv_path, "a") as handle:
+        handle.write(BAD[0] + "\n")
+    lake = (tmp_path / "lake").as_uri()
+
+    args = ["--input", str(csv_path), "--lake", lake, "--import-id", "t1", "--max-bad-share", "0.01"]
+    code = import_purchases.run(spark, import_purchases.parse_args(args))
+
+    assert code == 0
+    folder = tmp_path / "lake" / "raw" / "purchases" / "import=t1"
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    assert (manifest["rows_in"], manifest["rows_out"], manifest["rows_quarantined"]) == (2_001, 2_000, 1)
+    written = pq.read_table(folder)
+    assert written.num_rows == 2_000
+    assert written.column_names == list(purchases.TYPED_COLUMNS)
+    quarantined = pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t1").to_pylist()
+    assert [row["reason"] for row in quarantined] == ["Order Date must be YYYY-MM-DD, got 2022-13-01"]
+
+
+def test_the_import_fails_when_too_many_lines_are_bad(spark, tmp_path):
+    csv_path = write_csv(tmp_path / "p.csv", GOOD + BAD)
+    lake = (tmp_path / "lake").as_uri()
+    args = ["--input", csv_path, "--lake", lake, "--import-id", "t2", "--max-bad-share", "0.5"]
+    code = import_purchases.run(spark, import_purchases.parse_args(args))
+    assert code == 1
+    assert not (tmp_path / "lake" / "raw" / "purchases" / "import=t2" / "_manifest.json").exists()
+    assert pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t2").num_rows == len(BAD)
