@@ -39,3 +39,11 @@ def read_json(spark: SparkSession, uri: str) -> dict | None:
     if not exists(spark, uri):
         return None
     return json.loads("\n".join(spark.sparkContext.textFile(uri, 1).collect()))
+
+
+def list_dirs(spark: SparkSession, uri: str) -> list[str]:
+    """Names of the folders directly under `uri` (none if it does not exist), sorted."""
+    fs, path = _fs_and_path(spark, uri)
+    if not fs.exists(path):
+        return []
+    return sorted(status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory())

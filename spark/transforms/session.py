@@ -13,6 +13,8 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
         # Rewrite only the partitions a run produces (static mode would wipe the others).
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.parquet.compression.codec", "zstd")
+        # Partition values stay text (window=20261124T1800 must not become a number).
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.showConsoleProgress", "false")
     )

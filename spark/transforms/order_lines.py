@@ -1,0 +1,148 @@
+"""Curated order_lines: one row per purchased line from both sources, with unified columns.
+
+Historical purchases: each file line is one order of one line (the seed counted them as transactions).
+OLTP: the latest version of each order across the raw windows (latest updated_at wins, then the later
+window), joined with the lines of exactly that version; soft-deleted orders drop out; cancelled orders keep
+their lines with revenue 0. Partitioned by year/month of the order date.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from transforms.calendar import with_black_friday_flags
+
+CURATED_SCHEMA = T.StructType(
+    [
+        T.StructField("order_ts", T.TimestampType()),
+        T.StructField("order_date", T.DateType()),
+        T.StructField("order_id", T.StringType()),
+        T.StructField("line_no", T.IntegerType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("asin", T.StringType()),
+        T.StructField("title", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("state", T.StringType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("unit_price", T.DecimalType(12, 2)),
+        T.StructField("revenue", T.DecimalType(14, 2)),
+        T.StructField("status", T.StringType()),
+        T.StructField("source", T.StringType()),
+        T.StructField("source_ref", T.StringType()),  # purchases: import id; oltp: window label of the version
+        T.StructField("is_black_friday_week", T.BooleanType()),
+        T.StructField("is_black_friday_window", T.BooleanType()),
+        T.StructField("is_black_friday", T.BooleanType()),
+        T.StructField("is_cyber_monday", T.BooleanType()),
+        T.StructField("year", T.IntegerType()),
+        T.StructField("month", T.IntegerType()),
+    ]
+)
+CURATED_COLUMNS = tuple(CURATED_SCHEMA.fieldNames())
+PARTITION_COLUMNS = ("year", "month")
+
+
+def _finish(frame: DataFrame) -> DataFrame:
+    """Adds the calendar flags and partition columns, in the curated column order and types."""
+    flagged = with_black_friday_flags(frame).withColumns({"year": F.year("order_date"), "month": F.month("order_date")})
+    return flagged.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CURATED_SCHEMA.fields])
+
+
+def from_purchases(purchases: DataFrame, import_id: str) -> DataFrame:
+    """Curated rows of typed historical purchases. The order id is a hash of the line's fields and its
+    occurrence among identical lines, so the same file always gives the same ids."""
+    fields = ["order_date", "unit_price", "quantity", "state", "title", "asin", "category", "survey_response_id"]
+    occurrence = F.row_number().over(Window.partitionBy(*fields).orderBy(*fields))
+    keyed = purchases.withColumn("occurrence", occurrence).withColumn(
+        "order_id",
+        F.concat(
+            F.lit("p-"),
+            F.substring(F.sha2(F.concat_ws("|", *[F.col(c).cast("string") for c in fields], "occurrence"), 256), 1, 24),
+        ),
+    )
+    return _finish(
+        keyed.select(
+            F.col("order_date").cast("timestamp").alias("order_ts"),
+            "order_date",
+            "order_id",
+            F.lit(1).alias("line_no"),
+            F.col("survey_response_id").alias("customer_id"),
+            "asin",
+            "title",
+            "category",
+            "state",
+            "quantity",
+            "unit_price",
+            (F.col("unit_price") * F.col("quantity")).alias("revenue"),
+            F.lit("delivered").alias("status"),
+            F.lit("purchases").alias("source"),
+            F.lit(import_id).alias("source_ref"),
+        )
+    )
+
+
+def latest_orders(raw_orders: DataFrame) -> DataFrame:
+    """One row per order id: the version with the greatest updated_at (then the later window label)."""
+    newest_first = Window.partitionBy("id").orderBy(F.col("updated_at").desc(), F.col("window").desc())
+    return (
+        raw_orders.withColumn("version_rank", F.row_number().over(newest_first))
+        .where("version_rank = 1")
+        .drop("version_rank")
+    )
+
+
+def from_oltp(latest: DataFrame, raw_items: DataFrame) -> DataFrame:
+    """Curated rows of the latest order versions and the lines of those versions."""
+    live = latest.where(F.col("deleted_at").isNull())
+    # A version's lines are identical in every window that carried it; the window column is the order's.
+    lines = raw_items.drop("window").dropDuplicates(["order_id", "order_updated_at", "line_no"])
+    joined = live.join(
+        lines,
+        on=(live["id"] == lines["order_id"]) & (live["updated_at"] == lines["order_updated_at"]),
+        how="inner",
+    )
+    return _finish(
+        joined.select(
+            F.col("created_at").alias("order_ts"),
+            F.to_date("created_at").alias("order_date"),
+            F.concat(F.lit("o-"), F.col("id").cast("string")).alias("order_id"),
+            F.col("line_no").cast("int").alias("line_no"),
+            F.concat(F.lit("c-"), F.col("customer_id").cast("string")).alias("customer_id"),
+            "asin",
+            "title",
+            F.col("category_code").alias("category"),
+            F.col("shipping_state").alias("state"),
+            "quantity",
+            "unit_price",
+            F.when(F.col("status") == "cancelled", F.lit(0)).otherwise(F.col("line_total")).alias("revenue"),
+            "status",
+            F.lit("oltp").alias("source"),
+            F.col("window").alias("source_ref"),
+        )
+    )
+
+
+def merge_into(
+    existing: DataFrame, new_rows: DataFrame, replaced_import: str | None = None
+) -> tuple[DataFrame, DataFrame]:
+    """(rows, touched): the full new contents of every partition the merge touches, and those partitions.
+
+    An existing row is replaced when a new row has its order id, or (replaced_import) when it came from that
+    purchases import. Touched partitions = where new rows land and where replaced rows lived, so an order that
+    moved month leaves its old partition. A touched partition with no rows left must be deleted by the writer:
+    dynamic overwrite only rewrites partitions that appear in its output.
+    """
+    new_ids = new_rows.select(F.col("order_id").alias("new_order_id")).distinct()
+    replaced = F.col("new_order_id").isNotNull()
+    if replaced_import is not None:
+        replaced = replaced | ((F.col("source") == "purchases") & (F.col("source_ref") == replaced_import))
+    flagged = existing.join(new_ids, on=existing["order_id"] == new_ids["new_order_id"], how="left").withColumn(
+        "is_replaced", replaced
+    )
+    touched = (
+        flagged.where("is_replaced").select(*PARTITION_COLUMNS).union(new_rows.select(*PARTITION_COLUMNS)).distinct()
+    )
+    kept = flagged.join(touched, on=list(PARTITION_COLUMNS), how="left_semi").where(~F.col("is_replaced"))
+    rows = kept.select(*CURATED_COLUMNS).unionByName(new_rows.select(*CURATED_COLUMNS))
+    return rows, touched
