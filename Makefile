@@ -19,7 +19,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate \
-	bench-extract airflow-init clean
+	bench-extract airflow-init spark-package spark-import spark-order-lines clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,20 @@ bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; 
 
 airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) for `airflow dags test|backfill`
 	@AIRFLOW_HOME=$(AIRFLOW_HOME) $(VENV)/bin/airflow db migrate >/dev/null && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"
+
+SPARK_ZIP := .local/dist/bfp_spark.zip
+# spark-submit finds its Spark home with the python3 first on PATH: the venv's
+SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --master local[2] \
+	--conf spark.ui.enabled=false --py-files $(SPARK_ZIP)
+
+spark-package: venv ## zip spark/transforms + spark/jobs for --py-files (the same archive goes to EMR)
+	@$(PY) scripts/package_spark.py $(SPARK_ZIP)
+
+spark-import: spark-package ## Spark: demo purchases CSV -> raw/purchases/import=demo (bad lines quarantined)
+	$(SPARK_SUBMIT) spark/jobs/import_purchases.py --input $(DEMO_PURCHASES) --lake $(BFP_LAKE_URI) --import-id demo
+
+spark-order-lines: spark-package ## Spark: the demo import + every complete OLTP window -> curated/order_lines
+	$(SPARK_SUBMIT) spark/jobs/build_order_lines.py --lake $(BFP_LAKE_URI) --purchases-import demo --all-windows
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -10,13 +11,16 @@ import pytest
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "spark"))
-os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pandas-on-Spark (used by assertDataFrameEqual) asks for it
-
-from transforms.session import build_session
+# pandas-on-Spark (used by assertDataFrameEqual) asks for this before the first session starts
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+# py4j logs an INFO line at interpreter exit, after pytest has closed its capture streams
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
 def spark():
+    from transforms.session import build_session
+
     session = build_session("bfp-tests", master="local[2]")
     yield session
     session.stop()

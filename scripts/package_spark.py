@@ -1,0 +1,27 @@
+"""Zips spark/transforms and spark/jobs into the --py-files archive the jobs need (local and EMR alike).
+
+Usage: python scripts/package_spark.py [OUT_ZIP]   (default .local/dist/bfp_spark.zip)
+"""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+SPARK_DIR = Path(__file__).resolve().parents[1] / "spark"
+PACKAGES = ("transforms", "jobs")
+
+
+def package(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in PACKAGES:
+            for path in sorted((SPARK_DIR / name).rglob("*.py")):
+                archive.write(path, path.relative_to(SPARK_DIR).as_posix())
+    return out
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".local/dist/bfp_spark.zip")
+    print(package(target))  # noqa: T201
