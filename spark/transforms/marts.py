@@ -1,0 +1,122 @@
+"""Black Friday marts from curated order_lines. Orders = distinct order ids that were not cancelled;
+revenue already excludes cancelled orders (their lines carry revenue 0)."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from transforms.calendar import cyber_monday, thanksgiving, with_black_friday_flags
+
+SEED_WEEK_DAYS = 7  # the seed's fixed Nov 22-28
+NOVEMBER_DAYS = 30
+
+
+def _measures() -> list[Column]:
+    return [
+        F.count_distinct("order_id").alias("orders"),
+        F.sum("quantity").cast("long").alias("quantity"),
+        F.sum("revenue").cast("decimal(16,2)").alias("revenue"),
+        F.count_distinct("customer_id").alias("unique_customers"),
+    ]
+
+
+def live_lines(order_lines: DataFrame) -> DataFrame:
+    return order_lines.where(F.col("status") != "cancelled")
+
+
+def daily_sales(order_lines: DataFrame) -> DataFrame:
+    """One row per day: orders, quantity, revenue, average order value, unique customers, calendar flags."""
+    per_day = live_lines(order_lines).groupBy("year", "month", "order_date").agg(*_measures())
+    with_aov = per_day.withColumn("average_order_value", F.round(F.col("revenue") / F.col("orders"), 2))
+    return with_black_friday_flags(with_aov).select(
+        "year",
+        "month",
+        "order_date",
+        "orders",
+        "quantity",
+        "revenue",
+        "average_order_value",
+        "unique_customers",
+        "is_black_friday_week",
+        "is_black_friday_window",
+        "is_black_friday",
+        "is_cyber_monday",
+    )
+
+
+def state_sales(order_lines: DataFrame) -> DataFrame:
+    """One row per year and shipping state."""
+    return live_lines(order_lines).groupBy("year", "state").agg(*_measures())
+
+
+def category_sales(order_lines: DataFrame) -> DataFrame:
+    """One row per year and category."""
+    return live_lines(order_lines).groupBy("year", "category").agg(*_measures())
+
+
+def olap_cube(order_lines: DataFrame) -> DataFrame:
+    """Per year and month: every state x category, each state over all categories, each category over all
+    states, and the month's total (null stands for 'all')."""
+    return (
+        live_lines(order_lines)
+        .groupingSets([["state", "category"], ["state"], ["category"], []], "year", "month", "state", "category")
+        .agg(*_measures())
+    )
+
+
+def black_friday_summary(daily: DataFrame) -> DataFrame:
+    """Per year: the Black Friday window (Thanksgiving .. Cyber Monday) and the seed's fixed week (Nov 22-28),
+    each as its daily-order surge over the rest of November and its share of November revenue; the peak day;
+    Black Friday and Cyber Monday figures."""
+    year = F.col("year")
+    november = F.col("month") == 11
+    window, seed_week = F.col("is_black_friday_window"), F.col("is_black_friday_week")
+    window_days = F.datediff(cyber_monday(year), thanksgiving(year)) + 1
+    window_days_in_november = (
+        F.datediff(F.least(cyber_monday(year), F.make_date(year, F.lit(11), F.lit(30))), thanksgiving(year)) + 1
+    )
+
+    def total(column: str, condition: Column) -> Column:
+        return F.coalesce(F.sum(F.when(condition, F.col(column))), F.lit(0))
+
+    per_year = daily.groupBy("year").agg(
+        total("orders", window).alias("window_orders"),
+        total("orders", november & ~window).alias("rest_of_november_orders_window"),
+        total("orders", seed_week).alias("seed_week_orders"),
+        total("orders", november & ~seed_week).alias("rest_of_november_orders_seed"),
+        total("revenue", november & window).alias("window_november_revenue"),
+        total("revenue", seed_week).alias("seed_week_revenue"),
+        total("revenue", november).alias("november_revenue"),
+        F.max_by("order_date", F.struct("orders", "order_date")).alias("peak_day"),
+        F.max("orders").alias("peak_day_orders"),
+        total("orders", F.col("is_black_friday")).alias("black_friday_orders"),
+        total("revenue", F.col("is_black_friday")).alias("black_friday_revenue"),
+        total("orders", F.col("is_cyber_monday")).alias("cyber_monday_orders"),
+        total("revenue", F.col("is_cyber_monday")).alias("cyber_monday_revenue"),
+    )
+    return per_year.select(
+        "year",
+        thanksgiving(year).alias("thanksgiving"),
+        cyber_monday(year).alias("cyber_monday"),
+        F.round(
+            (F.col("window_orders") / window_days)
+            / (F.col("rest_of_november_orders_window") / (NOVEMBER_DAYS - window_days_in_november))
+            - 1,
+            4,
+        ).cast("double").alias("window_daily_order_surge"),
+        F.round(F.col("window_november_revenue") / F.col("november_revenue"), 4).cast("double").alias("window_november_share"),
+        F.round(
+            (F.col("seed_week_orders") / SEED_WEEK_DAYS)
+            / (F.col("rest_of_november_orders_seed") / (NOVEMBER_DAYS - SEED_WEEK_DAYS))
+            - 1,
+            4,
+        ).cast("double").alias("seed_week_daily_order_surge"),
+        F.round(F.col("seed_week_revenue") / F.col("november_revenue"), 4).cast("double").alias("seed_week_november_share"),
+        "peak_day",
+        "peak_day_orders",
+        "black_friday_orders",
+        "black_friday_revenue",
+        "cyber_monday_orders",
+        "cyber_monday_revenue",
+    )

@@ -1,0 +1,139 @@
+"""Marts on small hand-built curated rows (exact), and on the generated demo data (the calibrated figures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import duckdb
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from datagen import catalog, figures
+from jobs import build_marts, build_order_lines, import_purchases
+from transforms import marts, order_lines
+
+D = dt.date
+
+
+def curated(spark, rows: list[tuple]):
+    """Curated rows from (date, order_id, customer, state, category, quantity, revenue, status)."""
+    frame = spark.createDataFrame(
+        rows,
+        "order_date date, order_id string, customer_id string, state string, category string, "
+        "quantity int, revenue decimal(14,2), status string",
+    )
+    filled = frame.withColumns(
+        {
+            "order_ts": F.col("order_date").cast("timestamp"),
+            "line_no": F.lit(1),
+            "asin": F.lit("B000000001"),
+            "title": F.lit("T"),
+            "unit_price": F.col("revenue").cast("decimal(12,2)"),
+            "source": F.lit("oltp"),
+            "source_ref": F.lit("w"),
+        }
+    )
+    return order_lines._finish(filled)
+
+
+def test_daily_sales_counts_orders_customers_and_excludes_cancelled(spark):
+    lines = curated(
+        spark,
+        [
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "TOYS", 2, Decimal("20.00"), "paid"),
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "BOOKS", 1, Decimal("5.00"), "paid"),
+            (D(2022, 11, 25), "o-2", "c-2", "NY", "TOYS", 1, Decimal("7.00"), "delivered"),
+            (D(2022, 11, 25), "o-3", "c-3", "NY", "TOYS", 9, Decimal("0.00"), "cancelled"),
+            (D(2022, 11, 30), "o-4", "c-1", "CA", "TOYS", 1, Decimal("10.00"), "shipped"),
+        ],
+    )
+    expected = spark.createDataFrame(
+        [
+            (2022, 11, D(2022, 11, 25), 2, 4, Decimal("32.00"), 16.0, 2, True, True, True, False),
+            (2022, 11, D(2022, 11, 30), 1, 1, Decimal("10.00"), 10.0, 1, False, False, False, False),
+        ],
+        "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2), "
+        "average_order_value double, unique_customers long, is_black_friday_week boolean, "
+        "is_black_friday_window boolean, is_black_friday boolean, is_cyber_monday boolean",
+    )
+    got = marts.daily_sales(lines).withColumn("average_order_value", F.col("average_order_value").cast("double"))
+    assertDataFrameEqual(got, expected)
+
+
+def test_olap_cube_has_every_grouping(spark):
+    lines = curated(
+        spark,
+        [
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "TOYS", 1, Decimal("1.00"), "paid"),
+            (D(2022, 11, 25), "o-2", "c-2", "NY", "BOOKS", 1, Decimal("2.00"), "paid"),
+        ],
+    )
+    got = {(r.state, r.category, r.revenue) for r in marts.olap_cube(lines).collect()}
+    assert got == {
+        ("CA", "TOYS", Decimal("1.00")),
+        ("NY", "BOOKS", Decimal("2.00")),
+        ("CA", None, Decimal("1.00")),
+        ("NY", None, Decimal("2.00")),
+        (None, "TOYS", Decimal("1.00")),
+        (None, "BOOKS", Decimal("2.00")),
+        (None, None, Decimal("3.00")),
+    }
+
+
+def test_black_friday_summary_by_hand(spark):
+    # 2022: Thanksgiving Nov 24 .. Cyber Monday Nov 28. 10 orders a day on the other 25 November days,
+    # 20 a day in the window (5 days), Black Friday 40.
+    days = []
+    for day in range(1, 31):
+        date = D(2022, 11, day)
+        orders = 40 if day == 25 else 20 if 24 <= day <= 28 else 10
+        days.append((2022, 11, date, orders, orders, Decimal(orders)))
+    daily = marts.daily_sales(spark.createDataFrame([], order_lines.CURATED_SCHEMA))  # for the column types
+    frame = spark.createDataFrame(
+        days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
+    )
+    flagged = frame.withColumns({"average_order_value": F.lit(1.0), "unique_customers": F.lit(1).cast("long")})
+    from transforms.calendar import with_black_friday_flags
+
+    summary = marts.black_friday_summary(with_black_friday_flags(flagged).select(*daily.columns)).collect()[0]
+    window_orders = 20 * 4 + 40
+    assert (summary.thanksgiving, summary.cyber_monday) == (D(2022, 11, 24), D(2022, 11, 28))
+    assert summary.window_daily_order_surge == pytest.approx(round((window_orders / 5) / 10 - 1, 4))
+    assert summary.window_november_share == pytest.approx(round(window_orders / (window_orders + 250), 4))
+    seed_orders = 10 + 10 + 20 * 3 + 40 + 20  # Nov 22..28
+    assert summary.seed_week_daily_order_surge == pytest.approx(
+        round((seed_orders / 7) / ((sum(d[3] for d in days) - seed_orders) / 23) - 1, 4)
+    )
+    assert (summary.peak_day, summary.peak_day_orders) == (D(2022, 11, 25), 40)
+    assert (summary.black_friday_orders, summary.cyber_monday_orders) == (40, 20)
+
+
+def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_csv, tmp_path):
+    lake = (tmp_path / "lake").as_uri()
+    assert (
+        import_purchases.run(
+            spark,
+            import_purchases.parse_args(["--input", str(demo_purchases_csv), "--lake", lake, "--import-id", "demo"]),
+        )
+        == 0
+    )
+    assert (
+        build_order_lines.run(spark, build_order_lines.parse_args(["--lake", lake, "--purchases-import", "demo"])) == 0
+    )
+    assert build_marts.run(spark, build_marts.parse_args(["--lake", lake])) == 0
+
+    summary = {int(r.year): r for r in spark.read.parquet(f"{lake}/marts/black_friday_summary").collect()}
+    con = duckdb.connect()
+    catalog.check_purchases(con, demo_purchases_csv, tmp_path / "q")
+    by_year = {f.year: f for f in figures.seasonality_figures(con) if f.year}
+    assert sorted(summary) == sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
+    for year, measured in by_year.items():
+        row = summary[int(year)]
+        # Two engines, one file: the seed-week share and the peak agree exactly.
+        assert row.seed_week_november_share == pytest.approx(measured.seed_flag_share, abs=1e-4)
+        assert (row.peak_day, row.peak_day_orders) == (measured.peak_day, measured.peak_orders)
+        assert row.window_daily_order_surge > 0.3  # the calibrated surge shows in the Thu..Mon window too
+    daily_total = spark.read.parquet(f"{lake}/marts/daily_sales").agg(F.sum("orders")).first()[0]
+    assert daily_total == 90_000
