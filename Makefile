@@ -19,7 +19,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate \
-	bench-extract airflow-init spark-package spark-import spark-order-lines clean
+	bench-extract airflow-init spark-package spark-import spark-order-lines \
+	spark-marts bench-transform clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -66,7 +67,7 @@ airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) for
 
 SPARK_ZIP := .local/dist/bfp_spark.zip
 # spark-submit finds its Spark home with the python3 first on PATH: the venv's
-SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --master local[2] \
+SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --master local[2] --driver-memory 4g \
 	--conf spark.ui.enabled=false --py-files $(SPARK_ZIP)
 
 spark-package: venv ## zip spark/transforms + spark/jobs for --py-files (the same archive goes to EMR)
@@ -77,6 +78,12 @@ spark-import: spark-package ## Spark: demo purchases CSV -> raw/purchases/import
 
 spark-order-lines: spark-package ## Spark: the demo import + every complete OLTP window -> curated/order_lines
 	$(SPARK_SUBMIT) spark/jobs/build_order_lines.py --lake $(BFP_LAKE_URI) --purchases-import demo --all-windows
+
+spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state, category, cube, BF summary)
+	$(SPARK_SUBMIT) spark/jobs/build_marts.py --lake $(BFP_LAKE_URI)
+
+bench-transform: venv ## Spark at full scale: import + curated + marts, start-up included; CSV vs Parquet size
+	$(PY) -m bench.transform
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)

@@ -65,8 +65,10 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     }
     rows = {}
     for name, (frame, partitions) in outputs.items():
-        frame.write.mode("overwrite").partitionBy(*partitions).parquet(f"{lake}/marts/{name}")
-        rows[name] = frame.count()
+        result = frame.cache()  # written, then counted for the log line, without computing it twice
+        result.write.mode("overwrite").partitionBy(*partitions).parquet(f"{lake}/marts/{name}")
+        rows[name] = result.count()
+        result.unpersist()
     summary = {
         "event": "build_marts",
         "status": "success",

@@ -113,17 +113,22 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     new_rows = new_parts[0]
     for part in new_parts[1:]:
         new_rows = new_rows.unionByName(part)
-    merged, touched = order_lines.merge_into(read_curated(spark, curated_uri), new_rows, args.purchases_import)
-    # Materialise before writing: the merge reads the very partitions the write replaces.
-    merged = merged.localCheckpoint(eager=True)
+    new_rows = new_rows.localCheckpoint(eager=True)  # computed once, used by the merge and for partitions
+    if lake_io.exists(spark, curated_uri):
+        existing = read_curated(spark, curated_uri)
+        merged, touched = order_lines.merge_into(existing, new_rows, args.purchases_import)
+        # Materialise before writing: the merge reads the very partitions the write replaces.
+        merged = merged.localCheckpoint(eager=True)
+    else:  # a first build: nothing to merge with
+        merged, touched = new_rows, new_rows.select(*order_lines.PARTITION_COLUMNS).distinct()
     touched_partitions = [(r.year, r.month) for r in touched.collect()]
     written = {(r.year, r.month) for r in merged.select(*order_lines.PARTITION_COLUMNS).distinct().collect()}
-    merged.write.mode("overwrite").partitionBy(*order_lines.PARTITION_COLUMNS).parquet(curated_uri)
+    ordered = merged.sortWithinPartitions(*order_lines.PARTITION_COLUMNS, "category", "asin")  # compresses well
+    ordered.write.mode("overwrite").partitionBy(*order_lines.PARTITION_COLUMNS).parquet(curated_uri)
     for year, month in sorted(set(touched_partitions) - written):
         lake_io.delete(spark, f"{curated_uri}/year={year}/month={month}")  # every row of it moved away
     summary |= {
         "status": "success",
-        "rows_in": new_rows.count(),
         "rows_out": merged.count(),
         "partitions": [f"year={y}/month={m}" for y, m in sorted(touched_partitions)],
         "duration_seconds": round(time.perf_counter() - started, 2),

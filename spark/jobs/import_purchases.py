@@ -82,7 +82,9 @@ def run(spark, args: argparse.Namespace) -> int:
         return 1
 
     lake_io.delete(spark, f"{target}/{lake_io.MANIFEST}")  # readers ignore the import while it is rewritten
-    purchases.valid_purchases(typed).write.mode("overwrite").parquet(target)
+    # Rows of one product side by side: its title and codes then compress to dictionary runs.
+    valid = purchases.valid_purchases(typed).sortWithinPartitions("category", "asin", "order_date")
+    valid.write.mode("overwrite").parquet(target)
     rows_out = lines_in - bad_lines
     summary |= {
         "status": "success",

@@ -104,15 +104,23 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
             / (F.col("rest_of_november_orders_window") / (NOVEMBER_DAYS - window_days_in_november))
             - 1,
             4,
-        ).cast("double").alias("window_daily_order_surge"),
-        F.round(F.col("window_november_revenue") / F.col("november_revenue"), 4).cast("double").alias("window_november_share"),
+        )
+        .cast("double")
+        .alias("window_daily_order_surge"),
+        F.round(F.col("window_november_revenue") / F.col("november_revenue"), 4)
+        .cast("double")
+        .alias("window_november_share"),
         F.round(
             (F.col("seed_week_orders") / SEED_WEEK_DAYS)
             / (F.col("rest_of_november_orders_seed") / (NOVEMBER_DAYS - SEED_WEEK_DAYS))
             - 1,
             4,
-        ).cast("double").alias("seed_week_daily_order_surge"),
-        F.round(F.col("seed_week_revenue") / F.col("november_revenue"), 4).cast("double").alias("seed_week_november_share"),
+        )
+        .cast("double")
+        .alias("seed_week_daily_order_surge"),
+        F.round(F.col("seed_week_revenue") / F.col("november_revenue"), 4)
+        .cast("double")
+        .alias("seed_week_november_share"),
         "peak_day",
         "peak_day_orders",
         "black_friday_orders",

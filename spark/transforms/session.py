@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
 
 
@@ -19,5 +21,7 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
     )
     if master:
-        builder = builder.master(master).config("spark.ui.enabled", "false")
+        # A local run's driver is its only executor: the default 1g cannot hold the cached inputs at full scale.
+        memory = os.environ.get("BFP_SPARK_DRIVER_MEMORY", "4g")
+        builder = builder.master(master).config("spark.ui.enabled", "false").config("spark.driver.memory", memory)
     return builder.getOrCreate()
