@@ -66,7 +66,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     rows = {}
     for name, (frame, partitions) in outputs.items():
         result = frame.cache()  # written, then counted for the log line, without computing it twice
-        result.write.mode("overwrite").partitionBy(*partitions).parquet(f"{lake}/marts/{name}")
+        # One file per partition: without the repartition every task writes a small file into every partition.
+        result.repartition(*partitions).write.mode("overwrite").partitionBy(*partitions).parquet(f"{lake}/marts/{name}")
         rows[name] = result.count()
         result.unpersist()
     summary = {

@@ -123,7 +123,10 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         merged, touched = new_rows, new_rows.select(*order_lines.PARTITION_COLUMNS).distinct()
     touched_partitions = [(r.year, r.month) for r in touched.collect()]
     written = {(r.year, r.month) for r in merged.select(*order_lines.PARTITION_COLUMNS).distinct().collect()}
-    ordered = merged.sortWithinPartitions(*order_lines.PARTITION_COLUMNS, "category", "asin")  # compresses well
+    # One file per month (not one per task per month), rows of a product together (compresses well).
+    ordered = merged.repartition(*order_lines.PARTITION_COLUMNS).sortWithinPartitions(
+        *order_lines.PARTITION_COLUMNS, "category", "asin"
+    )
     ordered.write.mode("overwrite").partitionBy(*order_lines.PARTITION_COLUMNS).parquet(curated_uri)
     for year, month in sorted(set(touched_partitions) - written):
         lake_io.delete(spark, f"{curated_uri}/year={year}/month={month}")  # every row of it moved away
