@@ -111,3 +111,20 @@ def test_the_import_fails_when_too_many_lines_are_bad(spark, tmp_path):
     assert code == 1
     assert not (tmp_path / "lake" / "raw" / "purchases" / "import=t2" / "_manifest.json").exists()
     assert pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t2").num_rows == len(BAD)
+
+
+def test_the_same_file_imports_to_the_same_rows(spark, tmp_path):
+    csv_path = write_csv(tmp_path / "p.csv", GOOD * 3 + BAD[:1])
+    outputs = []
+    for attempt in ("a", "b"):
+        lake = (tmp_path / attempt).as_uri()
+        args = ["--input", csv_path, "--lake", lake, "--import-id", "same", "--max-bad-share", "0.5"]
+        assert import_purchases.run(spark, import_purchases.parse_args(args)) == 0
+        outputs.append(
+            sorted(
+                pq.read_table(tmp_path / attempt / "raw" / "purchases" / "import=same").to_pylist(),
+                key=lambda row: tuple(str(v) for v in row.values()),
+            )
+        )
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) == 6
