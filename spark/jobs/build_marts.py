@@ -15,9 +15,8 @@ import time
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake_io
+from jobs import entry, lake_io
 from transforms import marts, order_lines
-from transforms.session import build_session
 
 log = logging.getLogger("jobs.build_marts")
 
@@ -36,13 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    spark = build_session("build_marts", args.master)
-    try:
-        return run(spark, args)
-    finally:
-        spark.stop()
+    return entry.run_main("build_marts", parse_args, run, argv)
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:

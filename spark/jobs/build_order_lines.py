@@ -21,10 +21,9 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from jobs import lake_io
+from jobs import entry, lake_io
 from transforms import order_lines
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
-from transforms.session import build_session
 
 log = logging.getLogger("jobs.build_order_lines")
 
@@ -81,13 +80,7 @@ def oltp_rows(spark: SparkSession, lake: str, requested: list[str] | None) -> tu
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    spark = build_session("build_order_lines", args.master)
-    try:
-        return run(spark, args)
-    finally:
-        spark.stop()
+    return entry.run_main("build_order_lines", parse_args, run, argv)
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:

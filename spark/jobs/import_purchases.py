@@ -17,9 +17,8 @@ import re
 import sys
 import time
 
-from jobs import lake_io
+from jobs import entry, lake_io
 from transforms import purchases
-from transforms.session import build_session
 
 log = logging.getLogger("jobs.import_purchases")
 
@@ -40,13 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    spark = build_session("import_purchases", args.master)
-    try:
-        return run(spark, args)
-    finally:
-        spark.stop()
+    return entry.run_main("import_purchases", parse_args, run, argv)
 
 
 def run(spark, args: argparse.Namespace) -> int:
