@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     stages = []
     started = time.perf_counter()
     spark = build_session("bench-transform", master="local[2]")
-    stages.append(("Spark start-up", time.perf_counter() - started, None))
+    stages.append(("Spark start-up", time.perf_counter() - started))
     for name, job, job_args in (
         (
             "import purchases (CSV -> typed Parquet)",
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         started = time.perf_counter()
         assert job.run(spark, job.parse_args(job_args)) == 0, name
-        stages.append((name, time.perf_counter() - started, None))
+        stages.append((name, time.perf_counter() - started))
     rows = spark.read.parquet(f"{lake}/raw/purchases/import=bench").count()
     spark.stop()
     wall_s = time.perf_counter() - wall
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     curated_bytes = folder_bytes(args.lake / "curated" / "order_lines")
     print(f"bench-transform: {rows:,} purchase lines, local[2]")
     print(f"{'stage':<42}{'seconds':>9}{'rows/s':>12}")
-    for name, seconds, _ in stages:
+    for name, seconds in stages:
         rate = f"{rows / seconds:>12,.0f}" if name != "Spark start-up" else f"{'':>12}"
         print(f"{name:<42}{seconds:>9.1f}{rate}")
     print(f"wall, start-up included: {wall_s:.1f}s (goal <= 60s; the seed: 2-3 min on EMR)")

@@ -147,7 +147,6 @@ def run_figures(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-
     if not args.database_url:
         raise LoadError("no database: pass --database-url or set DATABASE_URL (make services-up prints it)")
     for name in ("orders", "advance", "bursts", "burst_size", "bulk"):

@@ -57,8 +57,14 @@ class Simulator:
         if not self.products or not self.customers:
             raise SimulationError("no products or customers: load a catalog first (python -m datagen load)")
 
-    def connect(self):
-        return psycopg2.connect(self.database_url, application_name="bfp-simulator")
+    @contextlib.contextmanager
+    def connection(self) -> Iterator:
+        """A connection of the simulator, closed when the block ends."""
+        conn = psycopg2.connect(self.database_url, application_name="bfp-simulator")
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def insert_order(self, cur, lines: int | None = None) -> PlacedOrder:
         """Inserts one order with 1-4 lines in the caller's transaction."""
@@ -101,56 +107,37 @@ class Simulator:
 
     def place_orders(self, count: int) -> list[PlacedOrder]:
         """`count` orders, each committed in its own transaction."""
-        conn = self.connect()
-        try:
-            placed = []
+        placed = []
+        with self.connection() as conn:
             for _ in range(count):
                 with conn, conn.cursor() as cur:
                     placed.append(self.insert_order(cur))
-            return placed
-        finally:
-            conn.close()
+        return placed
 
     def burst(self, count: int) -> list[PlacedOrder]:
         """`count` orders in one transaction: they all share one updated_at (a tie on the watermark)."""
-        conn = self.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                return [self.insert_order(cur) for _ in range(count)]
-        finally:
-            conn.close()
+        with self.connection() as conn, conn, conn.cursor() as cur:
+            return [self.insert_order(cur) for _ in range(count)]
 
     def advance(self, order_ids: list[int], cancel_share: float = 0.1) -> list[tuple[int, str, object]]:
         """Moves each order one lifecycle step (or cancels it), one transaction; returns (id, status, updated_at)."""
-        conn = self.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(
-                    STATEMENTS["advance_status"],
-                    {"order_ids": list(order_ids), "cancel": self.rng.random() < cancel_share},
-                )
-                return cur.fetchall()
-        finally:
-            conn.close()
+        with self.connection() as conn, conn, conn.cursor() as cur:
+            cur.execute(
+                STATEMENTS["advance_status"],
+                {"order_ids": list(order_ids), "cancel": self.rng.random() < cancel_share},
+            )
+            return cur.fetchall()
 
     @contextlib.contextmanager
     def open_transaction(self) -> Iterator[tuple[object, PlacedOrder]]:
         """Inserts an order in a transaction left open until the block ends, then commits it: a late commit."""
-        conn = self.connect()
-        try:
-            cur = conn.cursor()
-            placed = self.insert_order(cur)
+        with self.connection() as conn:
+            placed = self.insert_order(conn.cursor())
             yield conn, placed
             conn.commit()
-        finally:
-            conn.close()
 
     def bulk(self, count: int) -> int:
         """`count` one-line orders in one set-based statement (benchmark volumes); returns lines inserted."""
-        conn = self.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(STATEMENTS["bulk_orders"], {"count": count})
-                return cur.rowcount
-        finally:
-            conn.close()
+        with self.connection() as conn, conn, conn.cursor() as cur:
+            cur.execute(STATEMENTS["bulk_orders"], {"count": count})
+            return cur.rowcount

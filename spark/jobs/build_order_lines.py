@@ -59,8 +59,6 @@ def read_windows(spark: SparkSession, table_uri: str, labels: list[str], schema)
 
 
 def read_curated(spark: SparkSession, uri: str) -> DataFrame:
-    if not lake_io.exists(spark, uri):
-        return spark.createDataFrame([], order_lines.CURATED_SCHEMA)
     return spark.read.schema(order_lines.CURATED_SCHEMA).parquet(uri)
 
 

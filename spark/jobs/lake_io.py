@@ -35,12 +35,6 @@ def write_json(spark: SparkSession, uri: str, document: dict) -> None:
         stream.close()
 
 
-def read_json(spark: SparkSession, uri: str) -> dict | None:
-    if not exists(spark, uri):
-        return None
-    return json.loads("\n".join(spark.sparkContext.textFile(uri, 1).collect()))
-
-
 def list_dirs(spark: SparkSession, uri: str) -> list[str]:
     """Names of the folders directly under `uri` (none if it does not exist), sorted."""
     fs, path = _fs_and_path(spark, uri)

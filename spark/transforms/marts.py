@@ -77,6 +77,13 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
         F.datediff(F.least(cyber_monday(year), F.make_date(year, F.lit(11), F.lit(30))), thanksgiving(year)) + 1
     )
 
+    def surge(orders: str, days: Column, rest_orders: str, rest_days: Column) -> Column:
+        """How much higher the period's daily orders are than the rest of November's (0.36 = +36%)."""
+        return F.round((F.col(orders) / days) / (F.col(rest_orders) / rest_days) - 1, 4).cast("double")
+
+    def share(revenue: str) -> Column:
+        return F.round(F.col(revenue) / F.col("november_revenue"), 4).cast("double")
+
     def total(column: str, condition: Column) -> Column:
         return F.coalesce(F.sum(F.when(condition, F.col(column))), F.lit(0))
 
@@ -99,28 +106,17 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
         "year",
         thanksgiving(year).alias("thanksgiving"),
         cyber_monday(year).alias("cyber_monday"),
-        F.round(
-            (F.col("window_orders") / window_days)
-            / (F.col("rest_of_november_orders_window") / (NOVEMBER_DAYS - window_days_in_november))
-            - 1,
-            4,
-        )
-        .cast("double")
-        .alias("window_daily_order_surge"),
-        F.round(F.col("window_november_revenue") / F.col("november_revenue"), 4)
-        .cast("double")
-        .alias("window_november_share"),
-        F.round(
-            (F.col("seed_week_orders") / SEED_WEEK_DAYS)
-            / (F.col("rest_of_november_orders_seed") / (NOVEMBER_DAYS - SEED_WEEK_DAYS))
-            - 1,
-            4,
-        )
-        .cast("double")
-        .alias("seed_week_daily_order_surge"),
-        F.round(F.col("seed_week_revenue") / F.col("november_revenue"), 4)
-        .cast("double")
-        .alias("seed_week_november_share"),
+        surge(
+            "window_orders", window_days, "rest_of_november_orders_window", NOVEMBER_DAYS - window_days_in_november
+        ).alias("window_daily_order_surge"),
+        share("window_november_revenue").alias("window_november_share"),
+        surge(
+            "seed_week_orders",
+            F.lit(SEED_WEEK_DAYS),
+            "rest_of_november_orders_seed",
+            F.lit(NOVEMBER_DAYS - SEED_WEEK_DAYS),
+        ).alias("seed_week_daily_order_surge"),
+        share("seed_week_revenue").alias("seed_week_november_share"),
         "peak_day",
         "peak_day_orders",
         "black_friday_orders",
