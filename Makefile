@@ -18,7 +18,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: help venv services-up services-down services-status migrate demo test lint format bench-generate \
+.PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform clean
 
@@ -55,6 +55,9 @@ lint: venv ## ruff lint + format check
 format: venv ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+serve: venv services-up migrate ## run the storefront (gunicorn, gthread) on http://127.0.0.1:8000 with the demo catalog
+	@scripts/serve.sh
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
 	$(PY) -m bench.generate

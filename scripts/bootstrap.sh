@@ -45,3 +45,14 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
   echo "$wanted" >"$STAMP"
 fi
+
+# System tools outside the venv: Debian's chromium + chromedriver drive the storefront's browser test,
+# wrk measures the serving ceiling in `make bench-serve`.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} with apt-get"
+  apt_install "${missing[@]}"
+fi

@@ -1,1 +1,72 @@
-"""The storefront deployable (Flask OLTP serving layer) and the OLTP schema migrations it owns."""
+"""The storefront deployable: `create_app()` builds the Flask app (pages, JSON API, ops endpoints)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
+
+from serving.config import ServingConfig
+
+
+def create_app(config: ServingConfig | None = None) -> Flask:
+    """The storefront app; settings from the environment unless given (tests pass their own)."""
+    from serving import metrics
+    from serving.api import init_api
+    from serving.cache import Cache
+    from serving.cart.pages import bp as cart_pages
+    from serving.catalog import queries
+    from serving.catalog.pages import bp as catalog_pages
+    from serving.checkout.pages import bp as checkout_pages
+    from serving.db import Database
+    from serving.errors import StorefrontError, register_error_handlers
+    from serving.ops.routes import bp as ops
+    from serving.orders.pages import bp as orders_pages
+
+    config = config or ServingConfig.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        BFP=config,
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.extensions["bfp_database"] = Database(config)
+    app.extensions["bfp_cache"] = Cache(config)
+
+    csrf = CSRFProtect(app)
+    api = init_api(app)
+    for blueprint in api._app.blueprints.values():
+        if blueprint.name.endswith("_api"):
+            csrf.exempt(blueprint)  # JSON only: browsers cannot send it cross-site without a CORS preflight
+    for blueprint in (catalog_pages, cart_pages, checkout_pages, orders_pages, ops):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def layout_helpers():
+        def menu():
+            try:
+                return queries.categories()
+            except StorefrontError:
+                return []  # the error page still renders when the database is down
+
+        return {"menu": menu}
+
+    @app.before_request
+    def start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record_request(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        if "started" in g:
+            metrics.REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - g.started)
+        metrics.RESPONSES.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+    return app

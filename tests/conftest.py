@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from datagen import purchases
+from datagen.load import load_catalog
 from serving.migrate import apply_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,3 +152,28 @@ def demo_purchases_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("purchases") / "amazon-purchases.csv"
     table = purchases.generate_purchases(purchases.SCALES["demo"], purchases.DEFAULT_SEED)
     return purchases.write_purchases_csv(table, path)
+
+
+CATALOG_TEMPLATE = "bfp_test_catalog_template"
+SMALL_SCALE = purchases.Scale("small", rows=3_000, products=400, customers=60)
+
+
+@pytest.fixture(scope="session")
+def catalog_template(services, migrated_template, tmp_path_factory) -> str:
+    """A migrated database holding a small catalog (400 products, 60 shoppers), used as a template."""
+    admin = services.admin_connect()
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {CATALOG_TEMPLATE}")
+        cur.execute(f"CREATE DATABASE {CATALOG_TEMPLATE} TEMPLATE {migrated_template}")
+    folder = tmp_path_factory.mktemp("small-catalog")
+    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), folder / "p.csv")
+    load_catalog(csv_path, with_database(services.database_url, CATALOG_TEMPLATE), folder / "quarantine")
+    admin.close()
+    return CATALOG_TEMPLATE
+
+
+@pytest.fixture
+def oltp_url(services, catalog_template):
+    """A fresh database of this test with the schema and the small catalog, and no orders yet."""
+    with database_from_template(services, catalog_template) as url:
+        yield url

@@ -11,38 +11,12 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from datagen import purchases
-from datagen.load import load_catalog
-from tests.conftest import ROOT, database_from_template, with_database
+from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "dags"))  # as on MWAA: the dags folder is importable
 
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
-
-CATALOG_TEMPLATE = "bfp_test_catalog_template"
-SMALL_SCALE = purchases.Scale("small", rows=3_000, products=400, customers=60)
-
-
-@pytest.fixture(scope="session")
-def catalog_template(services, migrated_template, tmp_path_factory) -> str:
-    """A migrated database holding a small catalog (400 products, 60 shoppers), used as a template."""
-    admin = services.admin_connect()
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {CATALOG_TEMPLATE}")
-        cur.execute(f"CREATE DATABASE {CATALOG_TEMPLATE} TEMPLATE {migrated_template}")
-    folder = tmp_path_factory.mktemp("small-catalog")
-    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), folder / "p.csv")
-    load_catalog(csv_path, with_database(services.database_url, CATALOG_TEMPLATE), folder / "quarantine")
-    admin.close()
-    return CATALOG_TEMPLATE
-
-
-@pytest.fixture
-def oltp_url(services, catalog_template):
-    """A fresh database of this test with the schema and the small catalog, and no orders yet."""
-    with database_from_template(services, catalog_template) as url:
-        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The admin capability: price and stock changes, authenticated by a configured token."""

@@ -1,0 +1,38 @@
+"""The JSON API under /api/v1: flask-smorest generates /api/v1/openapi.json from the blueprints' schemas."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from serving.schemas import ErrorSchema
+
+
+class StorefrontApi(Api):
+    """flask-smorest's Api with the storefront's error body ({code, message, details}) in the spec."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def init_api(app: Flask) -> StorefrontApi:
+    app.config.update(
+        API_TITLE="Black Friday storefront",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Catalog, cart, checkout and order history of the storefront."},
+            "servers": [{"url": "/"}],
+        },
+    )
+    api = StorefrontApi(app)
+    from serving.admin.api import blp as admin_blp
+    from serving.cart.api import blp as cart_blp
+    from serving.catalog.api import blp as catalog_blp
+    from serving.checkout.api import blp as checkout_blp
+    from serving.orders.api import blp as orders_blp
+
+    for blueprint in (catalog_blp, cart_blp, checkout_blp, orders_blp, admin_blp):
+        api.register_blueprint(blueprint)
+    return api

@@ -1,0 +1,54 @@
+"""Cart endpoints of the JSON API; the cart is always the session's own."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from serving.cart import store
+from serving.identity import current_shopper, ensure_shopper
+from serving.schemas import AddToCartSchema, CartSchema, ErrorSchema, SetQuantitySchema
+
+blp = Blueprint("cart_api", __name__, url_prefix="/api/v1/cart", description="The shopper's cart")
+
+
+@blp.route("")
+@blp.response(200, CartSchema)
+@blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
+def get_cart():
+    """The cart with current prices and the total."""
+    return store.view(current_shopper())
+
+
+@blp.route("/items", methods=["POST"])
+@blp.arguments(AddToCartSchema)
+@blp.response(200, CartSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such product")
+@blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
+def add_item(args):
+    """Adds a quantity of a product to the cart."""
+    customer_id = ensure_shopper()
+    store.add(customer_id, args["product_id"], args["quantity"])
+    return store.view(customer_id)
+
+
+@blp.route("/items/<int:product_id>", methods=["PUT"])
+@blp.arguments(SetQuantitySchema)
+@blp.response(200, CartSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such product")
+@blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
+def set_item_quantity(args, product_id):
+    """Sets a line's quantity; 0 removes it."""
+    customer_id = ensure_shopper()
+    store.set_quantity(customer_id, product_id, args["quantity"])
+    return store.view(customer_id)
+
+
+@blp.route("/items/<int:product_id>", methods=["DELETE"])
+@blp.response(200, CartSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="The product is not in the cart")
+@blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
+def remove_item(product_id):
+    """Removes a line from the cart."""
+    customer_id = ensure_shopper()
+    store.remove(customer_id, product_id)
+    return store.view(customer_id)

@@ -1,0 +1,1 @@
+"""The catalog capability: categories, keyset-paged listings, search and product detail."""

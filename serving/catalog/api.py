@@ -1,0 +1,54 @@
+"""Catalog endpoints of the JSON API."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from serving.catalog import queries
+from serving.schemas import (
+    CategorySchema,
+    ErrorSchema,
+    ListingQuerySchema,
+    ProductPageSchema,
+    ProductSchema,
+    SearchPageSchema,
+    SearchQuerySchema,
+)
+
+blp = Blueprint("catalog_api", __name__, url_prefix="/api/v1", description="Categories, listings, search, products")
+
+
+@blp.route("/categories")
+@blp.response(200, CategorySchema(many=True))
+def list_categories():
+    """Every category with its number of products."""
+    return [{k: c[k] for k in ("code", "name", "product_count")} for c in queries.categories()]
+
+
+@blp.route("/categories/<string:code>/products")
+@blp.arguments(ListingQuerySchema, location="query")
+@blp.response(200, ProductPageSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="The cursor is not one this API issued")
+@blp.alt_response(404, schema=ErrorSchema, description="No such category")
+def list_category_products(args, code):
+    """A page of a category, keyset-paginated: pass next_cursor or prev_cursor back as `cursor`."""
+    page = queries.category_page(code, args["sort"], args["cursor"], args["limit"])
+    return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+
+
+@blp.route("/search")
+@blp.arguments(SearchQuerySchema, location="query")
+@blp.response(200, SearchPageSchema)
+@blp.alt_response(503, schema=ErrorSchema, description="The search took too long")
+def search_products(args):
+    """Products whose title contains `q` (case-insensitive), in id order."""
+    page = queries.search(args["q"], args["cursor"], args["limit"])
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@blp.route("/products/<int:product_id>")
+@blp.response(200, ProductSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such product")
+def get_product(product_id):
+    """One product with its price, stock and category."""
+    return queries.product(product_id)

@@ -1,0 +1,177 @@
+"""Catalog data access: SQL reads behind the Redis cache (products 1 h, category pages and menu 5 min)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from serving.cache import cache
+from serving.db import database
+from serving.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
+from serving.sql_files import statements
+
+SQL = statements("catalog.sql")
+
+# sort name -> (column, direction shown to the shopper, SQL type of the cursor key)
+SORTS: dict[str, tuple[str, str, str]] = {
+    "price": ("price", "asc", "numeric"),
+    "newest": ("created_at", "desc", "timestamptz"),
+    "title": ("title", "asc", "text"),
+}
+SEARCH_MIN_CHARS, SEARCH_MAX_CHARS = 3, 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of products with opaque cursors to its neighbours (None at either end)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def encode_cursor(direction: str, key: Any, row_id: int) -> str:
+    raw = json.dumps([direction, str(key), row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str, int]:
+    """(direction, key, id) of a cursor made by encode_cursor; BadRequest naming the parameter otherwise."""
+    try:
+        direction, key, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if direction not in ("next", "prev") or not isinstance(row_id, int) or not isinstance(key, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error):
+        raise BadRequest(
+            "cursor is not one this API issued; start again without it",
+            code="invalid_cursor",
+            details={"cursor": cursor},
+        ) from None
+    return direction, key, row_id
+
+
+def categories() -> list[dict[str, Any]]:
+    """Every category with its product count (cached 5 minutes)."""
+
+    def load() -> list[dict[str, Any]]:
+        with database().connection() as conn:
+            return conn.execute(SQL["categories_with_counts"]).fetchall()
+
+    return cache().get_or_load("categories", "categories", cache().config.category_ttl_seconds, load)
+
+
+def category_by_code(code: str) -> dict[str, Any]:
+    for category in categories():
+        if category["code"] == code:
+            return category
+    raise NotFound(f"no category {code!r}", code="category_not_found", details={"category": code})
+
+
+def product(product_id: int) -> dict[str, Any]:
+    """One product with its category (cached 1 hour); NotFound if there is none."""
+
+    def load() -> dict[str, Any] | None:
+        with database().connection() as conn:
+            return conn.execute(SQL["product_by_id"], {"id": product_id}).fetchone()
+
+    found = cache().get_or_load("product", product_key(product_id), cache().config.product_ttl_seconds, load)
+    if found is None:
+        raise NotFound(f"no product {product_id}", code="product_not_found", details={"product_id": product_id})
+    return found
+
+
+def product_key(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def category_version(category_code: str) -> str:
+    return f"category:{category_code}"
+
+
+def category_page(category_code: str, sort: str, cursor: str | None, limit: int) -> Page:
+    """A page of one category in `sort` order after/before `cursor` (cached 5 min, keyed by the category's version)."""
+    if sort not in SORTS:
+        raise Unprocessable(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort", details={"sort": sort})
+    category = category_by_code(category_code)
+    position = decode_cursor(cursor) if cursor else None
+    version = cache().get_version(category_version(category_code))
+    key = f"page:{category_code}:v{version}:{sort}:{limit}:{cursor or '-'}"
+
+    def load() -> dict[str, Any]:
+        with database().connection() as conn:
+            page = _keyset_page(conn, category["id"], sort, position, limit)
+        return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+
+    cached = cache().get_or_load("category_page", key, cache().config.category_ttl_seconds, load)
+    return Page(cached["items"], cached["next_cursor"], cached["prev_cursor"])
+
+
+def _keyset_page(
+    conn: psycopg.Connection, category_id: int, sort: str, position: tuple[str, str, int] | None, limit: int
+) -> Page:
+    column, shown_direction, key_type = SORTS[sort]
+    forward = position is None or position[0] == "next"
+    ascending = (shown_direction == "asc") == forward
+    order = sql.SQL("ASC" if ascending else "DESC")
+    query = sql.SQL(
+        "SELECT id, asin, title, price, stock, {column} AS sort_key FROM products WHERE category_id = %(category)s"
+    ).format(column=sql.Identifier(column))
+    params: dict[str, Any] = {"category": category_id, "limit": limit + 1}
+    if position is not None:
+        query += sql.SQL(" AND ({column}, id) {cmp} (%(key)s::{key_type}, %(id)s)").format(
+            column=sql.Identifier(column), cmp=sql.SQL(">" if ascending else "<"), key_type=sql.SQL(key_type)
+        )
+        params.update(key=position[1], id=position[2])
+    query += sql.SQL(" ORDER BY {column} {order}, id {order} LIMIT %(limit)s").format(
+        column=sql.Identifier(column), order=order
+    )
+    try:
+        rows = conn.execute(query, params).fetchall()
+    except psycopg.errors.DataError:
+        raise BadRequest("cursor does not fit this sort order", code="invalid_cursor") from None
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if not forward:
+        rows.reverse()
+    if not rows:
+        return Page([], None, None)
+    first, last = rows[0], rows[-1]
+    more_after = has_more if forward else True
+    more_before = position is not None if forward else has_more
+    items = [{k: v for k, v in row.items() if k != "sort_key"} for row in rows]
+    return Page(
+        items,
+        encode_cursor("next", last["sort_key"], last["id"]) if more_after else None,
+        encode_cursor("prev", first["sort_key"], first["id"]) if more_before else None,
+    )
+
+
+def search(text: str, after_id: int, limit: int) -> Page:
+    """Products whose title contains `text` (any case), in id order after `after_id`; not cached."""
+    text = text.strip()
+    if not SEARCH_MIN_CHARS <= len(text) <= SEARCH_MAX_CHARS or "\x00" in text:
+        raise Unprocessable(
+            f"search text must be {SEARCH_MIN_CHARS} to {SEARCH_MAX_CHARS} characters, without NUL",
+            code="invalid_search",
+            details={"q": text},
+        )
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    timeout = str(cache().config.search_timeout_ms)
+    try:
+        with database().connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (timeout,))
+            rows = conn.execute(
+                SQL["search_products"], {"pattern": pattern, "after_id": after_id, "limit": limit + 1}
+            ).fetchall()
+    except psycopg.errors.QueryCanceled:
+        raise ServiceUnavailable(
+            "the search took too long; try more specific words", code="search_timeout", details={"q": text}
+        ) from None
+    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return Page(json.loads(json.dumps(rows[:limit], default=str)), next_cursor, None)

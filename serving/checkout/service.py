@@ -1,0 +1,130 @@
+"""Checkout: one transaction that turns the shopper's cart into an order.
+
+Prices and stock come from the database (rows locked in id order), stock is decremented by a conditional
+update, and the idempotency key is written with the order, so a retried request replays the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+
+from serving import metrics
+from serving.cache import cache
+from serving.cart import store as cart_store
+from serving.catalog.queries import category_version, product_key
+from serving.db import database
+from serving.errors import Conflict, ServiceUnavailable, Unprocessable
+from serving.orders.queries import order_detail
+from serving.sql_files import statements
+
+SQL = statements("checkout.sql")
+SHIPPING_FEE = Decimal("0.00")  # free shipping in the Black Friday season
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: dict[str, Any]
+    replayed: bool  # True when the idempotency key had already made this order
+
+
+def request_hash(shipping: dict[str, str]) -> str:
+    """A stable fingerprint of the request body the idempotency key is bound to."""
+    return hashlib.sha256(json.dumps(shipping, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str) -> CheckoutResult:
+    """Makes the order from the cart, or replays the order this key already made."""
+    cart = cart_store.quantities(customer_id)
+    fingerprint = request_hash(shipping)
+    with database().connection() as conn, conn.transaction():
+        conn.execute(SQL["lock_shopper"], {"customer_id": customer_id})
+        previous = conn.execute(SQL["find_idempotency_key"], {"customer_id": customer_id, "key": idempotency_key})
+        previous = previous.fetchone()
+        if previous is not None:
+            if previous["request_hash"] != fingerprint:
+                metrics.CHECKOUTS.labels("key_reused").inc()
+                raise Unprocessable(
+                    "this Idempotency-Key was already used with a different request; use a new key",
+                    code="idempotency_key_reused",
+                    details={"idempotency_key": idempotency_key, "order_id": previous["order_id"]},
+                )
+            metrics.CHECKOUTS.labels("replayed").inc()
+            return CheckoutResult(order_detail(conn, customer_id, previous["order_id"]), replayed=True)
+        if not cart:
+            metrics.CHECKOUTS.labels("empty_cart").inc()
+            raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
+        ids = sorted(cart)
+        products = {row["id"]: row for row in conn.execute(SQL["lock_products"], {"ids": ids}).fetchall()}
+        missing = [pid for pid in ids if pid not in products]
+        short = [
+            {
+                "product_id": pid,
+                "title": products[pid]["title"],
+                "requested": cart[pid],
+                "available": products[pid]["stock"],
+            }
+            for pid in ids
+            if pid in products and products[pid]["stock"] < cart[pid]
+        ]
+        if missing or short:
+            metrics.CHECKOUTS.labels("out_of_stock").inc()
+            names = ", ".join(
+                [line["title"] for line in short] + [f"product {pid} (no longer sold)" for pid in missing]
+            )
+            raise Conflict(
+                f"not enough stock for: {', '.join(names)}",
+                code="out_of_stock",
+                details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
+            )
+        updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
+        assert len(updated.fetchall()) == len(ids), "rows are locked, so every conditional update applies"
+        subtotal = sum((products[pid]["price"] * cart[pid] for pid in ids), Decimal("0"))
+        order_id = conn.execute(
+            SQL["insert_order"],
+            {
+                "customer_id": customer_id,
+                "item_count": sum(cart.values()),
+                "subtotal": subtotal,
+                "shipping_fee": SHIPPING_FEE,
+                "total": subtotal + SHIPPING_FEE,
+                **shipping,
+            },
+        ).fetchone()["id"]
+        conn.execute(
+            SQL["insert_items"],
+            {
+                "order_id": order_id,
+                "line_nos": list(range(1, len(ids) + 1)),
+                "product_ids": ids,
+                "asins": [products[pid]["asin"] for pid in ids],
+                "titles": [products[pid]["title"] for pid in ids],
+                "category_codes": [products[pid]["category_code"] for pid in ids],
+                "unit_prices": [products[pid]["price"] for pid in ids],
+                "quantities": [cart[pid] for pid in ids],
+            },
+        )
+        conn.execute(
+            SQL["insert_idempotency_key"],
+            {"customer_id": customer_id, "key": idempotency_key, "request_hash": fingerprint, "order_id": order_id},
+        )
+        order = order_detail(conn, customer_id, order_id)
+    metrics.CHECKOUTS.labels("created").inc()
+    _after_commit(customer_id, [products[pid] for pid in ids])
+    return CheckoutResult(order, replayed=False)
+
+
+def _after_commit(customer_id: int, products: list[dict[str, Any]]) -> None:
+    """Stock changed: drop the cached products and retire their category pages; empty the cart."""
+    cache().invalidate(
+        [product_key(p["id"]) for p in products], sorted({category_version(p["category_code"]) for p in products})
+    )
+    try:
+        cart_store.clear(customer_id)
+    except ServiceUnavailable as exc:  # the order stands; a cart left behind is only an inconvenience
+        current_app.logger.warning("order placed but cart %s not cleared: %s", customer_id, exc.message)

@@ -1,0 +1,65 @@
+"""The storefront's settings, read once from the environment at start-up into a small typed object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable and what to set."""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    secret_key: str  # signs the shopper's session cookie; required, never defaulted
+    database_url: str
+    redis_url: str
+    admin_token: str | None  # the admin endpoint is disabled without one
+    db_pool_size: int = 8  # connections per process: gunicorn gthread threads share them
+    db_pool_wait_seconds: float = 0.5  # then 503 + Retry-After instead of queueing forever
+    db_pool_max_waiting: int = 64  # beyond this many queued requests, shed at once
+    statement_timeout_ms: int = 2000
+    search_timeout_ms: int = 1500
+    redis_timeout_seconds: float = 0.25
+    product_ttl_seconds: int = 3600
+    category_ttl_seconds: int = 300
+    cart_ttl_seconds: int = 86400
+    page_size: int = 24
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
+        """Builds the settings from BFP_* variables; fails with the variable's name when one is wrong."""
+        env = os.environ if env is None else env
+        secret_key = env.get("BFP_SECRET_KEY", "")
+        if len(secret_key) < 16:
+            raise ConfigError(
+                "BFP_SECRET_KEY must be set to a random string of at least 16 characters "
+                '(e.g. python -c "import secrets; print(secrets.token_hex(32))"); `make serve` creates one'
+            )
+        return cls(
+            secret_key=secret_key,
+            database_url=env.get("DATABASE_URL", "postgresql://bfp@127.0.0.1:55432/bfp"),
+            redis_url=env.get("REDIS_URL", "redis://127.0.0.1:56379/0"),
+            admin_token=env.get("BFP_ADMIN_TOKEN") or None,
+            db_pool_size=_number(env, "BFP_DB_POOL_SIZE", int, 8),
+            db_pool_wait_seconds=_number(env, "BFP_DB_POOL_WAIT_SECONDS", float, 0.5),
+            db_pool_max_waiting=_number(env, "BFP_DB_POOL_MAX_WAITING", int, 64),
+            statement_timeout_ms=_number(env, "BFP_STATEMENT_TIMEOUT_MS", int, 2000),
+            search_timeout_ms=_number(env, "BFP_SEARCH_TIMEOUT_MS", int, 1500),
+            redis_timeout_seconds=_number(env, "BFP_REDIS_TIMEOUT_SECONDS", float, 0.25),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, kind: type, default):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than 0")
+    return value

@@ -1,0 +1,77 @@
+"""One bounded PostgreSQL pool per process, opened lazily after gunicorn forks.
+
+A request waits at most `db_pool_wait_seconds` for a connection; past that (or when too many already wait)
+it answers 503 with Retry-After instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+import psycopg
+from flask import current_app
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout, TooManyRequests
+
+from serving import metrics
+from serving.config import ServingConfig
+from serving.errors import ServiceUnavailable
+
+_lock = threading.Lock()
+
+
+class Database:
+    """The process's pool, created on first use in this process (never shared across a fork)."""
+
+    def __init__(self, config: ServingConfig):
+        self.config = config
+        self._pool: ConnectionPool | None = None
+        self._pid: int | None = None
+
+    def pool(self) -> ConnectionPool:
+        if self._pool is None or self._pid != os.getpid():
+            with _lock:
+                if self._pool is None or self._pid != os.getpid():
+                    self._pool = ConnectionPool(
+                        self.config.database_url,
+                        min_size=1,
+                        max_size=self.config.db_pool_size,
+                        timeout=self.config.db_pool_wait_seconds,
+                        max_waiting=self.config.db_pool_max_waiting,
+                        kwargs={
+                            "autocommit": True,  # reads need no transaction; checkout opens its own
+                            "row_factory": dict_row,
+                            "options": f"-c statement_timeout={self.config.statement_timeout_ms}",
+                        },
+                        open=True,
+                        name="storefront",
+                    )
+                    self._pid = os.getpid()
+        return self._pool
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection, or ServiceUnavailable (503, Retry-After: 1) when none frees up in time."""
+        pool = self.pool()
+        try:
+            with metrics.POOL_WAIT.time():
+                conn = pool.getconn()
+        except (PoolTimeout, TooManyRequests) as exc:
+            metrics.POOL_EXHAUSTED.inc()
+            raise ServiceUnavailable("the database is busy; retry in a second", code="database_busy") from exc
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)  # the pool rolls back anything a failed request left open
+
+    def close(self) -> None:
+        if self._pool is not None and self._pid == os.getpid():
+            self._pool.close()
+        self._pool = None
+
+
+def database() -> Database:
+    return current_app.extensions["bfp_database"]

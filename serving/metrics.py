@@ -1,0 +1,40 @@
+"""Prometheus metrics shared by every gunicorn worker (multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUEST_SECONDS = Histogram(
+    "storefront_request_seconds",
+    "Request latency by endpoint",
+    ["endpoint", "method"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+RESPONSES = Counter("storefront_responses_total", "Responses by endpoint and status", ["endpoint", "status"])
+CACHE = Counter("storefront_cache_requests_total", "Cache lookups by kind and result", ["kind", "result"])
+CHECKOUTS = Counter("storefront_checkouts_total", "Checkout attempts by outcome", ["outcome"])
+POOL_WAIT = Histogram(
+    "storefront_db_pool_wait_seconds",
+    "Time spent waiting for a pooled database connection",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+POOL_EXHAUSTED = Counter("storefront_db_pool_exhausted_total", "Requests shed because no connection freed up in time")
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics text: summed over all workers in multiprocess mode, else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,1 @@
+"""The ops capability: liveness, readiness and Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""The orders capability: a shopper's order history and order detail, scoped to the owner."""

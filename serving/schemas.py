@@ -1,0 +1,169 @@
+"""Marshmallow schemas of the JSON API: they validate requests and generate the OpenAPI spec."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+# USPS codes of the 50 states, DC and Puerto Rico: where the shop ships.
+US_STATES = (
+    "AK AL AR AZ CA CO CT DC DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH "
+    "OK OR PA PR RI SC SD TN TX UT VA VT WA WI WV WY"
+).split()
+MONEY = {"description": "Amount in USD as a decimal string", "example": "19.99"}
+
+
+class Text(fields.String):
+    """A string that PostgreSQL can store: NUL characters are rejected with a field error, not a 500."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("must not contain NUL characters")
+        return text
+
+
+class ErrorSchema(ma.Schema):
+    """Every error body: a stable code, a message for people, and details naming what was wrong."""
+
+    code = fields.String(required=True, metadata={"example": "out_of_stock"})
+    message = fields.String(required=True)
+    details = fields.Raw(required=True, metadata={"description": "What was wrong and where (field, item)"})
+
+
+class CategorySchema(ma.Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    product_count = fields.Integer(required=True)
+
+
+class ProductSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    asin = fields.String(required=True)
+    title = fields.String(required=True)
+    price = fields.String(required=True, metadata=MONEY)
+    stock = fields.Integer(required=True)
+
+
+class ProductSchema(ProductSummarySchema):
+    category_code = fields.String(required=True)
+    category_name = fields.String(required=True)
+
+
+class SearchHitSchema(ProductSummarySchema):
+    category_code = fields.String(required=True)
+
+
+class ListingQuerySchema(ma.Schema):
+    sort = Text(load_default="price", validate=validate.OneOf(["price", "newest", "title"]))
+    cursor = Text(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+
+
+class ProductPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(ProductSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+    prev_cursor = fields.String(allow_none=True, required=True)
+
+
+class SearchQuerySchema(ma.Schema):
+    q = Text(required=True, validate=validate.Length(min=3, max=100))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+
+
+class SearchPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(SearchHitSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CartLineSchema(ma.Schema):
+    product_id = fields.Integer(required=True)
+    asin = fields.String(required=True)
+    title = fields.String(required=True)
+    unit_price = fields.String(required=True, metadata=MONEY)
+    quantity = fields.Integer(required=True)
+    line_total = fields.String(required=True, metadata=MONEY)
+    in_stock = fields.Boolean(required=True)
+    stock = fields.Integer(required=True)
+
+
+class CartSchema(ma.Schema):
+    lines = fields.List(fields.Nested(CartLineSchema), required=True)
+    item_count = fields.Integer(required=True)
+    total = fields.String(required=True, metadata=MONEY)
+
+
+class AddToCartSchema(ma.Schema):
+    product_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=99))
+
+
+class SetQuantitySchema(ma.Schema):
+    quantity = fields.Integer(required=True, validate=validate.Range(min=0, max=99))
+
+
+class ShippingSchema(ma.Schema):
+    """Where to ship; the checkout form validates with the same rules."""
+
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    address = Text(required=True, validate=validate.Length(min=1, max=200))
+    city = Text(required=True, validate=validate.Length(min=1, max=100))
+    state = Text(required=True, validate=validate.OneOf(US_STATES, error="must be a US state code"))
+    zip = Text(required=True, validate=validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="must be 12345 or 12345-6789"))
+
+    @ma.pre_load
+    def strip(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return data
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    idempotency_key = Text(required=True, data_key="Idempotency-Key", validate=validate.Length(min=1, max=255))
+
+
+class OrderLineSchema(ma.Schema):
+    line_no = fields.Integer(required=True)
+    product_id = fields.Integer(required=True)
+    asin = fields.String(required=True)
+    title = fields.String(required=True)
+    category_code = fields.String(required=True)
+    unit_price = fields.String(required=True, metadata=MONEY)
+    quantity = fields.Integer(required=True)
+    line_total = fields.String(required=True, metadata=MONEY)
+
+
+class OrderSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    item_count = fields.Integer(required=True)
+    total = fields.String(required=True, metadata=MONEY)
+
+
+class OrderSchema(OrderSummarySchema):
+    subtotal = fields.String(required=True, metadata=MONEY)
+    shipping_fee = fields.String(required=True, metadata=MONEY)
+    shipping = fields.Nested(ShippingSchema, required=True)
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True)
+
+
+class OrderHistoryQuerySchema(ma.Schema):
+    cursor = Text(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class OrderPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(OrderSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ProductChangeSchema(ma.Schema):
+    price = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=999999), metadata=MONEY)
+    stock = fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+
+    @ma.validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("give price, stock or both", "_schema")

@@ -1,0 +1,184 @@
+"""Storefront fixtures: the app on the test's own database (small catalog) and the session's Redis, and a
+running gunicorn for the tests where concurrency matters."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+import requests
+
+from serving import create_app
+from serving.config import ServingConfig
+from tests.conftest import ROOT, database_from_template, free_port
+
+ADMIN_TOKEN = "test-admin-token"
+SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
+
+
+def config_for(database_url: str, redis_url: str) -> ServingConfig:
+    env = {
+        "BFP_SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    return ServingConfig.from_env(env)
+
+
+@pytest.fixture
+def config(oltp_url, services, redis_client) -> ServingConfig:
+    return config_for(oltp_url, services.redis_url)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    app.config.update(TESTING=True)
+    yield app
+    app.extensions["bfp_database"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sql(oltp_url) -> Iterator[psycopg.Connection]:
+    """A direct autocommit connection to the test's database, to arrange rows and check results."""
+    with psycopg.connect(oltp_url, autocommit=True) as conn:
+        yield conn
+
+
+def product_in_stock(conn: psycopg.Connection) -> dict:
+    row = conn.execute(
+        "SELECT p.id, p.price, p.stock, c.code FROM products p JOIN categories c ON c.id = p.category_id "
+        "WHERE p.stock > 0 ORDER BY p.id LIMIT 1"
+    ).fetchone()
+    return {"id": row[0], "price": row[1], "stock": row[2], "category": row[3]}
+
+
+def wait_until(condition, seconds: float, what: str):
+    """Polls `condition` until it returns a truthy value or the deadline passes (then fails naming `what`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@contextlib.contextmanager
+def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
+    """gunicorn with the production config (gthread) on a free port; stopped on exit."""
+    port = free_port()
+    log_path = tmp / f"gunicorn-{port}.log"
+    env = {
+        **os.environ,
+        "BFP_SECRET_KEY": secrets.token_hex(16),
+        "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BFP_BIND": f"127.0.0.1:{port}",
+        "BFP_WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-{port}"),
+        **env_overrides,
+    }
+    gunicorn = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "gunicorn"
+    if not gunicorn.exists():
+        gunicorn = Path(__import__("sys").executable).with_name("gunicorn")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(gunicorn), "-c", str(ROOT / "serving" / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready():
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            return requests.get(url + "/readyz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(ready, 60, "gunicorn to answer /readyz")
+        yield LiveServer(url, database_url, process, log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_database(services, catalog_template) -> Iterator[str]:
+    with database_from_template(services, catalog_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def live_server(live_database, services, tmp_path_factory) -> Iterator[LiveServer]:
+    redis.Redis.from_url(services.redis_url).flushdb()
+    with running_gunicorn(live_database, services.redis_url, tmp_path_factory.mktemp("gunicorn")) as server:
+        yield server
+
+
+@pytest.fixture
+def stoppable_redis(tmp_path) -> Iterator[str]:
+    """A redis-server of this test alone, so the test can stop it; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def answers():
+        try:
+            return redis.Redis.from_url(url, socket_timeout=1).ping()
+        except redis.ConnectionError:
+            return False
+
+    wait_until(answers, 10, "the test's redis-server")
+    yield url
+    process.kill()
+    process.wait(timeout=10)
+
+
+def with_redis(config: ServingConfig, redis_url: str) -> ServingConfig:
+    return replace(config, redis_url=redis_url)
