@@ -10,17 +10,20 @@ US_STATES = (
     "AK AL AR AZ CA CO CT DC DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH "
     "OK OR PA PR RI SC SD TN TX UT VA VT WA WI WV WY"
 ).split()
+# Leading and trailing spaces are stripped on load, so a value needs one visible character (and no NUL).
+NOT_BLANK = validate.Regexp(r"^[^\x00]*\S[^\x00]*$", error="must not be blank")
 MONEY = {"description": "Amount in USD as a decimal string", "example": "19.99"}
 
 
 class Text(fields.String):
-    """A string that PostgreSQL can store: NUL characters are rejected with a field error, not a 500."""
+    """A string PostgreSQL can store: NUL characters are a field error (and a pattern in the spec), not a 500."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ma.ValidationError("must not contain NUL characters")
-        return text
+    def __init__(self, *args, **kwargs):
+        validators = kwargs.pop("validate", None)
+        validators = [] if validators is None else [validators] if callable(validators) else list(validators)
+        if not any(isinstance(v, validate.Regexp) for v in validators):  # a field's own pattern excludes NUL
+            validators.append(validate.Regexp("^[^\x00]*$", error="must not contain NUL characters"))
+        super().__init__(*args, validate=validators, **kwargs)
 
 
 class ErrorSchema(ma.Schema):
@@ -106,9 +109,9 @@ class SetQuantitySchema(ma.Schema):
 class ShippingSchema(ma.Schema):
     """Where to ship; the checkout form validates with the same rules."""
 
-    name = Text(required=True, validate=validate.Length(min=1, max=100))
-    address = Text(required=True, validate=validate.Length(min=1, max=200))
-    city = Text(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
+    address = Text(required=True, validate=[validate.Length(min=1, max=200), NOT_BLANK])
+    city = Text(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
     state = Text(required=True, validate=validate.OneOf(US_STATES, error="must be a US state code"))
     zip = Text(required=True, validate=validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="must be 12345 or 12345-6789"))
 
@@ -160,10 +163,10 @@ class OrderPageSchema(ma.Schema):
 
 
 class ProductChangeSchema(ma.Schema):
-    price = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=999999), metadata=MONEY)
-    stock = fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+    """Fields to change; an empty body changes nothing (PATCH semantics)."""
 
-    @ma.validates_schema
-    def something_to_change(self, data, **kwargs):
-        if not data:
-            raise ma.ValidationError("give price, stock or both", "_schema")
+    price = Text(
+        validate=validate.Regexp(r"^[0-9]{1,6}(\.[0-9]{1,2})?$", error="must be like 19.99 (0 to 999999.99)"),
+        metadata=MONEY,
+    )
+    stock = fields.Integer(validate=validate.Range(min=0, max=10_000_000))

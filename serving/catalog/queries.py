@@ -154,7 +154,6 @@ def _keyset_page(
 
 def search(text: str, after_id: int, limit: int) -> Page:
     """Products whose title contains `text` (any case), in id order after `after_id`; not cached."""
-    text = text.strip()
     if not SEARCH_MIN_CHARS <= len(text) <= SEARCH_MAX_CHARS or "\x00" in text:
         raise Unprocessable(
             f"search text must be {SEARCH_MIN_CHARS} to {SEARCH_MAX_CHARS} characters, without NUL",

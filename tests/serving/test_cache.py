@@ -1,0 +1,116 @@
+"""Redis cache-aside: hits, invalidation after admin and checkout changes, stampede protection, outage."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+
+from serving import create_app, metrics
+from serving.cache import Cache
+from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, product_in_stock, wait_until, with_redis
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def hits(kind: str) -> float:
+    return metrics.CACHE.labels(kind, "hit")._value.get()
+
+
+def test_a_second_read_comes_from_redis(client, sql, redis_client):
+    product = product_in_stock(sql)
+    first = client.get(f"/api/v1/products/{product['id']}").get_json()
+    assert redis_client.ttl(f"product:{product['id']}") > 3500  # cached for an hour
+    sql.execute("UPDATE products SET title = 'changed behind the cache' WHERE id = %s", (product["id"],))
+    before = hits("product")
+    second = client.get(f"/api/v1/products/{product['id']}").get_json()
+    assert second == first  # not the database's new title: Redis answered
+    assert hits("product") == before + 1
+
+
+def test_an_admin_price_change_shows_at_once_on_product_and_listing(client, sql):
+    product = product_in_stock(sql)
+    listing_url = f"/api/v1/categories/{product['category']}/products"
+    client.get(f"/api/v1/products/{product['id']}")
+    client.get(listing_url, query_string={"limit": 100})
+    changed = client.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "0.07", "stock": 3}, headers=ADMIN)
+    assert changed.status_code == 200
+    assert client.get(f"/api/v1/products/{product['id']}").get_json()["price"] == "0.07"
+    listed = client.get(listing_url, query_string={"limit": 100}).get_json()["items"]
+    assert {item["id"]: (item["price"], item["stock"]) for item in listed}[product["id"]] == ("0.07", 3)
+    assert "$0.07" in client.get(f"/p/{product['id']}").get_data(as_text=True)
+
+
+def test_admin_needs_the_token(client, sql):
+    product = product_in_stock(sql)
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = client.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "1.00"}, headers=headers)
+        assert (response.status_code, response.get_json()["code"]) == (401, "admin_token_required")
+    assert sql.execute("SELECT price FROM products WHERE id = %s", (product["id"],)).fetchone()[0] == product["price"]
+    bad = client.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "-1", "stock": -2}, headers=ADMIN)
+    assert bad.status_code == 422
+    assert set(bad.get_json()["details"]["json"]) == {"price", "stock"}
+
+
+def test_checkout_drops_the_cached_stock(client, sql):
+    product = product_in_stock(sql)
+    assert client.get(f"/api/v1/products/{product['id']}").get_json()["stock"] == product["stock"]
+    client.post("/api/v1/cart/items", json={"product_id": product["id"]})
+    assert client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "c"}).status_code == 201
+    assert client.get(f"/api/v1/products/{product['id']}").get_json()["stock"] == product["stock"] - 1
+
+
+def test_concurrent_misses_of_one_key_load_it_once(app, redis_client, monkeypatch):
+    cache = app.extensions["bfp_cache"]
+    loads, waiting = [], []
+    release = threading.Event()
+    original_wait = Cache._wait_for
+
+    def counting_wait(self, key):
+        waiting.append(key)
+        return original_wait(self, key)
+
+    monkeypatch.setattr(Cache, "_wait_for", counting_wait)
+
+    def loader():
+        loads.append(1)
+        assert release.wait(10)
+        return {"value": 42}
+
+    def read():
+        with app.app_context():
+            return cache.get_or_load("test", "hot-key", 60, loader)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [pool.submit(read) for _ in range(8)]
+        wait_until(lambda: len(waiting) == 7, 10, "seven readers to wait for the one loader")
+        release.set()
+        values = [future.result(timeout=10) for future in results]
+    assert loads == [1]
+    assert values == [{"value": 42}] * 8
+
+
+def test_with_redis_stopped_the_catalog_serves_from_postgres_and_carts_answer_503(config, sql, stoppable_redis):
+    app = create_app(with_redis(config, stoppable_redis))
+    client = app.test_client()
+    product = product_in_stock(sql)
+    assert client.post("/api/v1/cart/items", json={"product_id": product["id"]}).status_code == 200
+    redis.Redis.from_url(stoppable_redis).shutdown(nosave=True)
+    for url in (
+        "/",
+        f"/c/{product['category']}",
+        f"/p/{product['id']}",
+        f"/api/v1/products/{product['id']}",
+        "/search?q=the",
+        "/api/v1/categories",
+    ):
+        assert client.get(url).status_code == 200, url
+    cart = client.get("/api/v1/cart")
+    assert cart.status_code == 503
+    assert cart.get_json()["code"] == "cart_unavailable"
+    assert cart.headers["Retry-After"] == "1"
+    assert client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "r"}).status_code == 503
+    assert client.get("/cart").status_code == 503
+    assert client.get("/readyz").status_code == 503
+    app.extensions["bfp_database"].close()

@@ -1,0 +1,148 @@
+"""Against a running gunicorn (2 gthread workers): checkout races, concurrent idempotent retries, pool
+exhaustion answered as a fast 503, metrics summed across workers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import requests
+
+from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, running_gunicorn, wait_until
+
+
+def shopper_with(url: str, product_id: int, quantity: int = 1) -> requests.Session:
+    session = requests.Session()
+    response = session.post(f"{url}/api/v1/cart/items", json={"product_id": product_id, "quantity": quantity})
+    assert response.status_code == 200, response.text
+    return session
+
+
+def set_stock(url: str, product_id: int, stock: int) -> None:
+    response = requests.patch(
+        f"{url}/api/v1/admin/products/{product_id}",
+        json={"stock": stock},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def fire_together(calls, threads: int):
+    """Runs the calls at once (all threads released by one barrier) and returns their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=60)
+        return call()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_200_concurrent_checkouts_of_a_stock_of_10_make_exactly_10_orders(live_server):
+    with psycopg.connect(live_server.database_url, autocommit=True) as conn:
+        product_id = conn.execute("SELECT id FROM products ORDER BY id DESC LIMIT 1").fetchone()[0]
+    set_stock(live_server.url, product_id, 10)
+    shoppers = [shopper_with(live_server.url, product_id) for _ in range(200)]
+    calls = [
+        lambda s=s, i=i: s.post(
+            f"{live_server.url}/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": f"race-{i}"}, timeout=60
+        )
+        for i, s in enumerate(shoppers)
+    ]
+    responses = fire_together(calls, threads=200)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 10
+    assert statuses.count(409) == 190, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"out_of_stock"}
+    with psycopg.connect(live_server.database_url, autocommit=True) as conn:
+        stock = conn.execute("SELECT stock FROM products WHERE id = %s", (product_id,)).fetchone()[0]
+        ordered = conn.execute(
+            "SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = %s", (product_id,)
+        )
+        assert (stock, ordered.fetchone()[0]) == (0, 10)
+    metrics = requests.get(f"{live_server.url}/metrics", timeout=10).text
+    assert 'storefront_checkouts_total{outcome="out_of_stock"} 190.0' in metrics  # summed over both workers
+
+
+def test_one_key_sent_five_times_at_once_makes_one_order_and_identical_replies(live_server):
+    with psycopg.connect(live_server.database_url, autocommit=True) as conn:
+        product_id = conn.execute("SELECT id FROM products WHERE stock > 5 ORDER BY id LIMIT 1").fetchone()[0]
+    shopper = shopper_with(live_server.url, product_id, 2)
+    cookies = shopper.cookies.get_dict()
+    calls = [
+        lambda: requests.post(
+            f"{live_server.url}/api/v1/checkout",
+            json=SHIPPING,
+            cookies=cookies,
+            headers={"Idempotency-Key": "five"},
+            timeout=60,
+        )
+        for _ in range(5)
+    ]
+    responses = fire_together(calls, threads=5)
+    assert [r.status_code for r in responses] == [201] * 5
+    assert len({r.text for r in responses}) == 1
+    assert sorted(r.headers["Idempotent-Replayed"] for r in responses) == ["false"] + ["true"] * 4
+    with psycopg.connect(live_server.database_url, autocommit=True) as conn:
+        orders = conn.execute(
+            "SELECT count(*) FROM order_items WHERE product_id = %s AND order_id = %s",
+            (product_id, responses[0].json()["id"]),
+        )
+        assert orders.fetchone()[0] == 1
+        assert (
+            conn.execute("SELECT count(*) FROM checkout_idempotency_keys WHERE idempotency_key = 'five'").fetchone()[0]
+            == 1
+        )
+
+
+def test_an_exhausted_pool_answers_503_with_retry_after_within_a_second(live_database, services, tmp_path):
+    """One worker, one thread-shared connection: a checkout blocked on a locked row holds it; the next
+    request that needs the database gets a 503 after the 0.3 s pool wait instead of queueing."""
+    env = {"BFP_WORKERS": "1", "BFP_DB_POOL_SIZE": "1", "BFP_DB_POOL_WAIT_SECONDS": "0.3"}
+    with running_gunicorn(live_database, services.redis_url, tmp_path, **env) as server:
+        with psycopg.connect(live_database, autocommit=True) as conn:
+            product_id = conn.execute(
+                "SELECT id FROM products WHERE stock > 0 ORDER BY id LIMIT 1 OFFSET 3"
+            ).fetchone()[0]
+        shopper = shopper_with(server.url, product_id)
+        with psycopg.connect(live_database) as blocker, psycopg.connect(live_database, autocommit=True) as observer:
+            blocker.execute("SELECT 1 FROM products WHERE id = %s FOR UPDATE", (product_id,))
+            with ThreadPoolExecutor(1) as pool:
+                blocked = pool.submit(
+                    shopper.post, f"{server.url}/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "p"}
+                )
+                wait_until(  # the checkout holds the only connection while it waits for the row
+                    lambda: (  # asked on its own connection: activity is snapshotted per transaction
+                        observer.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"
+                        ).fetchone()[0]
+                        == 1
+                    ),
+                    10,
+                    "the checkout to block on the locked row",
+                )
+                started = time.monotonic()
+                shed = requests.get(f"{server.url}/api/v1/orders", cookies=shopper.cookies.get_dict(), timeout=10)
+                elapsed = time.monotonic() - started
+                blocker.rollback()
+                assert blocked.result(timeout=30).status_code == 201
+        assert shed.status_code == 503
+        assert shed.headers["Retry-After"] == "1"
+        assert shed.json()["code"] == "database_busy"
+        assert elapsed < 1.0
+        metrics = requests.get(f"{server.url}/metrics", timeout=10).text
+        assert "storefront_db_pool_exhausted_total 1.0" in metrics
+
+
+def test_access_log_is_one_json_line_per_request(live_server):
+    requests.get(f"{live_server.url}/livez?probe=1", timeout=10)
+    lines = [line for line in live_server.log_path.read_text().splitlines() if '"query": "probe=1"' in line]
+    assert lines, "no access log line for the request"
+    entry = json.loads(lines[-1])
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/livez", "200")
