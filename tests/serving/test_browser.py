@@ -1,0 +1,88 @@
+"""A real headless Chromium (Debian's chromium + chromedriver, driven by Selenium) shops on a running server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import ROOT
+from tests.serving.conftest import SHIPPING
+
+SCREENSHOTS = ROOT / "test-output" / "browser"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromedriver, chromium = shutil.which("chromedriver"), shutil.which("chromium")
+    assert chromedriver and chromium, "chromium and chromium-driver missing: run `make venv` (scripts/bootstrap.sh)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_a_shopper_browses_searches_buys_and_sees_the_order_in_history(browser, live_server):
+    browser.get(live_server.url + "/")
+    browser.find_element(By.CSS_SELECTOR, "ul.tiles a").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "table.products tbody a")
+    next_links = browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")
+    if next_links:
+        next_links[0].click()
+        assert browser.find_elements(By.CSS_SELECTOR, "a[rel=prev]")
+    first_title = browser.find_element(By.CSS_SELECTOR, "table.products tbody a").text
+    word = max(first_title.replace(",", " ").split(), key=len)
+
+    search_box = browser.find_element(By.NAME, "q")
+    search_box.send_keys(word)
+    search_box.submit()
+    hits = browser.find_elements(By.CSS_SELECTOR, "table.products tbody a")
+    assert any(word.lower() in hit.text.lower() for hit in hits)
+    hits[0].click()
+    title = browser.find_element(By.TAG_NAME, "h1").text
+    price = browser.find_element(By.CSS_SELECTOR, ".price").text
+
+    quantity = browser.find_element(By.NAME, "quantity")
+    quantity.clear()
+    quantity.send_keys("2")
+    browser.find_element(By.XPATH, "//button[text()='Add to cart']").click()
+    assert "Added to your cart." in browser.page_source
+    assert title in browser.find_element(By.CSS_SELECTOR, "table.products").text
+    total = browser.find_element(By.ID, "cart-total").text
+    assert float(total.lstrip("$")) == pytest.approx(2 * float(price.lstrip("$")))
+
+    browser.find_element(By.LINK_TEXT, "Check out").click()
+    browser.find_element(By.XPATH, "//button[text()='Place order']").click()  # empty form first
+    assert len(browser.find_elements(By.CSS_SELECTOR, "form.checkout .error")) >= 4
+    for field in ("name", "address", "city", "zip"):
+        browser.find_element(By.NAME, field).send_keys(SHIPPING[field])
+    Select(browser.find_element(By.NAME, "state")).select_by_visible_text(SHIPPING["state"])
+    browser.find_element(By.XPATH, "//button[text()='Place order']").click()
+    WebDriverWait(browser, 10).until(lambda d: "Thank you" in d.page_source)
+    order_heading = browser.find_element(By.TAG_NAME, "h1").text  # "Order #123 pending"
+    shot(browser, "order-confirmation")
+
+    browser.find_element(By.LINK_TEXT, "Orders").click()
+    order_id = order_heading.split()[1]
+    assert order_id in browser.find_element(By.CSS_SELECTOR, "table.products").text
+    browser.find_element(By.LINK_TEXT, "Cart").click()
+    assert "Your cart is empty" in browser.page_source
+    browser.get(live_server.url + "/")
+    assert shot(browser, "home").stat().st_size > 10_000
