@@ -18,7 +18,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-generate \
+.PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform clean
 
@@ -58,6 +58,9 @@ format: venv ## apply ruff fixes and formatting
 
 serve: venv services-up migrate ## run the storefront (gunicorn, gthread) on http://127.0.0.1:8000 with the demo catalog
 	@scripts/serve.sh
+
+bench-serve: venv services-up ## Locust at 1..500 users, bare-Flask ceiling vs cached detail (wrk), checkout/s, full catalog
+	$(PY) -m bench.serve
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
 	$(PY) -m bench.generate

@@ -1,0 +1,279 @@
+"""Storefront load benchmark: Locust shoppers at 1..500 users, the bare-Flask ceiling vs the cached product
+endpoint (wrk), checkout throughput, and the cache hit rate, on the full 873K-product catalog.
+
+Usage: python -m bench.serve [--users 1,10,100,250,500] [--seconds 20]
+Everything runs on this machine: gunicorn (serving/gunicorn.conf.py), Postgres, Redis, Locust and wrk share
+the cores, so the figures are a floor for a real deployment, and the ceiling ratio is what carries over.
+Works in a scratch database (bfp_bench_serve) and Redis database 2, so the demo's data is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import redis
+import requests
+
+from bench.generate import recreate_database
+from datagen import purchases
+from datagen.load import load_catalog
+from serving.migrate import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+BENCH_DB = "bfp_bench_serve"
+HOT_PRODUCTS = 2_000  # the Black Friday "doorbusters" most traffic goes to
+FULL_PRODUCTS = purchases.SCALES["full"].products
+
+
+def log(message: str) -> None:
+    print(f"bench-serve: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_catalog(database_url: str, csv_path: Path) -> str:
+    """The bench database with the full catalog; generated and loaded only when it is not there yet."""
+    bench_url = database_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+    with contextlib.suppress(psycopg.OperationalError), psycopg.connect(bench_url) as conn:
+        if conn.execute("SELECT count(*) FROM products").fetchone()[0] >= FULL_PRODUCTS:
+            log(f"reusing the full catalog in {BENCH_DB}")
+            return bench_url
+    log(f"loading the full catalog ({FULL_PRODUCTS:,} products) into {BENCH_DB}; about a minute, once")
+    recreate_database(database_url, BENCH_DB)
+    apply_migrations(bench_url)
+    if not csv_path.exists():
+        purchases.write_purchases_csv(
+            purchases.generate_purchases(purchases.SCALES["full"], purchases.DEFAULT_SEED), csv_path
+        )
+    load_catalog(csv_path, bench_url, csv_path.parent / "quarantine")
+    return bench_url
+
+
+def catalog_sample(bench_url: str, path: Path) -> dict:
+    """Category codes and a hot product set (stock raised so checkouts never run out), saved for Locust."""
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        categories = [row[0] for row in conn.execute("SELECT code FROM categories ORDER BY code")]
+        hot = [
+            row[0] for row in conn.execute("SELECT id FROM products ORDER BY md5(id::text) LIMIT %s", (HOT_PRODUCTS,))
+        ]
+        conn.execute("UPDATE products SET stock = 10000000 WHERE id = ANY(%s)", (hot,))
+        conn.execute("DELETE FROM checkout_idempotency_keys; DELETE FROM order_items; DELETE FROM orders")
+        conn.execute("VACUUM ANALYZE products")
+    sample = {"categories": categories, "hot_products": hot}
+    path.write_text(json.dumps(sample))
+    return sample
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
+    """gunicorn with the storefront's production config (optionally another app); yields its base URL."""
+    port = free_port()
+    metrics_dir = tempfile.mkdtemp(prefix="bfp-bench-metrics-")
+    env = {
+        **env,
+        "BFP_BIND": f"127.0.0.1:{port}",
+        "BFP_ACCESS_LOG": "/dev/null",
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+    }
+    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "serving" / "gunicorn.conf.py"), *([app] if app else [])]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    probe = "/ping" if app else "/readyz"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(url + probe, timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def wrk(url: str, seconds: int, connections: int = 64) -> dict[str, float]:
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", done.stdout)
+    return {"rps": rate, "p99_ms": p99_ms, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def cache_counts(url: str) -> tuple[float, float]:
+    """(hits, misses) of the product and category caches so far, summed over the workers."""
+    text = requests.get(url + "/metrics", timeout=10).text
+    counts = {"hit": 0.0, "miss": 0.0}
+    for _kind, result, value in re.findall(
+        r'storefront_cache_requests_total\{kind="([a-z_]+)",result="([a-z]+)"\} ([\d.e+]+)', text
+    ):
+        if result in counts:
+            counts[result] += float(value)
+    return counts["hit"], counts["miss"]
+
+
+def locust(url: str, users: int, seconds: int, user_class: str, env: dict[str, str], out: Path) -> dict:
+    """One headless Locust run; returns the aggregated row and the failures by status."""
+    prefix = out / f"{user_class}-{users}"
+    subprocess.run(
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(users),
+            "-r",
+            str(min(users, 100)),
+            "--run-time",
+            f"{seconds}s",
+            "--reset-stats",
+            "--host",
+            url,
+            "--csv",
+            str(prefix),
+            "--loglevel",
+            "WARNING",
+            user_class,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    failures: dict[str, int] = {}
+    with open(f"{prefix}_failures.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            failures[row["Error"]] = failures.get(row["Error"], 0) + int(row["Occurrences"])
+    return {"rows": rows, "total": rows["Aggregated"], "failures": failures}
+
+
+def status_count(failures: dict[str, int], predicate) -> int:
+    total = 0
+    for error, count in failures.items():
+        match = re.search(r"status (\d+)", error)
+        if match is None or predicate(int(match.group(1))):
+            total += count  # a connection error counts as a server-side failure too
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="1,10,100,250,500", help="comma-separated Locust user counts")
+    parser.add_argument("--seconds", type=int, default=20, help="Locust run time per user count")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
+    parser.add_argument("--purchases", type=Path, default=Path("data/bench/amazon-purchases.csv"))
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("set DATABASE_URL or pass --database-url (make services-up prints it)")
+    levels = [int(n) for n in args.users.split(",")]
+    out = Path(tempfile.mkdtemp(prefix="bfp-bench-serve-"))
+
+    bench_url = ensure_catalog(args.database_url, args.purchases)
+    sample_path = out / "catalog.json"
+    sample = catalog_sample(bench_url, sample_path)
+    redis_url = args.redis_url.rsplit("/", 1)[0] + "/2"
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "REDIS_URL": redis_url,
+        "BFP_SECRET_KEY": secrets.token_hex(32),
+        "BFP_BENCH_CATALOG": str(sample_path),
+    }
+    workers = os.environ.get("BFP_WORKERS", str(2 * (os.cpu_count() or 1)))
+    log(f"gunicorn gthread: {workers} workers x {os.environ.get('BFP_THREADS', '8')} threads; {os.cpu_count()} cores")
+
+    with gunicorn(env, app="bench.ceiling_app:app") as url:
+        log("wrk: bare Flask JSON ceiling")
+        ceiling = wrk(url + "/ping", args.wrk_seconds)
+
+    with gunicorn(env) as url:
+        for product_id in sample["hot_products"]:  # steady state: the hot set is in Redis, as after minutes of traffic
+            requests.get(f"{url}/api/v1/products/{product_id}", timeout=10)
+        log("wrk: cached product detail")
+        detail = wrk(f"{url}/api/v1/products/{sample['hot_products'][0]}", args.wrk_seconds)
+        results = []
+        for users in levels:
+            log(f"locust: {users} users for {args.seconds} s")
+            hits0, misses0 = cache_counts(url)
+            result = locust(url, users, args.seconds, "Shopper", env, out)
+            hits1, misses1 = cache_counts(url)
+            result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
+            results.append((users, result))
+        log("locust: checkout throughput, 50 users buying without pause")
+        with psycopg.connect(bench_url, autocommit=True) as conn:
+            before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+            checkout = locust(url, 50, args.seconds, "CheckoutShopper", env, out)
+            orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0] - before
+
+    print(f"\nStorefront under Locust (Shopper: browse, product, cart, checkout, history; {args.seconds} s per row)")
+    print(
+        f"{'users':>6} {'requests':>9} {'avg ms':>7} {'p95 ms':>7} {'req/s':>8} {'errors %':>9} "
+        f"{'5xx %':>6} {'503 %':>6} {'cache hit %':>12}"
+    )
+    for users, result in results:
+        total = result["total"]
+        count = int(total["Request Count"]) or 1
+        server = status_count(result["failures"], lambda s: s >= 500)
+        shed = status_count(result["failures"], lambda s: s == 503)
+        print(
+            f"{users:>6} {int(total['Request Count']):>9,} {float(total['Average Response Time']):>7.1f} "
+            f"{float(total['95%']):>7.0f} {float(total['Requests/s']):>8.1f} "
+            f"{100 * int(total['Failure Count']) / count:>9.2f} {100 * (server - shed) / count:>6.2f} "
+            f"{100 * shed / count:>6.2f} {100 * result['hit_rate']:>12.2f}"
+        )
+    checkout_row = checkout["rows"].get("/api/v1/checkout", {})
+    print(
+        f"\nCheckout: {orders:,} orders in {args.seconds} s = {orders / args.seconds:,.1f} orders/s "
+        f"(p95 {float(checkout_row.get('95%', 0)):.0f} ms, failures {int(checkout['total']['Failure Count'])})"
+    )
+    print("\nwrk, 64 connections, same gunicorn config")
+    print(f"  bare Flask JSON ceiling   {ceiling['rps']:>9,.0f} req/s  p99 {ceiling['p99_ms']:.1f} ms")
+    print(
+        f"  cached product detail     {detail['rps']:>9,.0f} req/s  p99 {detail['p99_ms']:.1f} ms  "
+        f"non-2xx {detail['non_2xx']}"
+    )
+    print(f"  ratio detail / ceiling    {detail['rps'] / ceiling['rps']:>9.2f}")
+    print(f"\nraw Locust CSVs: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
