@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +21,25 @@ NEGATIVE_TTL_SECONDS = 60
 LOCK_MILLISECONDS = 2000
 WAIT_FOR_LOADER_SECONDS = 0.5
 WAIT_STEP_SECONDS = 0.01
+# KEYS: product keys then keys to delete; ARGV[1]: how many product keys, then their new stock levels.
+LOWER_STOCK_LUA = """
+local products = tonumber(ARGV[1])
+for i = 1, products do
+  local raw = redis.call('GET', KEYS[i])
+  if raw and raw ~= 'null' then
+    local product = cjson.decode(raw)
+    local stock = tonumber(ARGV[i + 1])
+    if stock < product['stock'] then
+      product['stock'] = stock
+      redis.call('SET', KEYS[i], cjson.encode(product), 'KEEPTTL')
+    end
+  end
+end
+for i = products + 1, #KEYS do
+  redis.call('DEL', KEYS[i])
+end
+return products
+"""
 
 
 def dumps(value: Any) -> bytes:
@@ -48,14 +68,18 @@ class Cache:
 
     def get_or_load(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> Any:
         """The cached value of `key`, else `loader()` stored for `ttl` seconds (None for a shorter time)."""
+        return json.loads(self.get_or_load_json(kind, key, ttl, loader))
+
+    def get_or_load_json(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> bytes:
+        """As get_or_load, but the JSON bytes themselves: a hot endpoint can answer them without re-encoding."""
         try:
             raw = self.client.get(key)
         except redis.RedisError:
             metrics.CACHE.labels(kind, "error").inc()
-            return loader()
+            return dumps(loader())
         if raw is not None:
             metrics.CACHE.labels(kind, "hit").inc()
-            return json.loads(raw)
+            return raw
         metrics.CACHE.labels(kind, "miss").inc()
         lock_key = f"lock:{key}"
         try:
@@ -63,17 +87,18 @@ class Cache:
             if not holds_lock:
                 raw = self._wait_for(key)
                 if raw is not None:
-                    return json.loads(raw)
+                    return raw
         except redis.RedisError:
-            return loader()
+            return dumps(loader())
         value = loader()
+        raw = dumps(value)
         try:
-            self.client.set(key, dumps(value), ex=ttl if value is not None else NEGATIVE_TTL_SECONDS)
+            self.client.set(key, raw, ex=ttl if value is not None else NEGATIVE_TTL_SECONDS)
             if holds_lock:
                 self.client.delete(lock_key)
         except redis.RedisError:
             metrics.CACHE.labels(kind, "error").inc()
-        return json.loads(dumps(value))  # the same shape whether it came from Redis or the database
+        return raw
 
     def _wait_for(self, key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_LOADER_SECONDS
@@ -105,6 +130,23 @@ class Cache:
             current_app.logger.warning(
                 "cache invalidation failed for %s %s (%s); entries expire by TTL", keys, versions, exc
             )
+
+    def lower_stock(self, keys: list[str], stocks: list[int], also_delete: list[str]) -> None:
+        """After a checkout commits: writes the new stock into the cached products (keeping them hot for the
+        shoppers reading them) and deletes `also_delete` (the cart), in one round trip.
+
+        Checkouts only ever lower stock, so applying min(cached, new) converges whatever order concurrent
+        checkouts finish in; a restock goes through the admin endpoint, which deletes the entry instead.
+        """
+        try:
+            self._lower_stock(keys=[*keys, *also_delete], args=[len(keys), *stocks])
+        except redis.RedisError as exc:
+            current_app.logger.warning("cache stock update failed for %s (%s); deleting them instead", keys, exc)
+            self.invalidate([*keys, *also_delete])
+
+    @functools.cached_property
+    def _lower_stock(self):
+        return self.client.register_script(LOWER_STOCK_LUA)
 
     def ping(self) -> bool:
         try:

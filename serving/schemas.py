@@ -41,14 +41,16 @@ class CategorySchema(ma.Schema):
 
 
 class ProductSummarySchema(ma.Schema):
+    """A product in a listing: stock is shown on the product itself, where it is kept current."""
+
     id = fields.Integer(required=True)
     asin = fields.String(required=True)
     title = fields.String(required=True)
     price = fields.String(required=True, metadata=MONEY)
-    stock = fields.Integer(required=True)
 
 
 class ProductSchema(ProductSummarySchema):
+    stock = fields.Integer(required=True)
     category_code = fields.String(required=True)
     category_name = fields.String(required=True)
 

@@ -32,6 +32,7 @@ MODULES = {
     "prometheus-client": "prometheus_client",
     "psycopg2-binary": "psycopg2",
     "redis": "redis",
+    "hiredis": "hiredis",
     "tqdm": "tqdm",
     "pytest": "pytest",
 }

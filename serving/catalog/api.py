@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from serving.catalog import queries
@@ -51,4 +52,4 @@ def search_products(args):
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
 def get_product(product_id):
     """One product with its price, stock and category."""
-    return queries.product(product_id)
+    return Response(queries.product_json(product_id), mimetype="application/json")

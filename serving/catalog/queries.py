@@ -75,15 +75,20 @@ def category_by_code(code: str) -> dict[str, Any]:
 
 def product(product_id: int) -> dict[str, Any]:
     """One product with its category (cached 1 hour); NotFound if there is none."""
+    return json.loads(product_json(product_id))
+
+
+def product_json(product_id: int) -> bytes:
+    """The product as JSON bytes straight from the cache (the API's hottest path answers them as they are)."""
 
     def load() -> dict[str, Any] | None:
         with database().connection() as conn:
             return conn.execute(SQL["product_by_id"], {"id": product_id}).fetchone()
 
-    found = cache().get_or_load("product", product_key(product_id), cache().config.product_ttl_seconds, load)
-    if found is None:
+    raw = cache().get_or_load_json("product", product_key(product_id), cache().config.product_ttl_seconds, load)
+    if raw == b"null":
         raise NotFound(f"no product {product_id}", code="product_not_found", details={"product_id": product_id})
-    return found
+    return raw
 
 
 def product_key(product_id: int) -> str:
@@ -95,7 +100,10 @@ def category_version(category_code: str) -> str:
 
 
 def category_page(category_code: str, sort: str, cursor: str | None, limit: int) -> Page:
-    """A page of one category in `sort` order after/before `cursor` (cached 5 min, keyed by the category's version)."""
+    """A page of one category in `sort` order after/before `cursor` (cached 5 min, keyed by the category's version).
+
+    Listings show prices but not stock, so only a price change retires them, not every checkout.
+    """
     if sort not in SORTS:
         raise Unprocessable(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort", details={"sort": sort})
     category = category_by_code(category_code)
@@ -120,7 +128,7 @@ def _keyset_page(
     ascending = (shown_direction == "asc") == forward
     order = sql.SQL("ASC" if ascending else "DESC")
     query = sql.SQL(
-        "SELECT id, asin, title, price, stock, {column} AS sort_key FROM products WHERE category_id = %(category)s"
+        "SELECT id, asin, title, price, {column} AS sort_key FROM products WHERE category_id = %(category)s"
     ).format(column=sql.Identifier(column))
     params: dict[str, Any] = {"category": category_id, "limit": limit + 1}
     if position is not None:

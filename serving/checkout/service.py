@@ -12,19 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
-
 from serving import metrics
 from serving.cache import cache
 from serving.cart import store as cart_store
-from serving.catalog.queries import category_version, product_key
+from serving.catalog.queries import product_key
 from serving.db import database
-from serving.errors import Conflict, ServiceUnavailable, Unprocessable
-from serving.orders.queries import order_detail
+from serving.errors import Conflict, Unprocessable
+from serving.orders.queries import order_detail, plain
 from serving.sql_files import statements
 
 SQL = statements("checkout.sql")
 SHIPPING_FEE = Decimal("0.00")  # free shipping in the Black Friday season
+LINE_COLUMNS = ("line_no", "product_id", "asin", "title", "category_code", "unit_price", "quantity")
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,23 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
                 details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
             )
         updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
-        assert len(updated.fetchall()) == len(ids), "rows are locked, so every conditional update applies"
-        subtotal = sum((products[pid]["price"] * cart[pid] for pid in ids), Decimal("0"))
-        order_id = conn.execute(
+        new_stock = {row["id"]: row["stock"] for row in updated}
+        assert len(new_stock) == len(ids), "rows are locked, so every conditional update applies"
+        lines = [
+            {
+                "line_no": line_no,
+                "product_id": pid,
+                "asin": products[pid]["asin"],
+                "title": products[pid]["title"],
+                "category_code": products[pid]["category_code"],
+                "unit_price": products[pid]["price"],
+                "quantity": cart[pid],
+                "line_total": products[pid]["price"] * cart[pid],
+            }
+            for line_no, pid in enumerate(ids, start=1)
+        ]
+        subtotal = sum((line["line_total"] for line in lines), Decimal("0"))
+        header = conn.execute(
             SQL["insert_order"],
             {
                 "customer_id": customer_id,
@@ -94,37 +107,24 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
                 "shipping_fee": SHIPPING_FEE,
                 "total": subtotal + SHIPPING_FEE,
                 **shipping,
+                **{f"{column}_list": [line[column] for line in lines] for column in LINE_COLUMNS},
+                "key": idempotency_key,
+                "request_hash": fingerprint,
             },
-        ).fetchone()["id"]
-        conn.execute(
-            SQL["insert_items"],
-            {
-                "order_id": order_id,
-                "line_nos": list(range(1, len(ids) + 1)),
-                "product_ids": ids,
-                "asins": [products[pid]["asin"] for pid in ids],
-                "titles": [products[pid]["title"] for pid in ids],
-                "category_codes": [products[pid]["category_code"] for pid in ids],
-                "unit_prices": [products[pid]["price"] for pid in ids],
-                "quantities": [cart[pid] for pid in ids],
-            },
-        )
-        conn.execute(
-            SQL["insert_idempotency_key"],
-            {"customer_id": customer_id, "key": idempotency_key, "request_hash": fingerprint, "order_id": order_id},
-        )
-        order = order_detail(conn, customer_id, order_id)
+        ).fetchone()
     metrics.CHECKOUTS.labels("created").inc()
-    _after_commit(customer_id, [products[pid] for pid in ids])
-    return CheckoutResult(order, replayed=False)
-
-
-def _after_commit(customer_id: int, products: list[dict[str, Any]]) -> None:
-    """Stock changed: drop the cached products and retire their category pages; empty the cart."""
-    cache().invalidate(
-        [product_key(p["id"]) for p in products], sorted({category_version(p["category_code"]) for p in products})
+    cache().lower_stock(
+        [product_key(pid) for pid in ids],
+        [new_stock[pid] for pid in ids],
+        also_delete=[cart_store.cart_key(customer_id)],
     )
-    try:
-        cart_store.clear(customer_id)
-    except ServiceUnavailable as exc:  # the order stands; a cart left behind is only an inconvenience
-        current_app.logger.warning("order placed but cart %s not cleared: %s", customer_id, exc.message)
+    order = {
+        **header,
+        "item_count": sum(cart.values()),
+        "subtotal": subtotal,
+        "shipping_fee": SHIPPING_FEE,
+        "total": subtotal + SHIPPING_FEE,
+        "shipping": shipping,
+        "lines": lines,
+    }
+    return CheckoutResult(plain(order), replayed=False)

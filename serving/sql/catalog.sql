@@ -15,7 +15,7 @@ WHERE p.id = %(id)s;
 
 -- name: search_products
 -- Title substring search on the trigram index, in id order with an id keyset; runs under a short timeout.
-SELECT p.id, p.asin, p.title, p.price, p.stock, c.code AS category_code
+SELECT p.id, p.asin, p.title, p.price, c.code AS category_code
 FROM products p JOIN categories c ON c.id = p.category_id
 WHERE p.title ILIKE %(pattern)s AND p.id > %(after_id)s
 ORDER BY p.id

@@ -36,9 +36,10 @@ def test_an_admin_price_change_shows_at_once_on_product_and_listing(client, sql)
     client.get(listing_url, query_string={"limit": 100})
     changed = client.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "0.07", "stock": 3}, headers=ADMIN)
     assert changed.status_code == 200
-    assert client.get(f"/api/v1/products/{product['id']}").get_json()["price"] == "0.07"
+    shown = client.get(f"/api/v1/products/{product['id']}").get_json()
+    assert (shown["price"], shown["stock"]) == ("0.07", 3)
     listed = client.get(listing_url, query_string={"limit": 100}).get_json()["items"]
-    assert {item["id"]: (item["price"], item["stock"]) for item in listed}[product["id"]] == ("0.07", 3)
+    assert {item["id"]: item["price"] for item in listed}[product["id"]] == "0.07"
     assert "$0.07" in client.get(f"/p/{product['id']}").get_data(as_text=True)
 
 
@@ -53,12 +54,27 @@ def test_admin_needs_the_token(client, sql):
     assert set(bad.get_json()["details"]["json"]) == {"price", "stock"}
 
 
-def test_checkout_drops_the_cached_stock(client, sql):
+def test_checkout_writes_the_new_stock_into_the_cached_product(client, sql):
     product = product_in_stock(sql)
     assert client.get(f"/api/v1/products/{product['id']}").get_json()["stock"] == product["stock"]
-    client.post("/api/v1/cart/items", json={"product_id": product["id"]})
+    client.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 2})
     assert client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "c"}).status_code == 201
-    assert client.get(f"/api/v1/products/{product['id']}").get_json()["stock"] == product["stock"] - 1
+    sql.execute("UPDATE products SET title = 'changed behind the cache' WHERE id = %s", (product["id"],))
+    before = hits("product")
+    shown = client.get(f"/api/v1/products/{product['id']}").get_json()
+    assert shown["stock"] == product["stock"] - 2  # current stock ...
+    assert shown["title"] != "changed behind the cache"  # ... from the still-cached entry
+    assert hits("product") == before + 1
+
+
+def test_a_late_checkout_never_raises_the_cached_stock(app, client, sql):
+    product = product_in_stock(sql)
+    client.get(f"/api/v1/products/{product['id']}")
+    cache = app.extensions["bfp_cache"]
+    with app.app_context():
+        cache.lower_stock([f"product:{product['id']}"], [1], also_delete=[])
+        cache.lower_stock([f"product:{product['id']}"], [5], also_delete=[])  # an earlier checkout finishing last
+    assert client.get(f"/api/v1/products/{product['id']}").get_json()["stock"] == 1
 
 
 def test_concurrent_misses_of_one_key_load_it_once(app, redis_client, monkeypatch):
