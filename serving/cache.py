@@ -100,6 +100,17 @@ class Cache:
             metrics.CACHE.labels(kind, "error").inc()
         return raw
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The cached values of `keys` (None where missing, or all None when Redis is down), in one round trip."""
+        try:
+            raws = self.client.mget(keys)
+        except redis.RedisError:
+            metrics.CACHE.labels("product", "error").inc(len(keys))
+            return [None] * len(keys)
+        hits = sum(raw is not None for raw in raws)
+        metrics.CACHE.labels("product", "hit").inc(hits)
+        return raws
+
     def _wait_for(self, key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_LOADER_SECONDS
         while time.monotonic() < deadline:

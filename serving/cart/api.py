@@ -27,8 +27,7 @@ def get_cart():
 def add_item(args):
     """Adds a quantity of a product to the cart."""
     customer_id = ensure_shopper()
-    store.add(customer_id, args["product_id"], args["quantity"])
-    return store.view(customer_id)
+    return store.view(customer_id, store.add(customer_id, args["product_id"], args["quantity"]))
 
 
 @blp.route("/items/<int:product_id>", methods=["PUT"])
@@ -39,8 +38,7 @@ def add_item(args):
 def set_item_quantity(args, product_id):
     """Sets a line's quantity; 0 removes it."""
     customer_id = ensure_shopper()
-    store.set_quantity(customer_id, product_id, args["quantity"])
-    return store.view(customer_id)
+    return store.view(customer_id, store.set_quantity(customer_id, product_id, args["quantity"]))
 
 
 @blp.route("/items/<int:product_id>", methods=["DELETE"])
@@ -50,5 +48,4 @@ def set_item_quantity(args, product_id):
 def remove_item(product_id):
     """Removes a line from the cart."""
     customer_id = ensure_shopper()
-    store.remove(customer_id, product_id)
-    return store.view(customer_id)
+    return store.view(customer_id, store.remove(customer_id, product_id))

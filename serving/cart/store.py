@@ -29,75 +29,97 @@ def quantities(customer_id: int | None) -> dict[int, int]:
     """The shopper's cart as product id -> quantity; reading it renews its 24 h lifetime."""
     if customer_id is None:
         return {}
-    client = cache().client
+    return _run(customer_id, lambda pipe: None)[-1]
+
+
+def _run(customer_id: int, change) -> list:
+    """One round trip: `change(pipe)` queues its commands, then the cart is renewed and read back (last item)."""
+    key = cart_key(customer_id)
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.hgetall(cart_key(customer_id))
-        pipe.expire(cart_key(customer_id), cache().config.cart_ttl_seconds)
-        raw, _ = pipe.execute()
+        pipe = cache().client.pipeline(transaction=True)
+        change(pipe)
+        pipe.expire(key, cache().config.cart_ttl_seconds)
+        pipe.hgetall(key)
+        results = pipe.execute()
     except redis.RedisError as exc:
         raise _unavailable(exc) from exc
-    return {int(product_id): int(quantity) for product_id, quantity in raw.items()}
+    results[-1] = {int(product_id): int(quantity) for product_id, quantity in results[-1].items()}
+    return results
 
 
-def set_quantity(customer_id: int, product_id: int, quantity: int) -> None:
-    """Sets one line (0 removes it); the product must exist."""
+def _check_limits(customer_id: int, product_id: int, lines: dict[int, int], undo) -> None:
+    quantity = lines.get(product_id, 0)
+    problem = None
+    if quantity > MAX_QUANTITY:
+        problem = Unprocessable(
+            f"quantity must be between 0 and {MAX_QUANTITY}", code="invalid_quantity", details={"quantity": quantity}
+        )
+    elif len(lines) > MAX_LINES:
+        problem = Unprocessable(f"a cart holds at most {MAX_LINES} different products", code="cart_full")
+    if problem is not None:
+        _run(customer_id, undo)
+        raise problem
+
+
+def add(customer_id: int, product_id: int, quantity: int) -> dict[int, int]:
+    """Adds `quantity` to the product's line (the product must exist); returns the cart's quantities."""
+    catalog.product(product_id)  # NotFound for an unknown product
+    field = str(product_id)
+    lines = _run(customer_id, lambda pipe: pipe.hincrby(cart_key(customer_id), field, quantity))[-1]
+    _check_limits(
+        customer_id,
+        product_id,
+        lines,
+        lambda pipe: (
+            pipe.hincrby(cart_key(customer_id), field, -quantity)
+            if lines[product_id] > quantity
+            else pipe.hdel(cart_key(customer_id), field)
+        ),
+    )
+    return lines
+
+
+def set_quantity(customer_id: int, product_id: int, quantity: int) -> dict[int, int]:
+    """Sets one line (0 removes it; otherwise the product must exist); returns the cart's quantities."""
     if not 0 <= quantity <= MAX_QUANTITY:
         raise Unprocessable(
             f"quantity must be between 0 and {MAX_QUANTITY}", code="invalid_quantity", details={"quantity": quantity}
         )
-    if quantity:
-        catalog.product(product_id)  # NotFound for an unknown product
-    lines = quantities(customer_id)
-    if quantity and product_id not in lines and len(lines) >= MAX_LINES:
-        raise Unprocessable(f"a cart holds at most {MAX_LINES} different products", code="cart_full")
-    try:
-        pipe = cache().client.pipeline(transaction=True)
-        if quantity:
-            pipe.hset(cart_key(customer_id), str(product_id), quantity)
-        else:
-            pipe.hdel(cart_key(customer_id), str(product_id))
-        pipe.expire(cart_key(customer_id), cache().config.cart_ttl_seconds)
-        pipe.execute()
-    except redis.RedisError as exc:
-        raise _unavailable(exc) from exc
+    field = str(product_id)
+    if quantity == 0:
+        return _run(customer_id, lambda pipe: pipe.hdel(cart_key(customer_id), field))[-1]
+    catalog.product(product_id)
+    lines = _run(customer_id, lambda pipe: pipe.hset(cart_key(customer_id), field, quantity))[-1]
+    _check_limits(customer_id, product_id, lines, lambda pipe: pipe.hdel(cart_key(customer_id), field))
+    return lines
 
 
-def add(customer_id: int, product_id: int, quantity: int) -> None:
-    """Adds `quantity` to the product's line."""
-    current = quantities(customer_id).get(product_id, 0)
-    set_quantity(customer_id, product_id, current + quantity)
-
-
-def remove(customer_id: int, product_id: int) -> None:
-    if product_id not in quantities(customer_id):
+def remove(customer_id: int, product_id: int) -> dict[int, int]:
+    """Removes a line; NotFound if the product is not in the cart."""
+    removed, *_, lines = _run(customer_id, lambda pipe: pipe.hdel(cart_key(customer_id), str(product_id)))
+    if not removed:
         raise NotFound(
             f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
         )
-    set_quantity(customer_id, product_id, 0)
+    return lines
 
 
-def clear(customer_id: int) -> None:
-    try:
-        cache().client.delete(cart_key(customer_id))
-    except redis.RedisError as exc:
-        raise _unavailable(exc) from exc
-
-
-def view(customer_id: int | None) -> dict[str, Any]:
+def view(customer_id: int | None, lines: dict[int, int] | None = None) -> dict[str, Any]:
     """The cart with current product data, line totals and the total (prices as decimal strings)."""
-    lines = []
+    if lines is None:
+        lines = quantities(customer_id)
+    rows = []
     total = Decimal("0")
     item_count = 0
-    for product_id, quantity in sorted(quantities(customer_id).items()):
-        try:
-            product = catalog.product(product_id)
-        except NotFound:
+    products = catalog.products(sorted(lines))
+    for product_id, quantity in sorted(lines.items()):
+        product = products.get(product_id)
+        if product is None:
             continue  # removed from the catalog since it was added
         line_total = Decimal(product["price"]) * quantity
         total += line_total
         item_count += quantity
-        lines.append(
+        rows.append(
             {
                 "product_id": product_id,
                 "asin": product["asin"],
@@ -109,4 +131,4 @@ def view(customer_id: int | None) -> dict[str, Any]:
                 "stock": product["stock"],
             }
         )
-    return {"lines": lines, "item_count": item_count, "total": f"{total:.2f}"}
+    return {"lines": rows, "item_count": item_count, "total": f"{total:.2f}"}

@@ -91,6 +91,22 @@ def product_json(product_id: int) -> bytes:
     return raw
 
 
+def products(product_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Several products by id in one cache round trip (misses load one by one); unknown ids are left out."""
+    found: dict[int, dict[str, Any]] = {}
+    raws = cache().get_many([product_key(pid) for pid in product_ids]) if product_ids else []
+    for product_id, raw in zip(product_ids, raws, strict=True):
+        if raw is None:
+            try:
+                raw = product_json(product_id)
+            except NotFound:
+                continue
+        value = json.loads(raw)
+        if value is not None:
+            found[product_id] = value
+    return found
+
+
 def product_key(product_id: int) -> str:
     return f"product:{product_id}"
 

@@ -78,3 +78,12 @@ def test_cart_pages_add_update_and_remove(client, sql):
     assert client.get("/api/v1/cart").get_json()["item_count"] == 3
     client.post("/cart/remove", data={"csrf_token": token, "product_id": product["id"]})
     assert "Your cart is empty" in client.get("/cart").get_data(as_text=True)
+
+
+def test_adding_past_the_line_limit_is_422_and_leaves_the_line_as_it_was(client, sql):
+    product = product_in_stock(sql)
+    client.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 60})
+    response = client.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 50})
+    assert (response.status_code, response.get_json()["code"]) == (422, "invalid_quantity")
+    assert response.get_json()["details"] == {"quantity": 110}
+    assert [line["quantity"] for line in client.get("/api/v1/cart").get_json()["lines"]] == [60]
