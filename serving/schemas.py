@@ -35,6 +35,7 @@ class ErrorSchema(ma.Schema):
 
 
 class CategorySchema(ma.Schema):
+    id = fields.Integer(required=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
     product_count = fields.Integer(required=True)

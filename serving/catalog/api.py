@@ -23,7 +23,7 @@ blp = Blueprint("catalog_api", __name__, url_prefix="/api/v1", description="Cate
 @blp.response(200, CategorySchema(many=True))
 def list_categories():
     """Every category with its number of products."""
-    return [{k: c[k] for k in ("code", "name", "product_count")} for c in queries.categories()]
+    return Response(queries.categories_json(), mimetype="application/json")
 
 
 @blp.route("/categories/<string:code>/products")
@@ -33,8 +33,8 @@ def list_categories():
 @blp.alt_response(404, schema=ErrorSchema, description="No such category")
 def list_category_products(args, code):
     """A page of a category, keyset-paginated: pass next_cursor or prev_cursor back as `cursor`."""
-    page = queries.category_page(code, args["sort"], args["cursor"], args["limit"])
-    return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
+    page = queries.category_page_json(code, args["sort"], args["cursor"], args["limit"])
+    return Response(page, mimetype="application/json")
 
 
 @blp.route("/search")

@@ -58,12 +58,17 @@ def decode_cursor(cursor: str) -> tuple[str, str, int]:
 
 def categories() -> list[dict[str, Any]]:
     """Every category with its product count (cached 5 minutes)."""
+    return json.loads(categories_json())
+
+
+def categories_json() -> bytes:
+    """The categories as the JSON bytes the API answers."""
 
     def load() -> list[dict[str, Any]]:
         with database().connection() as conn:
             return conn.execute(SQL["categories_with_counts"]).fetchall()
 
-    return cache().get_or_load("categories", "categories", cache().config.category_ttl_seconds, load)
+    return cache().get_or_load_json("categories", "categories", cache().config.category_ttl_seconds, load)
 
 
 def category_by_code(code: str) -> dict[str, Any]:
@@ -116,24 +121,33 @@ def category_version(category_code: str) -> str:
 
 
 def category_page(category_code: str, sort: str, cursor: str | None, limit: int) -> Page:
-    """A page of one category in `sort` order after/before `cursor` (cached 5 min, keyed by the category's version).
+    """A page of one category in `sort` order after/before `cursor`."""
+    cached = json.loads(category_page_json(category_code, sort, cursor, limit))
+    return Page(cached["items"], cached["next_cursor"], cached["prev_cursor"])
+
+
+def category_page_json(category_code: str, sort: str, cursor: str | None, limit: int) -> bytes:
+    """The page as the JSON bytes the API answers (cached 5 min, keyed by the category's version).
 
     Listings show prices but not stock, so only a price change retires them, not every checkout.
     """
     if sort not in SORTS:
         raise Unprocessable(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort", details={"sort": sort})
-    category = category_by_code(category_code)
-    position = decode_cursor(cursor) if cursor else None
+    try:
+        position = decode_cursor(cursor) if cursor else None
+    except BadRequest:
+        category_by_code(category_code)  # an unknown category is a 404 whatever the cursor
+        raise
     version = cache().get_version(category_version(category_code))
     key = f"page:{category_code}:v{version}:{sort}:{limit}:{cursor or '-'}"
 
     def load() -> dict[str, Any]:
+        category = category_by_code(category_code)  # only on a miss: a cached page proves the category
         with database().connection() as conn:
             page = _keyset_page(conn, category["id"], sort, position, limit)
         return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
-    cached = cache().get_or_load("category_page", key, cache().config.category_ttl_seconds, load)
-    return Page(cached["items"], cached["next_cursor"], cached["prev_cursor"])
+    return cache().get_or_load_json("category_page", key, cache().config.category_ttl_seconds, load)
 
 
 def _keyset_page(

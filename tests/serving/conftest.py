@@ -120,8 +120,8 @@ def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrid
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
-            return requests.get(url + "/readyz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(url + "/readyz", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or still booting its workers
             return False
 
     try:
