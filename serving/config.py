@@ -27,6 +27,7 @@ class ServingConfig:
     category_ttl_seconds: int = 300
     cart_ttl_seconds: int = 86400
     page_size: int = 24
+    checkout_rate_limit: str = "20 per minute"  # per shopper; Flask-Limiter notation
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
@@ -49,6 +50,7 @@ class ServingConfig:
             statement_timeout_ms=_number(env, "BFP_STATEMENT_TIMEOUT_MS", int, 2000),
             search_timeout_ms=_number(env, "BFP_SEARCH_TIMEOUT_MS", int, 1500),
             redis_timeout_seconds=_number(env, "BFP_REDIS_TIMEOUT_SECONDS", float, 0.25),
+            checkout_rate_limit=_rate(env, "BFP_CHECKOUT_RATE_LIMIT", "20 per minute"),
         )
 
 
@@ -63,3 +65,14 @@ def _number(env: Mapping[str, str], name: str, kind: type, default):
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be greater than 0")
     return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate like '20 per minute' or '5/second'") from None
+    return raw

@@ -25,6 +25,8 @@ MODULES = {
     "flask-smorest": "flask_smorest",
     "marshmallow": "marshmallow",
     "flask-wtf": "flask_wtf",
+    "flask-limiter": "flask_limiter",
+    "limits": "limits",
     "gunicorn": "gunicorn",
     "psycopg": "psycopg",
     "psycopg-binary": "psycopg_binary",

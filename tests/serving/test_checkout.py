@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
+from serving import create_app
 from tests.serving.conftest import SHIPPING, product_in_stock
 
 
@@ -107,3 +109,17 @@ def test_checkout_form_shows_field_messages_then_places_the_order_once(client, s
     confirmation = client.get(placed.headers["Location"]).get_data(as_text=True)
     assert "Thank you" in confirmation
     assert sql.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+
+
+def test_too_many_checkout_attempts_get_429_with_retry_after(config, sql):
+    app = create_app(replace(config, checkout_rate_limit="2 per minute"))
+    client = app.test_client()
+    fill_cart(client, product_in_stock(sql)["id"])
+    answers = [client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": f"r{i}"}) for i in range(3)]
+    assert [a.status_code for a in answers] == [201, 409, 429]  # placed, then the cart was empty, then limited
+    assert answers[2].get_json()["code"] == "too_many_requests"
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 60
+    other_shopper = app.test_client()  # the limit is per shopper
+    fill_cart(other_shopper, product_in_stock(sql)["id"])
+    assert other_shopper.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "x"}).status_code == 201
+    app.extensions["bfp_database"].close()

@@ -142,7 +142,10 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_a_second(live_dat
 
 def test_access_log_is_one_json_line_per_request(live_server):
     requests.get(f"{live_server.url}/livez?probe=1", timeout=10)
-    lines = [line for line in live_server.log_path.read_text().splitlines() if '"query": "probe=1"' in line]
-    assert lines, "no access log line for the request"
+    lines = wait_until(  # gunicorn writes the line after the response has gone out
+        lambda: [line for line in live_server.log_path.read_text().splitlines() if '"query": "probe=1"' in line],
+        10,
+        "the access log line of the request",
+    )
     entry = json.loads(lines[-1])
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/livez", "200")
