@@ -24,7 +24,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     from serving.errors import StorefrontError, register_error_handlers
     from serving.ops.routes import bp as ops
     from serving.orders.pages import bp as orders_pages
-    from serving.ratelimit import init_rate_limits
+    from serving.ratelimit import CheckoutLimiter
 
     config = config or ServingConfig.from_env()
     app = Flask(__name__)
@@ -39,7 +39,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     app.extensions["bfp_database"] = Database(config)
     app.extensions["bfp_cache"] = Cache(config)
 
-    init_rate_limits(app)
+    app.extensions["bfp_checkout_limiter"] = CheckoutLimiter(config)
     csrf = CSRFProtect(app)
     api = init_api(app)
     for blueprint in api._app.blueprints.values():

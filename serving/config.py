@@ -27,7 +27,7 @@ class ServingConfig:
     category_ttl_seconds: int = 300
     cart_ttl_seconds: int = 86400
     page_size: int = 24
-    checkout_rate_limit: str = "20 per minute"  # per shopper; Flask-Limiter notation
+    checkout_rate_limit: str = "20 per minute"  # per shopper; `limits` notation
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:

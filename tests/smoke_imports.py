@@ -25,7 +25,6 @@ MODULES = {
     "flask-smorest": "flask_smorest",
     "marshmallow": "marshmallow",
     "flask-wtf": "flask_wtf",
-    "flask-limiter": "flask_limiter",
     "limits": "limits",
     "gunicorn": "gunicorn",
     "psycopg": "psycopg",

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from serving.checkout.service import place_order
 from serving.errors import Conflict
 from serving.identity import current_shopper
-from serving.ratelimit import checkout_limit, limiter
+from serving.ratelimit import check_checkout_rate
 from serving.schemas import ErrorSchema, IdempotencyHeaderSchema, OrderSchema, ShippingSchema
 
 blp = Blueprint("checkout_api", __name__, url_prefix="/api/v1", description="Checkout")
@@ -21,10 +21,10 @@ blp = Blueprint("checkout_api", __name__, url_prefix="/api/v1", description="Che
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid fields, or the key was used with another body")
 @blp.alt_response(429, schema=ErrorSchema, description="Too many checkout attempts; see Retry-After")
 @blp.alt_response(503, schema=ErrorSchema, description="The database or cart store is busy")
-@limiter.limit(checkout_limit)
 def checkout(headers, shipping):
     """Turns the cart into an order. Same Idempotency-Key and body: the same order again (a replay)."""
     customer_id = current_shopper()
+    check_checkout_rate(customer_id)
     if customer_id is None:
         raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
     result = place_order(customer_id, shipping, headers["idempotency_key"])

@@ -10,7 +10,7 @@ from serving.cart import store
 from serving.checkout.service import place_order
 from serving.errors import Conflict
 from serving.identity import current_shopper
-from serving.ratelimit import checkout_limit, limiter
+from serving.ratelimit import check_checkout_rate
 from serving.schemas import US_STATES, ShippingSchema
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -35,8 +35,8 @@ def form():
 
 
 @bp.route("", methods=["POST"])
-@limiter.limit(checkout_limit)
 def submit():
+    check_checkout_rate(current_shopper())
     values = {field: request.form.get(field, "") for field in FIELDS}
     values["idempotency_key"] = request.form.get("idempotency_key", "")
     errors = ShippingSchema().validate({field: values[field] for field in FIELDS})
