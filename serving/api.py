@@ -21,6 +21,10 @@ def init_api(app: Flask) -> StorefrontApi:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
+        # Human-readable docs at /api/v1/docs: the page loads Swagger UI's script from a CDN in the reader's
+        # browser (the server itself needs no internet); the spec is always at /api/v1/openapi.json.
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
         API_SPEC_OPTIONS={
             "info": {"description": "Catalog, cart, checkout and order history of the storefront."},
             "servers": [{"url": "/"}],

@@ -17,6 +17,12 @@ def test_the_spec_is_generated_from_the_code(client):
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in checkout["parameters"])
 
 
+def test_the_docs_page_renders_the_spec(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "openapi.json" in page.get_data(as_text=True)
+
+
 def test_every_operation_answers_without_5xx_and_as_documented(app):
     # Driven through schemathesis' Python API: its pytest plugin does not run under pytest 9 yet.
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
