@@ -1,0 +1,16 @@
+# The storefront image for EKS: gunicorn (gthread) serving serving:create_app() on port 8000.
+# Build from the repository root: docker build -f docker/storefront.Dockerfile -t storefront .
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    BFP_BIND=0.0.0.0:8000 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY serving/ serving/
+COPY sql/ sql/
+RUN useradd --uid 10001 --no-create-home storefront
+USER 10001
+EXPOSE 8000
+# BFP_SECRET_KEY, DATABASE_URL, REDIS_URL (and BFP_ADMIN_TOKEN) come from the pod's environment (k8s Secret).
+CMD ["gunicorn", "-c", "serving/gunicorn.conf.py"]
