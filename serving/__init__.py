@@ -41,10 +41,8 @@ def create_app(config: ServingConfig | None = None) -> Flask:
 
     app.extensions["bfp_checkout_limiter"] = CheckoutLimiter(config)
     csrf = CSRFProtect(app)
-    api = init_api(app)
-    for blueprint in api._app.blueprints.values():
-        if blueprint.name.endswith("_api"):
-            csrf.exempt(blueprint)  # JSON only: browsers cannot send it cross-site without a CORS preflight
+    for blueprint in init_api(app):
+        csrf.exempt(blueprint)  # JSON only: browsers cannot send it cross-site without a CORS preflight
     for blueprint in (catalog_pages, cart_pages, checkout_pages, orders_pages, ops):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

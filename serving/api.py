@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 
 from serving.schemas import ErrorSchema
 
@@ -14,7 +14,8 @@ class StorefrontApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-def init_api(app: Flask) -> StorefrontApi:
+def init_api(app: Flask) -> list[Blueprint]:
+    """Registers the API blueprints (and the spec routes) on `app`; returns the blueprints."""
     app.config.update(
         API_TITLE="Black Friday storefront",
         API_VERSION="v1",
@@ -37,6 +38,7 @@ def init_api(app: Flask) -> StorefrontApi:
     from serving.checkout.api import blp as checkout_blp
     from serving.orders.api import blp as orders_blp
 
-    for blueprint in (catalog_blp, cart_blp, checkout_blp, orders_blp, admin_blp):
+    blueprints = [catalog_blp, cart_blp, checkout_blp, orders_blp, admin_blp]
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
-    return api
+    return blueprints

@@ -46,6 +46,11 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, default=_json_default, separators=(",", ":")).encode()
 
 
+def jsonable(value: Any) -> Any:
+    """Database rows as JSON-ready values (decimals as strings, timestamps ISO 8601), as the cache holds them."""
+    return json.loads(dumps(value))
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -100,15 +105,15 @@ class Cache:
             metrics.CACHE.labels(kind, "error").inc()
         return raw
 
-    def get_many(self, keys: list[str]) -> list[bytes | None]:
+    def get_many(self, kind: str, keys: list[str]) -> list[bytes | None]:
         """The cached values of `keys` (None where missing, or all None when Redis is down), in one round trip."""
         try:
             raws = self.client.mget(keys)
         except redis.RedisError:
-            metrics.CACHE.labels("product", "error").inc(len(keys))
+            metrics.CACHE.labels(kind, "error").inc(len(keys))
             return [None] * len(keys)
         hits = sum(raw is not None for raw in raws)
-        metrics.CACHE.labels("product", "hit").inc(hits)
+        metrics.CACHE.labels(kind, "hit").inc(hits)
         return raws
 
     def _wait_for(self, key: str) -> bytes | None:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from limits import parse_many
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable and what to set."""
@@ -68,8 +70,6 @@ def _number(env: Mapping[str, str], name: str, kind: type, default):
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
-    from limits import parse_many
-
     raw = env.get(name) or default
     try:
         parse_many(raw)

@@ -19,7 +19,7 @@ def cart_key(customer_id: int) -> str:
     return f"cart:{customer_id}"
 
 
-def _unavailable(exc: Exception) -> ServiceUnavailable:
+def _unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
         "the cart is unavailable right now; your items are kept, retry in a moment", code="cart_unavailable"
     )
@@ -42,7 +42,7 @@ def _run(customer_id: int, change) -> list:
         pipe.hgetall(key)
         results = pipe.execute()
     except redis.RedisError as exc:
-        raise _unavailable(exc) from exc
+        raise _unavailable() from exc
     results[-1] = {int(product_id): int(quantity) for product_id, quantity in results[-1].items()}
     return results
 

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from serving.cache import cache
+from serving.cache import cache, jsonable
 from serving.db import database
 from serving.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from serving.sql_files import statements
@@ -99,7 +99,7 @@ def product_json(product_id: int) -> bytes:
 def products(product_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Several products by id in one cache round trip (misses load one by one); unknown ids are left out."""
     found: dict[int, dict[str, Any]] = {}
-    raws = cache().get_many([product_key(pid) for pid in product_ids]) if product_ids else []
+    raws = cache().get_many("product", [product_key(pid) for pid in product_ids]) if product_ids else []
     for product_id, raw in zip(product_ids, raws, strict=True):
         if raw is None:
             try:
@@ -211,4 +211,4 @@ def search(text: str, after_id: int, limit: int) -> Page:
             "the search took too long; try more specific words", code="search_timeout", details={"q": text}
         ) from None
     next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return Page(json.loads(json.dumps(rows[:limit], default=str)), next_cursor, None)
+    return Page(jsonable(rows[:limit]), next_cursor, None)

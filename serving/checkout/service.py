@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from serving import metrics
-from serving.cache import cache
+from serving.cache import cache, jsonable
 from serving.cart import store as cart_store
 from serving.catalog.queries import product_key
 from serving.db import database
 from serving.errors import Conflict, Unprocessable
-from serving.orders.queries import order_detail, plain
+from serving.orders.queries import order_detail
 from serving.sql_files import statements
 
 SQL = statements("checkout.sql")
@@ -127,4 +127,4 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
         "shipping": shipping,
         "lines": lines,
     }
-    return CheckoutResult(plain(order), replayed=False)
+    return CheckoutResult(jsonable(order), replayed=False)

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import psycopg
 
+from serving.cache import jsonable
 from serving.catalog.queries import decode_cursor, encode_cursor
 from serving.db import database
 from serving.errors import NotFound
 from serving.sql_files import statements
 
 SQL = statements("orders.sql")
-
-
-def plain(value: Any) -> Any:
-    """Rows as JSON-ready values: decimals as strings, timestamps as ISO 8601."""
-    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
 
 
 def order_detail(conn: psycopg.Connection, customer_id: int, order_id: int) -> dict[str, Any] | None:
@@ -27,7 +22,7 @@ def order_detail(conn: psycopg.Connection, customer_id: int, order_id: int) -> d
         return None
     shipping = {field: order.pop(f"shipping_{field}") for field in ("name", "address", "city", "state", "zip")}
     lines = conn.execute(SQL["order_lines"], {"order_id": order_id}).fetchall()
-    return plain({**order, "shipping": shipping, "lines": lines})
+    return jsonable({**order, "shipping": shipping, "lines": lines})
 
 
 def find_order(customer_id: int | None, order_id: int) -> dict[str, Any]:
@@ -56,4 +51,4 @@ def order_history(customer_id: int | None, cursor: str | None, limit: int) -> tu
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor("next", last["created_at"].isoformat(), last["id"])
-    return plain(rows[:limit]), next_cursor
+    return jsonable(rows[:limit]), next_cursor
