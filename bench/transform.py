@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         ("marts (5 tables)", build_marts, ["--lake", lake]),
     ):
         started = time.perf_counter()
-        assert job.run(spark, job.parse_args(job_args)) == 0, name
+        assert job.run(spark, job.parse_args(job_args))["status"] == "success", name
         stages.append((name, time.perf_counter() - started))
     rows = spark.read.parquet(f"{lake}/raw/purchases/import=bench").count()
     spark.stop()

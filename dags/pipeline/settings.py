@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 TARGETS = ("local", "aws")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGS_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = DAGS_DIR.parent
+
+
+def _bundled(relative: str) -> Path:
+    """A contract folder (sql/athena, expectations): inside the dags bundle on MWAA (`make mwaa-bundle` copies
+    it there), else the repository's copy."""
+    inside = DAGS_DIR / relative
+    return inside if inside.exists() else REPO_ROOT / relative
 
 
 class SettingsError(ValueError):
@@ -24,6 +33,19 @@ class Settings:
     page_rows: int  # orders per keyset page (one Parquet row group)
     alerts_path: str  # local target: where failure alerts are appended (JSON lines)
     sns_topic_arn: str | None  # aws target: where failure alerts are published
+    expectations_dir: Path  # the GX suites (expectations/*.json)
+    athena_ddl_dir: Path  # the table definitions (sql/athena/*.sql)
+    catalog_path: str  # local target: the DuckDB catalog file analysts query
+    athena_output_uri: str | None  # aws target: s3:// folder for Athena query results
+    athena_workgroup: str
+    aws_conn_id: str  # aws target: the Airflow connection for Athena, EMR, SNS
+    spark_submit: str  # local target: the spark-submit command
+    spark_package: Path  # local target: the --py-files archive (built from spark/ before each submit)
+    spark_jobs_dir: Path  # local target: where spark/jobs/refresh.py is
+    spark_driver_memory: str
+    emr_application_id: str | None  # aws target: EMR Serverless application that runs the Spark jobs
+    emr_execution_role_arn: str | None
+    spark_code_uri: str | None  # aws target: s3:// folder holding jobs/refresh.py and bfp_spark.zip
 
 
 def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
@@ -53,6 +75,15 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     sns_topic_arn = env.get("BFP_ALERTS_SNS_TOPIC_ARN") or None
     if target == "aws" and not sns_topic_arn:
         raise SettingsError("BFP_ALERTS_SNS_TOPIC_ARN is required on the aws target")
+    athena_output_uri = env.get("BFP_ATHENA_OUTPUT_URI") or None
+    emr = {
+        name: env.get(name) or None
+        for name in ("BFP_EMR_APPLICATION_ID", "BFP_EMR_EXECUTION_ROLE_ARN", "BFP_SPARK_CODE_URI")
+    }
+    if target == "aws":
+        for name, value in {"BFP_ATHENA_OUTPUT_URI": athena_output_uri, **emr}.items():
+            if not value:
+                raise SettingsError(f"{name} is required on the aws target (see README, configuration)")
     return Settings(
         target=target,
         database_url=database_url,
@@ -61,4 +92,17 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         page_rows=_int(env, "BFP_EXTRACT_PAGE_ROWS", 200_000, 1),
         alerts_path=env.get("BFP_ALERTS_PATH", str(REPO_ROOT / "data" / "alerts.jsonl")),
         sns_topic_arn=sns_topic_arn,
+        expectations_dir=Path(env.get("BFP_EXPECTATIONS_DIR") or _bundled("expectations")),
+        athena_ddl_dir=Path(env.get("BFP_ATHENA_DDL_DIR") or _bundled("sql/athena")),
+        catalog_path=env.get("BFP_CATALOG_PATH", str(REPO_ROOT / "data" / "catalog.duckdb")),
+        athena_output_uri=athena_output_uri,
+        athena_workgroup=env.get("BFP_ATHENA_WORKGROUP", "primary"),
+        aws_conn_id=env.get("BFP_AWS_CONN_ID", "aws_default"),
+        spark_submit=env.get("BFP_SPARK_SUBMIT") or str(Path(sys.executable).with_name("spark-submit")),
+        spark_package=Path(env.get("BFP_SPARK_PACKAGE") or REPO_ROOT / ".local" / "dist" / "bfp_spark.zip"),
+        spark_jobs_dir=Path(env.get("BFP_SPARK_JOBS_DIR") or REPO_ROOT / "spark" / "jobs"),
+        spark_driver_memory=env.get("BFP_SPARK_DRIVER_MEMORY", "4g"),
+        emr_application_id=emr["BFP_EMR_APPLICATION_ID"],
+        emr_execution_role_arn=emr["BFP_EMR_EXECUTION_ROLE_ARN"],
+        spark_code_uri=emr["BFP_SPARK_CODE_URI"],
     )

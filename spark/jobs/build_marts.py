@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     return entry.run_main("build_marts", parse_args, run, argv)
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> int:
+def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     lake = args.lake.rstrip("/")
     curated_uri = f"{lake}/curated/order_lines"
@@ -56,24 +56,27 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         "olap_cube": (marts.olap_cube(lines), ["year", "month"]),
         "black_friday_summary": (marts.black_friday_summary(daily), ["year"]),
     }
-    rows = {}
+    rows, written = {}, {}
     for name, (frame, partitions) in outputs.items():
         result = frame.cache()  # written, then counted for the log line, without computing it twice
         # One file per partition: without the repartition every task writes a small file into every partition.
         result.repartition(*partitions).write.mode("overwrite").partitionBy(*partitions).parquet(f"{lake}/marts/{name}")
         rows[name] = result.count()
+        values = sorted(tuple(r) for r in result.select(*partitions).distinct().collect())
+        written[name] = ["/".join(f"{c}={v}" for c, v in zip(partitions, value, strict=True)) for value in values]
         result.unpersist()
     summary = {
         "event": "build_marts",
         "status": "success",
         "rows_in": lines.count(),
         "rows_out": rows,
+        "partitions": written,
         "years": args.year_list or "all",
         "path": f"{lake}/marts",
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))
-    return 0
+    return summary
 
 
 if __name__ == "__main__":

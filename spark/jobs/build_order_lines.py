@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     return entry.run_main("build_order_lines", parse_args, run, argv)
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> int:
+def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     lake = args.lake.rstrip("/")
     curated_uri = f"{lake}/curated/order_lines"
@@ -124,11 +124,13 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     summary |= {
         "status": "success",
         "rows_out": merged.count(),
-        "partitions": [f"year={y}/month={m}" for y, m in sorted(touched_partitions)],
+        # what registration needs: partitions written now, and the ones every row moved out of
+        "partitions": [f"year={y}/month={m}" for y, m in sorted(set(touched_partitions) & written)],
+        "partitions_removed": [f"year={y}/month={m}" for y, m in sorted(set(touched_partitions) - written)],
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))
-    return 0
+    return summary
 
 
 if __name__ == "__main__":

@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     return entry.run_main("import_purchases", parse_args, run, argv)
 
 
-def run(spark, args: argparse.Namespace) -> int:
-    """The import on an existing session; returns the exit code."""
+def run(spark, args: argparse.Namespace) -> dict:
+    """The import on an existing session; returns its summary (status success or failed)."""
     started = time.perf_counter()
     lake = args.lake.rstrip("/")
     target = f"{lake}/raw/purchases/import={args.import_id}"
@@ -72,7 +72,7 @@ def run(spark, args: argparse.Namespace) -> int:
             f"--max-bad-share (now {args.max_bad_share}, got {share:.4%})",
         }
         log.error(json.dumps(summary))
-        return 1
+        return summary
 
     lake_io.delete(spark, f"{target}/{lake_io.MANIFEST}")  # readers ignore the import while it is rewritten
     # Rows of one product side by side: its title and codes then compress to dictionary runs.
@@ -91,7 +91,7 @@ def run(spark, args: argparse.Namespace) -> int:
         {**summary, "written_at": dt.datetime.now(dt.UTC).isoformat(), "columns": list(purchases.TYPED_COLUMNS)},
     )
     log.info(json.dumps(summary))
-    return 0
+    return summary
 
 
 if __name__ == "__main__":

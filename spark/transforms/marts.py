@@ -60,7 +60,19 @@ def olap_cube(order_lines: DataFrame) -> DataFrame:
     states, and the month's total (null stands for 'all')."""
     return (
         live_lines(order_lines)
-        .groupingSets([["state", "category"], ["state"], ["category"], []], "year", "month", "state", "category")
+        # year and month belong in every set: a column left out of a set is null in that set's rows
+        .groupingSets(
+            [
+                ["year", "month", "state", "category"],
+                ["year", "month", "state"],
+                ["year", "month", "category"],
+                ["year", "month"],
+            ],
+            "year",
+            "month",
+            "state",
+            "category",
+        )
         .agg(*_measures())
     )
 
@@ -79,10 +91,11 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
 
     def surge(orders: str, days: Column, rest_orders: str, rest_days: Column) -> Column:
         """How much higher the period's daily orders are than the rest of November's (0.36 = +36%)."""
-        return F.round((F.col(orders) / days) / (F.col(rest_orders) / rest_days) - 1, 4).cast("double")
+        # try_divide: null, not a failed job, when there is no rest of November (data of a few days only)
+        return F.round(F.try_divide(F.col(orders) / days, F.col(rest_orders) / rest_days) - 1, 4).cast("double")
 
     def share(revenue: str) -> Column:
-        return F.round(F.col(revenue) / F.col("november_revenue"), 4).cast("double")
+        return F.round(F.try_divide(F.col(revenue), F.col("november_revenue")), 4).cast("double")
 
     def total(column: str, condition: Column) -> Column:
         return F.coalesce(F.sum(F.when(condition, F.col(column))), F.lit(0))

@@ -30,6 +30,9 @@ def settings(oltp_url, tmp_path):
         extract_lag=dt.timedelta(0),
         page_rows=7,
         alerts_path=str(tmp_path / "alerts.jsonl"),
+        catalog_path=str(tmp_path / "catalog.duckdb"),
+        spark_package=tmp_path / "dist" / "bfp_spark.zip",
+        spark_driver_memory="1g",
     )
 
 

@@ -7,11 +7,14 @@ import datetime as dt
 import json
 import types
 
+import duckdb
 import pendulum
 import psycopg2
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from pipeline import alerts, audit, orders_extract
+from pipeline import alerts, audit, orders_extract, publish_steps
 from pipeline.lake import Lake
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window, set_updated_at
@@ -33,7 +36,7 @@ def test_every_dag_imports_without_errors_and_without_io(monkeypatch):
     monkeypatch.setattr(Lake, "from_uri", forbidden)
     dagbag = load_dagbag()
     assert dagbag.import_errors == {}
-    assert "orders_extract" in dagbag.dags
+    assert {"orders_pipeline", "lake_rebuild"} <= set(dagbag.dags)
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +44,22 @@ def dags():
     return load_dagbag().dags
 
 
-@pytest.mark.parametrize("dag_id", ["orders_extract"])
+@pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild"])
 def test_dag_structure(dags, dag_id):
     dag = dags[dag_id]
-    assert dag.tags and dag.doc_md and "backfill" in dag.doc_md
+    assert dag.tags and dag.doc_md and "re-run" in dag.doc_md.lower()
     assert dag.catchup is False and dag.max_active_runs == 1
     for task in dag.tasks:
         assert task.owner == "data-engineering"
-        assert task.retries >= 3 and task.retry_exponential_backoff
+        # the DQ gate fails the same way on the same data: it alerts at once instead of retrying
+        assert task.retries == 0 if task.task_id == "dq_gate" else task.retries >= 1
+        assert task.retry_exponential_backoff
         assert task.on_failure_callback, f"{task.task_id} has no failure alert"
         assert not task.on_retry_callback, "alerts are raised once, after the last retry"
 
 
 def test_extract_windows_come_from_a_data_interval_timetable(dags):
-    timetable = dags["orders_extract"].timetable
+    timetable = dags["orders_pipeline"].timetable
     assert type(timetable).__name__ == "CronDataIntervalTimetable"  # a cron string would give zero-width windows
     assert (timetable.expression, str(timetable.timezone)) == ("0 * * * *", "UTC")
 
@@ -62,7 +67,7 @@ def test_extract_windows_come_from_a_data_interval_timetable(dags):
 def test_manual_params_are_validated(dags):
     from airflow.sdk.exceptions import ParamValidationError
 
-    params = dags["orders_extract"].params
+    params = dags["orders_pipeline"].params
     assert params.validate() == {"window_start": None, "window_end": None, "dry_run": False}
     with pytest.raises(ParamValidationError, match="yes please"):
         params.get_param("dry_run").resolve("yes please")
@@ -81,36 +86,151 @@ def test_a_manual_window_needs_both_ends():
     assert (window.start, window.end) == (start, start + dt.timedelta(hours=6))
 
 
-def run_env(monkeypatch, settings) -> None:
+def run_env(monkeypatch, settings, dags=None) -> None:
+    """The pipeline's environment for a dag.test() run; without retries (they would wait minutes)."""
+    for dag in (dags or {}).values():
+        for task in dag.tasks:
+            monkeypatch.setattr(task, "retries", 0)
     monkeypatch.setenv("BFP_TARGET", "local")
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("BFP_LAKE_URI", settings.lake_uri)
     monkeypatch.setenv("BFP_EXTRACT_LAG_SECONDS", "0")
     monkeypatch.setenv("BFP_ALERTS_PATH", settings.alerts_path)
+    monkeypatch.setenv("BFP_CATALOG_PATH", settings.catalog_path)
+    monkeypatch.setenv("BFP_SPARK_PACKAGE", str(settings.spark_package))
+    monkeypatch.setenv("BFP_SPARK_DRIVER_MEMORY", settings.spark_driver_memory)
 
 
-def test_the_dag_extracts_its_window_through_airflow(airflow_db, dags, settings, simulator, lake, monkeypatch):
-    run_env(monkeypatch, settings)
-    placed = simulator.place_orders(5)
-    hour_end = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+def place_orders_in_window(simulator, settings, count: int, hour_end: dt.datetime) -> list:
+    placed = simulator.place_orders(count)
     set_updated_at(
         settings.database_url, {p.id: hour_end - dt.timedelta(minutes=5 * (i + 1)) for i, p in enumerate(placed)}
     )
+    return placed
 
-    dagrun = dags["orders_extract"].test(logical_date=pendulum.instance(hour_end))
 
-    assert dagrun.state == "success"
+def order_facts(database_url: str, ids: list[int]) -> tuple:
+    """From the source: the orders' revenue, and the curated partitions their creation months fall in."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT sum(quantity * unit_price) FROM order_items WHERE order_id = ANY(%s)", (ids,))
+        revenue = cur.fetchone()[0]
+        cur.execute(
+            "SELECT DISTINCT format('year=%%s/month=%%s', extract(year FROM created_at AT TIME ZONE 'UTC'),"
+            " extract(month FROM created_at AT TIME ZONE 'UTC')) FROM orders WHERE id = ANY(%s)",
+            (ids,),
+        )
+        months = sorted(r[0] for r in cur.fetchall())
+    conn.close()
+    return revenue, months
+
+
+def analyst_query(settings, sql: str) -> list[tuple]:
+    """What an analyst sees: the DuckDB catalog, read-only."""
+    with duckdb.connect(settings.catalog_path, read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def task_states(dagrun) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+
+
+def asset_events() -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return [event.extra for event in session.query(AssetEvent).order_by(AssetEvent.id)]
+
+
+def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
+    airflow_db, dags, settings, simulator, lake, monkeypatch
+):
+    run_env(monkeypatch, settings, dags)
+    hour_end = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+    placed = place_orders_in_window(simulator, settings, 5, hour_end)
+    events_before = len(asset_events())
+
+    dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(hour_end))
+
+    assert dagrun.state == "success", task_states(dagrun)
+    assert set(task_states(dagrun).values()) == {"success"}
     assert (dagrun.data_interval_start, dagrun.data_interval_end) == (hour_end - dt.timedelta(hours=1), hour_end)
     rows = read_window(lake, "orders", "20260115T1200")
     assert sorted(r["id"] for r in rows) == sorted(p.id for p in placed)
     (attempt,) = audit.attempts(lake)
     assert (attempt["status"], attempt["rows_out"]["orders"]) == ("success", 5)
+    # curated and marts are registered: analysts see the five orders and their revenue
+    curated = analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines WHERE source = 'oltp'")
+    assert sorted(r[0] for r in curated) == sorted(f"o-{p.id}" for p in placed)
+    expected_revenue, months = order_facts(settings.database_url, [p.id for p in placed])
+    assert analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales") == [(expected_revenue,)]
+    # the DQ results are in the lake, one per suite
+    run = dagrun.run_id.replace(":", "_").replace("+", "_")
+    raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
+    assert raw_result["success"] and raw_result["rows"] == 5
+    assert lake.read_json(lake.path("_dq", "reconcile_revenue", f"{run}.json"))["success"]
+    # the Asset event says what was published
+    events = asset_events()[events_before:]
+    assert len(events) == 1
+    assert events[0]["windows"] == ["20260115T1200"] and events[0]["rows"]["orders"] == 5
+    assert events[0]["dq_verdict"] == "passed"
+    assert events[0]["partitions"]["curated.order_lines"] == months
+
+
+def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
+    airflow_db, dags, settings, simulator, lake, monkeypatch
+):
+    run_env(monkeypatch, settings, dags)
+    dag = dags["orders_pipeline"]
+    bad_end = dt.datetime(2026, 1, 16, 12, 0, tzinfo=dt.UTC)
+    bad = place_orders_in_window(simulator, settings, 3, bad_end)
+    real_run = orders_extract.run
+
+    def extract_then_duplicate_an_order(window, run_settings, **kwargs):
+        summary = real_run(window, run_settings, **kwargs)
+        folder = lake.path("raw", "orders", f"window={window.label}")
+        (part,) = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
+        table = pq.read_table(part)
+        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), part)  # the same order id twice
+        return summary
+
+    monkeypatch.setattr(orders_extract, "run", extract_then_duplicate_an_order)
+    events_before = len(asset_events())
+    publish_steps.make_catalog(settings).ensure_tables()  # the analysts' catalog exists, with nothing registered
+
+    dagrun = dag.test(logical_date=pendulum.instance(bad_end))
+
+    assert dagrun.state == "failed"
+    states = task_states(dagrun)
+    assert states["transform"] == "success" and states["dq_gate"] == "failed"
+    assert (states["register_partitions"], states["publish"]) == ("upstream_failed", "upstream_failed")
+    # written to the lake by Spark, but not registered: invisible to analysts
+    assert lake.exists(lake.path("curated", "order_lines"))
+    assert analyst_query(settings, "SELECT count(*) FROM curated.order_lines") == [(0,)]
+    assert len(asset_events()) == events_before
+    with open(settings.alerts_path) as handle:
+        (alert,) = [json.loads(line) for line in handle]
+    assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-16 12:00:00")
+    assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
+    assert str(bad[0].id) in alert["error"] or any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
+
+    monkeypatch.setattr(orders_extract, "run", real_run)
+    good_end = bad_end + dt.timedelta(hours=1)
+    good = place_orders_in_window(simulator, settings, 2, good_end)
+
+    dagrun = dag.test(logical_date=pendulum.instance(good_end))
+
+    assert dagrun.state == "success", task_states(dagrun)
+    visible = {r[0] for r in analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines")}
+    assert {f"o-{p.id}" for p in good} <= visible
+    (event,) = asset_events()[events_before:]
+    assert event["windows"] == ["20260116T1300"]
 
 
 def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake, monkeypatch):
     run_env(monkeypatch, settings)
     monkeypatch.setenv("DATABASE_URL", "postgresql://bfp@127.0.0.1:9/nowhere")  # nothing listens on port 9
-    dag = dags["orders_extract"]
+    dag = dags["orders_pipeline"]
     for task in dag.tasks:
         monkeypatch.setattr(task, "retries", 0)
     hour_end = dt.datetime(2026, 1, 15, 13, 0, tzinfo=dt.UTC)
@@ -120,7 +240,7 @@ def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake
     assert dagrun.state == "failed"
     with open(settings.alerts_path) as handle:
         (alert,) = [json.loads(line) for line in handle]
-    assert (alert["dag_id"], alert["task_id"]) == ("orders_extract", "extract_orders_window")
+    assert (alert["dag_id"], alert["task_id"]) == ("orders_pipeline", "extract_orders_window")
     assert alert["window"]["end"].startswith("2026-01-15 13:00:00")
     assert "OperationalError" in alert["error"]
     gaps = audit.gap_report(

@@ -215,11 +215,11 @@ def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overla
 
 
 def scheduled_windows(earliest: dt.datetime, latest_end: dt.datetime) -> list[Window]:
-    """The windows the scheduler would give the orders_extract DAG's runs, from its own timetable."""
+    """The windows the scheduler would give the orders_pipeline DAG's runs, from its own timetable."""
     from airflow.serialization.encoders import coerce_to_core_timetable  # what the scheduler runs
     from airflow.timetables.base import TimeRestriction
 
-    from orders_extract_dag import dag
+    from orders_pipeline_dag import dag
 
     timetable = coerce_to_core_timetable(dag.timetable)
     import pendulum

@@ -145,7 +145,10 @@ def partition_files(root: Path) -> dict[str, list[tuple[str, int]]]:
 
 
 def run_job(spark, lake: Path, *args: str) -> None:
-    assert build_order_lines.run(spark, build_order_lines.parse_args(["--lake", lake.as_uri(), *args])) == 0
+    assert (
+        build_order_lines.run(spark, build_order_lines.parse_args(["--lake", lake.as_uri(), *args]))["status"]
+        == "success"
+    )
 
 
 def test_a_late_update_moves_an_order_between_months_and_leaves_other_partitions_alone(spark, tmp_path):

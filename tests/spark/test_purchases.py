@@ -90,9 +90,9 @@ def test_the_import_job_writes_typed_parquet_then_its_manifest(spark, tmp_path):
     lake = (tmp_path / "lake").as_uri()
 
     args = ["--input", str(csv_path), "--lake", lake, "--import-id", "t1", "--max-bad-share", "0.01"]
-    code = import_purchases.run(spark, import_purchases.parse_args(args))
+    summary = import_purchases.run(spark, import_purchases.parse_args(args))
 
-    assert code == 0
+    assert summary["status"] == "success"
     folder = tmp_path / "lake" / "raw" / "purchases" / "import=t1"
     manifest = json.loads((folder / "_manifest.json").read_text())
     assert (manifest["rows_in"], manifest["rows_out"], manifest["rows_quarantined"]) == (2_001, 2_000, 1)
@@ -107,8 +107,8 @@ def test_the_import_fails_when_too_many_lines_are_bad(spark, tmp_path):
     csv_path = write_csv(tmp_path / "p.csv", GOOD + BAD)
     lake = (tmp_path / "lake").as_uri()
     args = ["--input", csv_path, "--lake", lake, "--import-id", "t2", "--max-bad-share", "0.5"]
-    code = import_purchases.run(spark, import_purchases.parse_args(args))
-    assert code == 1
+    summary = import_purchases.run(spark, import_purchases.parse_args(args))
+    assert summary["status"] == "failed" and "--max-bad-share" in summary["next_step"]
     assert not (tmp_path / "lake" / "raw" / "purchases" / "import=t2" / "_manifest.json").exists()
     assert pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t2").num_rows == len(BAD)
 
@@ -119,7 +119,7 @@ def test_the_same_file_imports_to_the_same_rows(spark, tmp_path):
     for attempt in ("a", "b"):
         lake = (tmp_path / attempt).as_uri()
         args = ["--input", csv_path, "--lake", lake, "--import-id", "same", "--max-bad-share", "0.5"]
-        assert import_purchases.run(spark, import_purchases.parse_args(args)) == 0
+        assert import_purchases.run(spark, import_purchases.parse_args(args))["status"] == "success"
         outputs.append(
             sorted(
                 pq.read_table(tmp_path / attempt / "raw" / "purchases" / "import=same").to_pylist(),

@@ -1,0 +1,104 @@
+"""DAG orders_pipeline: hourly watermark windows of changed orders, PostgreSQL -> raw lake -> Spark (curated
+order_lines + marts) -> GX gate -> partition registration -> Asset event. Wiring only."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, file_safe
+
+DOC = """
+### orders_pipeline
+
+Every hour, for the hour that just ended — the run's data interval `[data_interval_start, data_interval_end)`:
+
+1. **extract_orders_window**: changed orders and their lines, PostgreSQL -> `raw/orders/window=<end>/` and
+   `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last).
+2. **transform**: Spark `refresh.py --windows <label>`: latest-wins merge into `curated/order_lines`
+   (only touched months rewritten), then the marts of the touched years. Skipped for an empty window.
+3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
+   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in `_dq/`.
+   A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
+4. **register_partitions**: exactly the partitions written (`ALTER TABLE … ADD IF NOT EXISTS PARTITION` on
+   Athena; the DuckDB catalog locally). Until then they are invisible to analysts.
+5. **publish**: an event on the Asset `bfp_lake_published`; its extra carries window, rows and partitions.
+
+* **Schedule**: `CronDataIntervalTimetable("0 * * * *", UTC)` (a cron string would give zero-width windows).
+  Catchup is off: a new deployment starts with the current hour. `max_active_runs=1`.
+* **Safety**: a window is extracted only when it ended at least `BFP_EXTRACT_LAG_SECONDS` ago and no
+  transaction that began before its end is still open. Otherwise the task fails and retries (exponential
+  backoff); the window is never shrunk or skipped.
+* **Re-run a window**: clear the run's tasks; the window folder and the partitions are replaced exactly.
+* **Manual window**: trigger with params `window_start`/`window_end` (ISO-8601 with zone); `dry_run` counts
+  without writing (later steps are skipped).
+* **Backfill**: `airflow backfill create --dag-id orders_pipeline --from-date 2026-11-01 --to-date 2026-11-02
+  --max-active-runs 1` (re-running windows gives the same rows).
+* **Audit / gaps**: `python -m pipeline.audit runs`, `python -m pipeline.audit gaps --from ... --to ...`.
+* **On failure**: one alert after the last retry (local: `BFP_ALERTS_PATH`; aws: SNS). Runbook: docs/runbook.md.
+"""
+
+with DAG(
+    dag_id="orders_pipeline",
+    doc_md=DOC,
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),  # the earliest window a backfill can reach
+    catchup=False,
+    max_active_runs=1,
+    tags=["extract", "orders", "lake", "spark", "dq", "publish"],
+    default_args=DEFAULT_ARGS,
+    params={
+        "window_start": Param(
+            None, type=["null", "string"], format="date-time", description="manual window start (with both)"
+        ),
+        "window_end": Param(
+            None, type=["null", "string"], format="date-time", description="manual window end (with both)"
+        ),
+        "dry_run": Param(False, type="boolean", description="count what would be extracted, write nothing"),
+    },
+) as dag:
+
+    @task
+    def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None) -> dict:
+        """Extract the run's window (see pipeline.orders_extract)."""
+        from pipeline import orders_extract, settings
+
+        window = orders_extract.window_for_run(data_interval_start, data_interval_end, params)
+        return orders_extract.run(window, settings.from_env(), dry_run=params["dry_run"])
+
+    @task(retries=2)
+    def transform(extract: dict, params=None, run_id=None) -> dict:
+        from pipeline import publish_steps, settings
+
+        if params["dry_run"]:
+            raise AirflowSkipException("dry run: nothing was extracted")
+        label = extract["window"]["label"]
+        rows_in = extract["rows_out"]["orders"]
+        return publish_steps.transform(settings.from_env(), file_safe(run_id), ["--windows", label], rows_in)
+
+    @task(**NO_RETRIES)
+    def dq_gate(extract: dict, refresh: dict, run_id=None) -> dict:
+        from pipeline import publish_steps, settings
+
+        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [extract["window"]["label"]], refresh)
+
+    @task
+    def register_partitions(refresh: dict, dq: dict) -> dict:
+        from pipeline import publish_steps, settings
+
+        return publish_steps.register(settings.from_env(), refresh)
+
+    @task(outlets=[LAKE_PUBLISHED])
+    def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:
+        from pipeline import publish_steps
+
+        extra = publish_steps.publication([extract["window"]["label"]], refresh, dq, extract["rows_out"])
+        outlet_events[LAKE_PUBLISHED].extra = extra
+        return extra
+
+    extracted = extract_orders_window()
+    refreshed = transform(extracted)
+    checked = dq_gate(extracted, refreshed)
+    registered = register_partitions(refreshed, checked)
+    publish(extracted, refreshed, checked, registered)

@@ -1,0 +1,239 @@
+"""The DQ gate: Great Expectations Core 1.x suites (expectations/*.json) run on what a pipeline run wrote.
+
+Data is read from the lake with pyarrow (file:// and s3:// alike), reconciliations are computed with DuckDB over
+those Arrow tables, and every check is validated on a pandas batch of an ephemeral GX context. Each result is
+written to <lake>/_dq/<suite>/<run>.json. If any expectation fails, DataQualityError names the failed
+expectations with sample bad values, and the DAG stops before registration and publication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.lake import MANIFEST, Lake
+
+log = logging.getLogger("pipeline.quality")
+SAMPLES = 5  # bad values shown per failed expectation
+
+
+class DataQualityError(RuntimeError):
+    """At least one expectation failed; the message names them and shows sample bad values."""
+
+
+@dataclass
+class Check:
+    suite: str  # expectations/<suite>.json
+    target: str  # what was validated, for people: a lake path or a description
+    frame: pd.DataFrame
+    parameters: dict = field(default_factory=dict)
+
+
+# --- reading what a run wrote ------------------------------------------------------------------------------
+
+
+def read_folder(lake: Lake, folder: str, partition: str = "") -> pa.Table | None:
+    """The Parquet files directly in `folder` as one table, plus the partition columns of `partition`
+    ("year=2022/month=11", as integers); None if the folder has no Parquet files."""
+    files = [info.path for info in lake.list_files(folder) if info.path.endswith(".parquet")]
+    if not files:
+        return None
+    table = pa.concat_tables([pq.read_table(path, filesystem=lake.fs) for path in files], promote_options="default")
+    for name, value in (pair.split("=", 1) for pair in partition.split("/") if pair):
+        table = table.append_column(name, pa.array([int(value)] * table.num_rows, pa.int32()))
+    return table
+
+
+def read_partitions(lake: Lake, table_path: str, specs: list[str], empty_schema: pa.Schema | None = None) -> pa.Table:
+    parts = [read_folder(lake, lake.path(table_path, spec), spec) for spec in specs]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return (empty_schema or pa.schema([])).empty_table()
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def partitions_of_years(lake: Lake, table_path: str, years: list[int]) -> list[str]:
+    """Every "year=Y/month=M" folder of the given years that holds data (for the revenue reconciliation)."""
+    specs = []
+    for year in years:
+        for month in lake.list_dirs(lake.path(table_path, f"year={year}")):
+            specs.append(f"year={year}/{month}")
+    return specs
+
+
+def describe(specs: list[str]) -> str:
+    """Partitions for a log line: all of them when few, else the count and the first and last."""
+    return str(specs) if len(specs) <= 3 else f"{len(specs)} partitions {specs[0]} .. {specs[-1]}"
+
+
+def _window_bounds(manifest: dict) -> dict:
+    return {
+        "manifest_rows": manifest["rows"],
+        "window_start": pd.Timestamp(manifest["window"]["start"]).tz_convert("UTC"),
+        "window_end": pd.Timestamp(manifest["window"]["end"]).tz_convert("UTC"),
+    }
+
+
+def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]:
+    """The checks of one pipeline run: its raw windows, the curated partitions and marts it wrote, and the
+    reconciliations between them. `refresh` is the Spark refresh job's summary."""
+    checks: list[Check] = []
+    written = refresh.get("order_lines", {}).get("partitions", [])
+    curated = read_partitions(lake, "curated/order_lines", written)
+    if curated.num_rows or written:
+        checks.append(Check("curated_order_lines", f"curated/order_lines {describe(written)}", curated.to_pandas()))
+    for label in windows:
+        for table in ("orders", "order_items"):
+            folder = lake.path("raw", table, f"window={label}")
+            manifest = lake.read_json(posixpath.join(folder, MANIFEST))
+            if manifest is None:
+                raise DataQualityError(f"raw/{table}/window={label} has no manifest: the extract did not finish")
+            rows = read_folder(lake, folder)
+            frame = rows.to_pandas() if rows is not None else pd.DataFrame(columns=[])
+            checks.append(Check(f"raw_{table}", f"raw/{table}/window={label}", frame, _window_bounds(manifest)))
+        orders = read_folder(lake, lake.path("raw", "orders", f"window={label}"))
+        sql = duckdb.connect()
+        sql.register("window_orders", orders.select(["id"]) if orders else pa.table({"id": pa.array([], pa.int64())}))
+        sql.register("curated", curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": []}))
+        reconciled = sql.execute(
+            "SELECT 'o-' || w.id AS order_id,"
+            " EXISTS (SELECT 1 FROM curated c WHERE c.order_id = 'o-' || w.id) AS in_curated"
+            " FROM window_orders w"
+        ).df()
+        manifest = lake.read_json(lake.path("raw", "orders", f"window={label}", MANIFEST))
+        checks.append(
+            Check(
+                "reconcile_window_to_curated",
+                f"raw/orders/window={label} -> curated/order_lines",
+                reconciled,
+                {"manifest_rows": manifest["rows"]},
+            )
+        )
+    marts = refresh.get("marts", {}).get("partitions", {})
+    years = sorted({int(spec.split("/")[0].removeprefix("year=")) for spec in marts.get("daily_sales", [])})
+    if years:
+        daily = read_partitions(lake, "marts/daily_sales", marts["daily_sales"])
+        checks.append(Check("marts_daily_sales", f"marts/daily_sales years {years}", daily.to_pandas()))
+        summary = read_partitions(lake, "marts/black_friday_summary", marts.get("black_friday_summary", []))
+        checks.append(Check("marts_black_friday_summary", f"marts/black_friday_summary {years}", summary.to_pandas()))
+        lines = read_partitions(lake, "curated/order_lines", partitions_of_years(lake, "curated/order_lines", years))
+        sql = duckdb.connect()
+        sql.register("lines", lines.select(["order_date", "revenue", "status"]))
+        sql.register("daily", daily)
+        difference = sql.execute(
+            "WITH c AS (SELECT order_date, sum(revenue) AS curated_revenue FROM lines"
+            "           WHERE status <> 'cancelled' GROUP BY order_date),"
+            " m AS (SELECT order_date, revenue AS mart_revenue FROM daily)"
+            " SELECT coalesce(c.order_date, m.order_date) AS order_date, curated_revenue, mart_revenue,"
+            "        CAST(coalesce(curated_revenue, 0) - coalesce(mart_revenue, 0) AS DOUBLE) AS difference"
+            " FROM c FULL JOIN m ON c.order_date = m.order_date"
+            " WHERE coalesce(curated_revenue, 0) <> 0 OR m.order_date IS NOT NULL",
+        ).df()
+        checks.append(Check("reconcile_revenue", f"curated/order_lines vs marts/daily_sales {years}", difference))
+    return checks
+
+
+# --- validating --------------------------------------------------------------------------------------------
+
+
+def load_suite(suites_dir: Path, name: str):
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    path = suites_dir / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"GX suite {name!r} not found at {path}; set BFP_EXPECTATIONS_DIR")
+    document = json.loads(path.read_text())
+    return ExpectationSuite(name=document["name"], expectations=document["expectations"], meta=document.get("meta"))
+
+
+def _failure(result) -> dict:
+    config = result.expectation_config
+    details = result.result or {}
+    samples = details.get("partial_unexpected_list") or []
+    return {
+        "expectation": config.type,
+        "kwargs": {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)},
+        "observed": details.get("observed_value"),
+        "unexpected_count": details.get("unexpected_count"),
+        "samples": [str(s) for s in samples[:SAMPLES]],
+        "error": (result.exception_info or {}).get("exception_message") if not result.success else None,
+    }
+
+
+def validate(checks: list[Check], suites_dir: Path) -> list[dict]:
+    """Validates every check with GX Core; returns one JSON-ready result per check."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    source = context.data_sources.add_pandas("lake")
+    outcomes = []
+    for number, check in enumerate(checks):
+        suite = load_suite(suites_dir, check.suite)
+        batch = source.add_dataframe_asset(f"{check.suite}_{number}").add_batch_definition_whole_dataframe("all")
+        result = batch.get_batch(batch_parameters={"dataframe": check.frame}).validate(
+            suite,
+            expectation_parameters=check.parameters,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLES},
+        )
+        failed = [_failure(r) for r in result.results if not r.success]
+        outcomes.append(
+            {
+                "suite": check.suite,
+                "suite_version": (suite.meta or {}).get("version"),
+                "target": check.target,
+                "rows": len(check.frame),
+                "success": bool(result.success),
+                "evaluated": len(result.results),
+                "failed": failed,
+                "parameters": {k: str(v) for k, v in check.parameters.items()},
+            }
+        )
+    return outcomes
+
+
+def gate(lake: Lake, run_id: str, checks: list[Check], suites_dir: Path) -> dict:
+    """Validates, writes each result to _dq/<suite>/<run_id>[-n].json, and raises if anything failed."""
+    outcomes = validate(checks, suites_dir)
+    paths = []
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome["suite"]] = counts.get(outcome["suite"], 0) + 1
+        suffix = "" if counts[outcome["suite"]] == 1 else f"-{counts[outcome['suite']]}"
+        path = lake.path("_dq", outcome["suite"], f"{run_id}{suffix}.json")
+        lake.write_json(path, {**outcome, "run_id": run_id, "validated_at": dt.datetime.now(dt.UTC).isoformat()})
+        paths.append(lake.uri_of(path))
+    failed = [o for o in outcomes if not o["success"]]
+    summary = {
+        "verdict": "failed" if failed else "passed",
+        "checks": len(outcomes),
+        "expectations": sum(o["evaluated"] for o in outcomes),
+        "failed": [
+            {"suite": o["suite"], "target": o["target"], "expectations": [f["expectation"] for f in o["failed"]]}
+            for o in failed
+        ],
+        "results": paths,
+    }
+    if failed:
+        lines = [
+            f"{o['suite']} on {o['target']}: {f['expectation']} {json.dumps(f['kwargs'], default=str)}"
+            f" -> {f['unexpected_count'] or f['observed'] or f['error']} bad, e.g. {f['samples']}"
+            for o in failed
+            for f in o["failed"]
+        ]
+        raise DataQualityError(
+            "DQ gate failed; nothing was registered or published. Failed expectations:\n  "
+            + "\n  ".join(lines)
+            + f"\nResults: {lake.uri_of(lake.path('_dq'))}/<suite>/{run_id}.json. Fix the data (or the suite, if it"
+            " is wrong), then clear this run's tasks."
+        )
+    return summary

@@ -1,0 +1,27 @@
+-- One row per purchased line, historical purchases and OLTP orders unified (spark/transforms/order_lines.py).
+-- Partitions are added by the pipeline's register task (ALTER TABLE ... ADD IF NOT EXISTS PARTITION).
+CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines (
+  order_ts timestamp,
+  order_date date,
+  order_id string,
+  line_no int,
+  customer_id string,
+  asin string,
+  title string,
+  category string,
+  state string,
+  quantity int,
+  unit_price decimal(12,2),
+  revenue decimal(14,2),
+  status string,
+  source string,
+  source_ref string,
+  is_black_friday_week boolean,
+  is_black_friday_window boolean,
+  is_black_friday boolean,
+  is_cyber_monday boolean
+)
+PARTITIONED BY (year int, month int)
+STORED AS PARQUET
+LOCATION '${lake_uri}/curated/order_lines/'
+TBLPROPERTIES ('parquet.compression' = 'ZSTD');

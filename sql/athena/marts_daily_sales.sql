@@ -1,0 +1,17 @@
+-- One row per day: orders (not cancelled), quantity, revenue, average order value, unique customers, flags.
+CREATE EXTERNAL TABLE IF NOT EXISTS marts.daily_sales (
+  order_date date,
+  orders bigint,
+  quantity bigint,
+  revenue decimal(16,2),
+  average_order_value decimal(17,2),
+  unique_customers bigint,
+  is_black_friday_week boolean,
+  is_black_friday_window boolean,
+  is_black_friday boolean,
+  is_cyber_monday boolean
+)
+PARTITIONED BY (year int, month int)
+STORED AS PARQUET
+LOCATION '${lake_uri}/marts/daily_sales/'
+TBLPROPERTIES ('parquet.compression' = 'ZSTD');
