@@ -25,6 +25,11 @@ from sqlglot import expressions as exp
 ATHENA_BATCH = 100  # partitions per ALTER TABLE statement (Athena limits a statement's length)
 
 
+def describe(specs: list[str]) -> str:
+    """Partitions for a message: all of them when few, else the count with the first and last."""
+    return str(specs) if len(specs) <= 3 else f"{specs[0]} .. {specs[-1]}"
+
+
 class CatalogError(ValueError):
     """A table or partition the catalog does not know; the message names it."""
 
@@ -119,7 +124,8 @@ def render_drop_partitions(table: TableDef, specs: list[str], batch: int = ATHEN
 
 def render_create(table: TableDef, lake_uri: str) -> list[str]:
     """The database and table DDL with the lake URI filled in (both IF NOT EXISTS: safe to repeat)."""
-    return [f"CREATE DATABASE IF NOT EXISTS {table.database}", table.ddl.replace("${lake_uri}", lake_uri.rstrip("/"))]
+    statement = "\n".join(line for line in table.ddl.splitlines() if not line.startswith("--")).strip().rstrip(";")
+    return [f"CREATE DATABASE IF NOT EXISTS {table.database}", statement.replace("${lake_uri}", lake_uri.rstrip("/"))]
 
 
 class AthenaCatalog:
@@ -130,9 +136,11 @@ class AthenaCatalog:
         self.conn_id = conn_id
 
     def _run(self, statements: list[str], database: str) -> list[str]:
+        """Runs each statement and waits for it; returns the query execution ids."""
         from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 
         hook = AthenaHook(aws_conn_id=self.conn_id, log_query=True)
+        query_ids = []
         for statement in statements:
             query_id = hook.run_query(
                 statement,
@@ -144,9 +152,11 @@ class AthenaCatalog:
             if state != "SUCCEEDED":
                 reason = hook.get_state_change_reason(query_id)
                 raise CatalogError(f"Athena {state} ({reason}) for: {statement[:200]}")
-        return statements
+            query_ids.append(query_id)
+        return query_ids
 
     def register(self, qualified: str, specs: list[str], removed: list[str] = ()) -> list[str]:
+        """Runs the DDL and the batched ADD / DROP statements; returns their query execution ids."""
         table = table_def(self.tables, qualified)
         statements = render_create(table, self.lake_uri)
         statements += render_add_partitions(table, specs, self.lake_uri) if specs else []
@@ -156,6 +166,20 @@ class AthenaCatalog:
     def repair(self, qualified: str) -> list[str]:
         table = table_def(self.tables, qualified)
         return self._run([*render_create(table, self.lake_uri), f"MSCK REPAIR TABLE {table.qualified}"], table.database)
+
+    def ensure_tables(self) -> None:
+        for table in self.tables.values():
+            self._run(render_create(table, self.lake_uri), table.database)
+
+    def registered(self, qualified: str) -> list[str]:
+        """SHOW PARTITIONS: one "year=2022/month=11" per row."""
+        from airflow.providers.amazon.aws.hooks.athena import AthenaHook
+
+        table = table_def(self.tables, qualified)
+        query_id = self._run([f"SHOW PARTITIONS {table.qualified}"], table.database)[0]
+        results = AthenaHook(aws_conn_id=self.conn_id).get_query_results(query_id) or {"ResultSet": {"Rows": []}}
+        rows = [row["Data"][0].get("VarCharValue", "") for row in results["ResultSet"]["Rows"]]
+        return sorted(row for row in rows if row)
 
 
 # --- local: DuckDB -----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import catalog
 from pipeline.lake import MANIFEST, Lake
 
 log = logging.getLogger("pipeline.quality")
@@ -70,11 +71,6 @@ def partitions_of_years(lake: Lake, table_path: str, years: list[int]) -> list[s
     return specs
 
 
-def describe(specs: list[str]) -> str:
-    """Partitions for a log line: all of them when few, else the count and the first and last."""
-    return str(specs) if len(specs) <= 3 else f"{len(specs)} partitions {specs[0]} .. {specs[-1]}"
-
-
 def _window_bounds(manifest: dict) -> dict:
     return {
         "manifest_rows": manifest["rows"],
@@ -90,7 +86,9 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]
     written = refresh.get("order_lines", {}).get("partitions", [])
     curated = read_partitions(lake, "curated/order_lines", written)
     if curated.num_rows or written:
-        checks.append(Check("curated_order_lines", f"curated/order_lines {describe(written)}", curated.to_pandas()))
+        checks.append(
+            Check("curated_order_lines", f"curated/order_lines {catalog.describe(written)}", curated.to_pandas())
+        )
     for label in windows:
         for table in ("orders", "order_items"):
             folder = lake.path("raw", table, f"window={label}")

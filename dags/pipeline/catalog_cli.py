@@ -1,0 +1,45 @@
+"""The analysts' catalog by hand, for on-call and backfills (the DAGs register partitions themselves).
+
+python -m pipeline.catalog_cli init                       # create every table (empty until registered)
+python -m pipeline.catalog_cli list [--table marts.daily_sales]
+python -m pipeline.catalog_cli repair [--table curated.order_lines]   # MSCK REPAIR TABLE
+python -m pipeline.catalog_cli register --table curated.order_lines --partition year=2026/month=11
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline import catalog, publish_steps, settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipeline.catalog_cli", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["init", "list", "repair", "register"])
+    parser.add_argument("--table", help="database.table (default: every table)")
+    parser.add_argument("--partition", action="append", default=[], help="for register: year=YYYY[/month=M]")
+    args = parser.parse_args(argv)
+    try:
+        target = publish_steps.make_catalog(settings.from_env())
+        tables = [args.table] if args.table else sorted(target.tables)
+        if args.command == "init":
+            target.ensure_tables()
+        elif args.command == "register":
+            if not (args.table and args.partition):
+                parser.error("register needs --table and at least one --partition")
+            target.register(args.table, args.partition)
+        for table in tables:
+            if args.command == "repair":
+                target.repair(table)
+            if args.command in ("list", "repair", "register"):
+                registered = target.registered(table)
+                print(f"{table}: {len(registered)} partitions {catalog.describe(registered)}")  # noqa: T201
+    except (catalog.CatalogError, settings.SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

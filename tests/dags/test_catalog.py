@@ -1,0 +1,190 @@
+"""Partition registration: the local DuckDB catalog (real) and Athena (moto server, the rendered statements)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import boto3
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from moto.server import ThreadedMotoServer
+
+from pipeline import catalog, catalog_cli, publish_steps
+from tests.conftest import ROOT, free_port
+
+TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
+
+
+def write_state_sales(lake_root, year: int, states: dict[str, int]) -> None:
+    folder = lake_root / "marts" / "state_sales" / f"year={year}"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "state": list(states),
+            "orders": pa.array(list(states.values()), pa.int64()),
+            "quantity": pa.array(list(states.values()), pa.int64()),
+            "revenue": pa.array([v * 10 for v in states.values()], pa.decimal128(16, 2)),
+            "unique_customers": pa.array([1] * len(states), pa.int64()),
+        }
+    )
+    pq.write_table(table, folder / "part-00000.zstd.parquet")
+
+
+def visible(catalog_path, sql: str) -> list[tuple]:
+    with duckdb.connect(catalog_path, read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def local(tmp_path):
+    lake_root = tmp_path / "lake"
+    write_state_sales(lake_root, 2021, {"CA": 5, "TX": 3})
+    write_state_sales(lake_root, 2022, {"CA": 7})
+    target = catalog.LocalCatalog(TABLES, lake_root.as_uri(), str(tmp_path / "catalog.duckdb"))
+    target.ensure_tables()
+    return target
+
+
+def test_the_ddl_defines_every_curated_table_and_mart():
+    assert sorted(TABLES) == [
+        "curated.order_lines",
+        "marts.black_friday_summary",
+        "marts.category_sales",
+        "marts.daily_sales",
+        "marts.olap_cube",
+        "marts.state_sales",
+    ]
+    lines = TABLES["curated.order_lines"]
+    assert lines.partition_columns == (("year", "INTEGER"), ("month", "INTEGER"))
+    assert ("revenue", "DECIMAL(14, 2)") in lines.columns and lines.lake_path == "curated/order_lines"
+
+
+def test_unregistered_partitions_are_invisible_and_registering_shows_them(local):
+    query = "SELECT year, state, orders FROM marts.state_sales ORDER BY year, state"
+    assert visible(local.path, query) == []  # written, not registered
+
+    local.register("marts.state_sales", ["year=2021"])
+
+    assert visible(local.path, query) == [(2021, "CA", 5), (2021, "TX", 3)]  # 2022 is still invisible
+    local.register("marts.state_sales", ["year=2022"])
+    assert visible(local.path, query) == [(2021, "CA", 5), (2021, "TX", 3), (2022, "CA", 7)]
+    column_types = visible(local.path, "SELECT typeof(year), typeof(revenue) FROM marts.state_sales LIMIT 1")
+    assert column_types == [("INTEGER", "DECIMAL(16,2)")]
+
+
+def test_registration_is_idempotent(local):
+    for _ in range(3):
+        assert local.register("marts.state_sales", ["year=2021", "year=2021"]) == ["year=2021"]
+    assert visible(local.path, "SELECT count(*) FROM marts.state_sales") == [(2,)]
+
+
+def test_a_dropped_partition_disappears_and_repair_finds_what_is_in_the_lake(local, tmp_path):
+    local.register("marts.state_sales", ["year=2021", "year=2022"])
+    local.register("marts.state_sales", [], removed=["year=2021"])
+    assert visible(local.path, "SELECT DISTINCT year FROM marts.state_sales") == [(2022,)]
+
+    write_state_sales(tmp_path / "lake", 2023, {"NY": 1})
+    assert local.repair("marts.state_sales") == ["year=2021", "year=2022", "year=2023"]
+    assert visible(local.path, "SELECT count(*) FROM marts.state_sales") == [(4,)]
+
+
+def test_bad_partitions_are_refused_with_the_reason(local):
+    with pytest.raises(catalog.CatalogError, match=r"expected year=…/month=…"):
+        local.register("curated.order_lines", ["year=2022"])
+    with pytest.raises(catalog.CatalogError, match="year must be an integer, got 'x'"):
+        local.register("marts.state_sales", ["year=x"])
+    with pytest.raises(catalog.CatalogError, match=r"no Parquet files in partitions \['year=1999'\]"):
+        local.register("marts.state_sales", ["year=1999"])
+    with pytest.raises(catalog.CatalogError, match=r"unknown table 'marts\.nope'"):
+        local.register("marts.nope", ["year=2022"])
+
+
+def test_the_catalog_cli_initialises_lists_and_repairs(local, monkeypatch, capsys):
+    monkeypatch.setenv("BFP_LAKE_URI", local.lake_uri)
+    monkeypatch.setenv("BFP_CATALOG_PATH", local.path)
+    assert catalog_cli.main(["repair", "--table", "marts.state_sales"]) == 0
+    assert "marts.state_sales: 2 partitions ['year=2021', 'year=2022']" in capsys.readouterr().out
+    assert catalog_cli.main(["register", "--table", "marts.state_sales", "--partition", "year=x"]) == 1
+    assert "year must be an integer" in capsys.readouterr().err
+
+
+def test_athena_statements_are_batched_and_carry_each_location():
+    table = TABLES["curated.order_lines"]
+    specs = [f"year=2022/month={m}" for m in range(1, 13)]
+    statements = catalog.render_add_partitions(table, specs, "s3://bucket/lake/", batch=5)
+    assert len(statements) == 3
+    assert statements[0].startswith(
+        "ALTER TABLE curated.order_lines ADD IF NOT EXISTS\n  PARTITION (year=2022, month=1)"
+    )
+    assert "LOCATION 's3://bucket/lake/curated/order_lines/year=2022/month=12/'" in statements[2]
+    drops = catalog.render_drop_partitions(table, specs[:2])
+    assert drops == [
+        "ALTER TABLE curated.order_lines DROP IF EXISTS PARTITION (year=2022, month=1), PARTITION (year=2022, month=2)"
+    ]
+
+
+@pytest.fixture
+def athena(monkeypatch):
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # the Airflow connection the aws target uses, pointed at moto
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+        ),
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield boto3.client("athena", endpoint_url=endpoint, region_name="us-east-1")
+    server.stop()
+
+
+def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(athena, settings):
+    aws = replace(
+        settings,
+        target="aws",
+        lake_uri="s3://bfp-lake/prod",
+        athena_output_uri="s3://bfp-athena-results/",
+        aws_conn_id="aws_default",
+    )
+    refresh = {
+        "order_lines": {"partitions": ["year=2026/month=11"], "partitions_removed": ["year=2026/month=10"]},
+        "marts": {"partitions": {"state_sales": ["year=2026"]}},
+    }
+
+    publish_steps.register(aws, refresh)
+
+    executions = athena.list_query_executions()["QueryExecutionIds"]
+    ran = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in executions]
+    queries = sorted(q["Query"] for q in ran)
+    assert any(q.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines") for q in queries)
+    assert "LOCATION 's3://bfp-lake/prod/curated/order_lines/'" in "\n".join(queries)
+    assert (
+        "ALTER TABLE curated.order_lines ADD IF NOT EXISTS\n  PARTITION (year=2026, month=11) "
+        "LOCATION 's3://bfp-lake/prod/curated/order_lines/year=2026/month=11/'"
+    ) in queries
+    assert "ALTER TABLE curated.order_lines DROP IF EXISTS PARTITION (year=2026, month=10)" in queries
+    assert (
+        "ALTER TABLE marts.state_sales ADD IF NOT EXISTS\n  PARTITION (year=2026) "
+        + ("LOCATION 's3://bfp-lake/prod/marts/state_sales/year=2026/'")
+        in queries
+    )
+    assert all(q["ResultConfiguration"]["OutputLocation"].startswith("s3://bfp-athena-results/") for q in ran)
+    assert {q["WorkGroup"] for q in ran} == {"primary"}
+
+
+def test_on_aws_a_full_repair_is_msck_repair_table(athena, settings):
+    aws = replace(settings, target="aws", lake_uri="s3://bfp-lake/prod", athena_output_uri="s3://r/")
+
+    publish_steps.register(aws, {}, full_repair=True)
+
+    executions = athena.list_query_executions()["QueryExecutionIds"]
+    queries = {athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in executions}
+    assert {f"MSCK REPAIR TABLE {name}" for name in TABLES} <= queries
