@@ -35,6 +35,10 @@ MODULES = {
     "redis": "redis",
     "hiredis": "hiredis",
     "tqdm": "tqdm",
+    "sqlglot": "sqlglot",
+    "matplotlib": "matplotlib.pyplot",
+    "rich": "rich",
+    "rich-argparse": "rich_argparse",
     "pytest": "pytest",
 }
 
