@@ -20,7 +20,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
-	spark-marts bench-transform clean
+	spark-marts bench-transform bench-query serve-stop query report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,10 +40,23 @@ services-status: ## show whether the local services run, and their URLs
 migrate: venv services-up ## apply the OLTP schema (sql/oltp) to $DATABASE_URL
 	@$(PY) -m serving.migrate
 
-demo: venv services-up migrate ## the main job, so far: demo data -> OLTP catalog, then print what was loaded
-	$(PY) -m datagen generate --scale demo --out $(DEMO_PURCHASES)
+demo: venv services-up migrate ## end to end: demo data, OLTP load, storefront, shoppers, Airflow DAGs, DQ, registration, report
+	@[ -f $(DEMO_PURCHASES) ] || $(PY) -m datagen generate --scale demo --out $(DEMO_PURCHASES)
 	$(PY) -m datagen load --purchases $(DEMO_PURCHASES)
 	$(PY) -m datagen figures --purchases $(DEMO_PURCHASES)
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) scripts/demo.py --purchases $(DEMO_PURCHASES)
+
+serve-stop: ## stop the storefront `make demo` left running
+	@[ -f .local/storefront.pid ] && kill -- -$$(cat .local/storefront.pid) 2>/dev/null; rm -f .local/storefront.pid; echo "storefront stopped"
+
+query: venv ## run an analyst query on the local catalog: make query Q=bf_week_by_year (or SQL="SELECT ...")
+	@$(PY) -m analytics query $(if $(SQL),--sql "$(SQL)",$(Q))
+
+report: venv ## render the Black Friday report (data/report/index.html + PNGs) from the registered marts
+	@$(PY) -m analytics report --out data/report
+
+bench-query: venv ## canonical queries on the full-scale lake (p50/p95), and the full pipeline on 1.8M purchases
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.query
 
 test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs)
 	$(PY) -m pytest

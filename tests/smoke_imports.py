@@ -39,6 +39,8 @@ MODULES = {
     "matplotlib": "matplotlib.pyplot",
     "rich": "rich",
     "rich-argparse": "rich_argparse",
+    "requests": "requests",
+    "tenacity": "tenacity",
     "pytest": "pytest",
 }
 

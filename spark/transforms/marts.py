@@ -101,6 +101,7 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
         return F.coalesce(F.sum(F.when(condition, F.col(column))), F.lit(0))
 
     per_year = daily.groupBy("year").agg(
+        F.max("order_date").alias("last_day"),
         total("orders", window).alias("window_orders"),
         total("orders", november & ~window).alias("rest_of_november_orders_window"),
         total("orders", seed_week).alias("seed_week_orders"),
@@ -115,21 +116,34 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
         total("orders", F.col("is_cyber_monday")).alias("cyber_monday_orders"),
         total("revenue", F.col("is_cyber_monday")).alias("cyber_monday_revenue"),
     )
+    # Surges and shares compare with the whole of November: until the data reaches Nov 30 (this year's, during
+    # the season) they are null, not a -100% drop.
+    window_over = seed_week_over = F.col("last_day") >= F.make_date(year, F.lit(11), F.lit(30))
+
+    def when_over(over: Column, value: Column) -> Column:
+        return F.when(over, value)
+
     return per_year.select(
         "year",
         thanksgiving(year).alias("thanksgiving"),
         cyber_monday(year).alias("cyber_monday"),
-        surge(
-            "window_orders", window_days, "rest_of_november_orders_window", NOVEMBER_DAYS - window_days_in_november
+        when_over(
+            window_over,
+            surge(
+                "window_orders", window_days, "rest_of_november_orders_window", NOVEMBER_DAYS - window_days_in_november
+            ),
         ).alias("window_daily_order_surge"),
-        share("window_november_revenue").alias("window_november_share"),
-        surge(
-            "seed_week_orders",
-            F.lit(SEED_WEEK_DAYS),
-            "rest_of_november_orders_seed",
-            F.lit(NOVEMBER_DAYS - SEED_WEEK_DAYS),
+        when_over(window_over, share("window_november_revenue")).alias("window_november_share"),
+        when_over(
+            seed_week_over,
+            surge(
+                "seed_week_orders",
+                F.lit(SEED_WEEK_DAYS),
+                "rest_of_november_orders_seed",
+                F.lit(NOVEMBER_DAYS - SEED_WEEK_DAYS),
+            ),
         ).alias("seed_week_daily_order_surge"),
-        share("seed_week_revenue").alias("seed_week_november_share"),
+        when_over(seed_week_over, share("seed_week_revenue")).alias("seed_week_november_share"),
         "peak_day",
         "peak_day_orders",
         "black_friday_orders",

@@ -1,4 +1,5 @@
--- Revenue share of each category per year (the ten largest of the latest year).
+-- Revenue share of each category per year (the ten largest of the latest completed season).
+-- (The latest completed season: the last year whose whole November is in the data, i.e. with a November share.)
 WITH shares AS (
   SELECT
     year,
@@ -8,7 +9,7 @@ WITH shares AS (
   FROM marts.category_sales
 ),
 top AS (
-  SELECT category FROM shares WHERE year = (SELECT max(year) FROM shares) ORDER BY revenue DESC, category LIMIT 10
+  SELECT category FROM shares WHERE year = (SELECT max(year) FROM marts.black_friday_summary WHERE window_november_share IS NOT NULL) ORDER BY revenue DESC, category LIMIT 10
 )
 SELECT s.year, s.category, round(100 * s.share, 1) AS revenue_share_pct
 FROM shares AS s

@@ -113,6 +113,22 @@ def test_black_friday_summary_by_hand(spark):
     assert (summary.black_friday_orders, summary.cyber_monday_orders) == (40, 20)
 
 
+def test_a_november_the_data_has_not_finished_has_no_surge_or_share(spark):
+    days = [(2026, 11, D(2026, 11, day), 10, 10, Decimal(10)) for day in range(1, 26)]  # data up to Nov 25
+    daily = marts.daily_sales(spark.createDataFrame([], order_lines.CURATED_SCHEMA))
+    frame = spark.createDataFrame(
+        days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
+    )
+    flagged = frame.withColumns({"average_order_value": F.lit(1.0), "unique_customers": F.lit(1).cast("long")})
+    from transforms.calendar import with_black_friday_flags
+
+    summary = marts.black_friday_summary(with_black_friday_flags(flagged).select(*daily.columns)).collect()[0]
+    assert summary.thanksgiving == D(2026, 11, 26)
+    assert (summary.window_daily_order_surge, summary.window_november_share) == (None, None)
+    assert (summary.seed_week_daily_order_surge, summary.seed_week_november_share) == (None, None)
+    assert summary.peak_day_orders == 10  # the days so far still count
+
+
 def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_csv, tmp_path):
     lake = (tmp_path / "lake").as_uri()
     assert (
