@@ -20,7 +20,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
-	spark-marts bench-transform bench-query serve-stop query report clean
+	spark-marts bench-transform bench-query serve-stop query report mwaa-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --mast
 
 spark-package: venv ## zip spark/transforms + spark/jobs for --py-files (the same archive goes to EMR)
 	@$(PY) scripts/package_spark.py $(SPARK_ZIP)
+
+mwaa-bundle: venv ## dags.zip for MWAA (dags/ + expectations/ + sql/athena/) and requirements.txt in .local/dist/mwaa
+	@$(PY) scripts/mwaa_bundle.py .local/dist/mwaa
 
 spark-import: spark-package ## Spark: demo purchases CSV -> raw/purchases/import=demo (bad lines quarantined)
 	$(SPARK_SUBMIT) spark/jobs/import_purchases.py --input $(DEMO_PURCHASES) --lake $(BFP_LAKE_URI) --import-id demo

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from dataclasses import replace
 
 import boto3
@@ -188,3 +192,30 @@ def test_on_aws_a_full_repair_is_msck_repair_table(athena, settings):
     executions = athena.list_query_executions()["QueryExecutionIds"]
     queries = {athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in executions}
     assert {f"MSCK REPAIR TABLE {name}" for name in TABLES} <= queries
+
+
+def test_the_mwaa_bundle_carries_the_suites_and_ddl_where_the_settings_look(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from mwaa_bundle import bundle
+
+    archive = bundle(tmp_path / "mwaa")
+    with zipfile.ZipFile(archive) as bundled:
+        names = set(bundled.namelist())
+        bundled.extractall(tmp_path / "dags")
+    assert {"orders_pipeline_dag.py", "lake_rebuild_dag.py", "pipeline/quality.py"} <= names
+    assert {"expectations/raw_orders.json", "sql/athena/curated_order_lines.sql"} <= names
+    assert (tmp_path / "mwaa" / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+    # run from the unpacked bundle, the settings find the bundled contract files
+    code = (
+        "from pipeline import settings; s = settings.from_env({'BFP_TARGET': 'local'});"
+        "print(s.expectations_dir); print(s.athena_ddl_dir)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path / "dags",
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "dags")},
+    )
+    assert done.stdout.split() == [str(tmp_path / "dags" / "expectations"), str(tmp_path / "dags" / "sql" / "athena")]
