@@ -54,6 +54,7 @@ def window_vs_seed_chart(result: queries.Result, prefix: str, ylabel: str, title
     """Per year, the Black Friday window's figure next to the seed week's (columns window_<prefix>,
     seed_week_<prefix>)."""
     rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+    rows = [r for r in rows if r[f"window_{prefix}"] is not None or r[f"seed_week_{prefix}"] is not None]
     x = range(len(rows))
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
     for offset, column, color, label in ((-0.2, "window", ORANGE, "BF window"), (0.2, "seed_week", BLUE, "Nov 22-28")):
@@ -65,23 +66,22 @@ def window_vs_seed_chart(result: queries.Result, prefix: str, ylabel: str, title
     return _save(fig, out, name)
 
 
-def states_chart(states: queries.Result, out: Path) -> str:
+def states_chart(states: queries.Result, season: int, out: Path) -> str:
     rows = [dict(zip(states.columns, r, strict=True)) for r in states.rows][::-1]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.barh([r["state"] for r in rows], [r["revenue"] for r in rows], color=BLUE)
     ax.set_xlabel("revenue, USD")
-    ax.set_title("Top states by revenue, latest year")
+    ax.set_title(f"Top states by revenue, {season}")
     return _save(fig, out, "top_states.png")
 
 
-def categories_chart(mix: queries.Result, out: Path) -> str:
+def categories_chart(mix: queries.Result, season: int, out: Path) -> str:
     rows = [dict(zip(mix.columns, r, strict=True)) for r in mix.rows]
-    latest = max((r["year"] for r in rows), default=None)
-    top = sorted((r for r in rows if r["year"] == latest), key=lambda r: r["revenue_share_pct"])
+    top = sorted((r for r in rows if r["year"] == season), key=lambda r: r["revenue_share_pct"])
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.barh([r["category"] for r in top], [r["revenue_share_pct"] for r in top], color=ORANGE)
     ax.set_xlabel("% of the year's revenue")
-    ax.set_title(f"Category mix, {latest}")
+    ax.set_title(f"Category mix, {season} (the ten largest)")
     return _save(fig, out, "category_mix.png")
 
 
@@ -91,8 +91,14 @@ def render(catalog_path: str | None, out_dir: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with queries.Analyst(catalog_path) as analyst:
         results = {name: analyst.run_canonical(name) for name in queries.canonical_queries()}
-    if not results["bf_week_by_year"].rows:
-        raise queries.QueryError("the catalog has no registered Black Friday summary yet: run the pipeline first")
+    completed = [
+        r[0]
+        for r in results["bf_week_by_year"].rows
+        if r[results["bf_week_by_year"].columns.index("window_surge_pct")] is not None
+    ]
+    if not completed:
+        raise queries.QueryError("the catalog has no completed Black Friday season registered: run the pipeline first")
+    season = max(completed)  # the latest completed season, as the canonical queries define it
     charts = {
         "Daily trend": daily_trend_chart(results["daily_trend"], results["bf_week_by_year"], out),
         "Surge by year": window_vs_seed_chart(
@@ -111,8 +117,8 @@ def render(catalog_path: str | None, out_dir: str) -> Path:
             out,
             "november_share.png",
         ),
-        "Top states": states_chart(results["top_states"], out),
-        "Category mix": categories_chart(results["category_mix"], out),
+        "Top states": states_chart(results["top_states"], season, out),
+        "Category mix": categories_chart(results["category_mix"], season, out),
     }
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     html = environment.get_template("report.html").render(
