@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from dataclasses import replace
@@ -11,7 +12,7 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 sys.path.insert(0, str(ROOT / "dags"))  # as on MWAA: the dags folder is importable
 
@@ -96,3 +97,30 @@ def simulator(oltp_url):
     from datagen.simulate import Simulator
 
     return Simulator(oltp_url, seed=11)
+
+
+@pytest.fixture
+def aws_endpoint(monkeypatch):
+    """A moto server standing in for AWS (the only stand-in allowed), with the bucket s3://bfp-lake; boto3,
+    pyarrow's S3 and the Airflow connection aws_default all point at it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+        ),
+    }.items():
+        monkeypatch.setenv(name, value)
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bfp-lake")
+    yield endpoint
+    server.stop()

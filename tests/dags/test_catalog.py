@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,10 +13,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pipeline import catalog, catalog_cli, publish_steps
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 
 TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
 
@@ -131,23 +129,8 @@ def test_athena_statements_are_batched_and_carry_each_location():
 
 
 @pytest.fixture
-def athena(monkeypatch):
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        # the Airflow connection the aws target uses, pointed at moto
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
-        ),
-    }.items():
-        monkeypatch.setenv(name, value)
-    yield boto3.client("athena", endpoint_url=endpoint, region_name="us-east-1")
-    server.stop()
+def athena(aws_endpoint):
+    return boto3.client("athena", endpoint_url=aws_endpoint, region_name="us-east-1")
 
 
 def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(athena, settings):

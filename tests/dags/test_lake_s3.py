@@ -6,37 +6,16 @@ import datetime as dt
 
 import boto3
 import pyarrow.parquet as pq
-import pytest
-from moto.server import ThreadedMotoServer
 
 from pipeline import extract
 from pipeline.lake import Lake
 from pipeline.watermark import Window
-from tests.conftest import free_port
 from tests.dags.conftest import set_updated_at
 
 BOUNDARY = dt.datetime(2026, 2, 1, 0, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bfp-lake")
-    yield endpoint
-    server.stop()
-
-
-def test_extract_to_s3_writes_the_same_layout(settings, simulator, s3_endpoint):
+def test_extract_to_s3_writes_the_same_layout(settings, simulator, aws_endpoint):
     placed = simulator.place_orders(12)
     set_updated_at(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
     s3_settings = settings.__class__(**{**settings.__dict__, "lake_uri": "s3://bfp-lake/prod"})
@@ -46,7 +25,7 @@ def test_extract_to_s3_writes_the_same_layout(settings, simulator, s3_endpoint):
     extract.extract_window(window, s3_settings)  # a re-run replaces the window on S3 too
 
     keys = sorted(
-        o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket="bfp-lake")["Contents"]
+        o["Key"] for o in boto3.client("s3", endpoint_url=aws_endpoint).list_objects_v2(Bucket="bfp-lake")["Contents"]
     )
     assert "prod/raw/orders/window=20260201T0000/_manifest.json" in keys
     assert "prod/raw/orders/window=20260201T0000/part-00000.parquet" in keys

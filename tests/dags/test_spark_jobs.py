@@ -3,16 +3,13 @@ as an EMR Serverless job run (moto server: the request as EMR received it)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pipeline import spark_jobs
 from pipeline.lake import Lake
-from tests.conftest import free_port
 
 
 def test_a_failing_local_job_is_reported_with_its_own_words(settings):
@@ -28,29 +25,8 @@ def test_a_failing_local_job_is_reported_with_its_own_words(settings):
     assert summary["status"] == "failed" and "ValueError" in summary["error"]
 
 
-@pytest.fixture
-def aws(monkeypatch):
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-            {"conn_type": "aws", "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
-        ),
-    }.items():
-        monkeypatch.setenv(name, value)
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bfp-lake")
-    yield endpoint
-    server.stop()
-
-
-def test_on_aws_the_job_runs_on_emr_serverless_and_its_summary_is_read_from_s3(aws, settings):
-    emr = boto3.client("emr-serverless", endpoint_url=aws, region_name="us-east-1")
+def test_on_aws_the_job_runs_on_emr_serverless_and_its_summary_is_read_from_s3(aws_endpoint, settings):
+    emr = boto3.client("emr-serverless", endpoint_url=aws_endpoint, region_name="us-east-1")
     app_id = emr.create_application(name="bfp", releaseLabel="emr-7.9.0", type="SPARK")["applicationId"]
     on_aws = replace(
         settings,
