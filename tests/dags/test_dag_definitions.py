@@ -260,3 +260,34 @@ def test_the_same_failed_attempt_alerts_only_once(settings, monkeypatch):
     alerts.on_task_failure(context)
     with open(settings.alerts_path) as handle:
         assert len(handle.readlines()) == 1
+
+
+def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
+    airflow_db, dags, settings, lake, monkeypatch, tmp_path
+):
+    from datagen import purchases
+
+    run_env(monkeypatch, settings, dags)
+    table = purchases.generate_purchases(purchases.Scale("tiny", rows=400, products=80, customers=20), seed=3)
+    csv_path = purchases.write_purchases_csv(table, tmp_path / "purchases.csv")
+    events_before = len(asset_events())
+
+    dagrun = dags["lake_rebuild"].test(
+        run_conf={"purchases_csv": str(csv_path), "import_id": "t400", "full_repair": True}
+    )
+
+    assert dagrun.state == "success", task_states(dagrun)
+    counted = analyst_query(
+        settings, "SELECT source, count(*), count(DISTINCT order_id) FROM curated.order_lines GROUP BY 1"
+    )
+    assert counted == [("purchases", 400, 400)]  # every file line is one order
+    (years,) = analyst_query(settings, "SELECT count(*) FROM marts.black_friday_summary")
+    assert years[0] == len({row[:4] for row in table.column("Order Date").to_pylist()})
+    (event,) = asset_events()[events_before:]
+    assert event["import"] == "t400" and event["rows"] == {"order_lines": 400} and event["dq_verdict"] == "passed"
+    assert (
+        lake.read_json(
+            lake.path("_dq", "curated_order_lines", f"{dagrun.run_id.replace(':', '_').replace('+', '_')}.json")
+        )["rows"]
+        == 400
+    )
