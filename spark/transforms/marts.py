@@ -8,6 +8,19 @@ from pyspark.sql import functions as F
 
 from transforms.calendar import cyber_monday, thanksgiving, with_black_friday_flags
 
+# The curated columns the marts read.
+MART_INPUT_COLUMNS = (
+    "year",
+    "month",
+    "order_date",
+    "order_id",
+    "customer_id",
+    "state",
+    "category",
+    "quantity",
+    "revenue",
+    "status",
+)
 SEED_WEEK_DAYS = 7  # the seed's fixed Nov 22-28
 NOVEMBER_DAYS = 30
 
