@@ -13,6 +13,14 @@ from pathlib import Path
 from pipeline import settings as settings_module
 
 log = logging.getLogger("pipeline.alerts")
+# task id -> the "event" of the one structured line the task logs (docs/runbook.md lists them)
+LOG_EVENTS = {
+    "extract_orders_window": "extract_window",
+    "transform": "transform",
+    "dq_gate": "dq_gate",
+    "register_partitions": "register",
+    "publish": "publish",
+}
 
 
 def build_alert(context: dict) -> dict:
@@ -30,7 +38,8 @@ def build_alert(context: dict) -> dict:
         },
         "error": f"{type(context.get('exception')).__name__}: {context.get('exception')}",
         "log_url": getattr(ti, "log_url", None),
-        "next_step": "read the task log line 'extract_window' / the error above; see docs/runbook.md",
+        "next_step": f"read the error above and the task's log line ({LOG_EVENTS.get(ti.task_id, ti.task_id)!r} event);"
+        f" runbook: docs/runbook.md#{ti.task_id}",
         "raised_at": dt.datetime.now(dt.UTC).isoformat(),
     }
 

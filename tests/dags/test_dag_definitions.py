@@ -211,6 +211,7 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     with open(settings.alerts_path) as handle:
         (alert,) = [json.loads(line) for line in handle]
     assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-16 12:00:00")
+    assert alert["next_step"].endswith("runbook: docs/runbook.md#dq_gate")
     assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
     assert str(bad[0].id) in alert["error"] or any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
 
