@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import catalog
+from pipeline import catalog, raw_tables
 from pipeline.lake import MANIFEST, Lake
 
 log = logging.getLogger("pipeline.quality")
@@ -90,24 +90,28 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]
             Check("curated_order_lines", f"curated/order_lines {catalog.describe(written)}", curated.to_pandas())
         )
     for label in windows:
+        window_rows = {}
         for table in ("orders", "order_items"):
             folder = lake.path("raw", table, f"window={label}")
             manifest = lake.read_json(posixpath.join(folder, MANIFEST))
             if manifest is None:
                 raise DataQualityError(f"raw/{table}/window={label} has no manifest: the extract did not finish")
             rows = read_folder(lake, folder)
-            frame = rows.to_pandas() if rows is not None else pd.DataFrame(columns=[])
-            checks.append(Check(f"raw_{table}", f"raw/{table}/window={label}", frame, _window_bounds(manifest)))
-        orders = read_folder(lake, lake.path("raw", "orders", f"window={label}"))
+            if rows is None:  # an empty window has a manifest and no files
+                rows = raw_tables.RAW_TABLES[table].empty_table()
+            window_rows[table] = (rows, manifest)
+            checks.append(
+                Check(f"raw_{table}", f"raw/{table}/window={label}", rows.to_pandas(), _window_bounds(manifest))
+            )
+        orders, manifest = window_rows["orders"]
         sql = duckdb.connect()
-        sql.register("window_orders", orders.select(["id"]) if orders else pa.table({"id": pa.array([], pa.int64())}))
+        sql.register("window_orders", orders.select(["id"]))
         sql.register("curated", curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": []}))
         reconciled = sql.execute(
             "SELECT 'o-' || w.id AS order_id,"
             " EXISTS (SELECT 1 FROM curated c WHERE c.order_id = 'o-' || w.id) AS in_curated"
             " FROM window_orders w"
         ).df()
-        manifest = lake.read_json(lake.path("raw", "orders", f"window={label}", MANIFEST))
         checks.append(
             Check(
                 "reconcile_window_to_curated",

@@ -177,6 +177,24 @@ def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
     assert events[0]["partitions"]["curated.order_lines"] == months
 
 
+def test_an_empty_window_skips_spark_and_still_passes_the_gate_and_publishes(
+    airflow_db, dags, settings, lake, monkeypatch
+):
+    run_env(monkeypatch, settings, dags)
+    events_before = len(asset_events())
+    hour_end = dt.datetime(2026, 1, 17, 9, 0, tzinfo=dt.UTC)  # nothing changed in this hour
+
+    dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(hour_end))
+
+    assert dagrun.state == "success", task_states(dagrun)
+    run = dagrun.run_id.replace(":", "_").replace("+", "_")
+    raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
+    assert raw_result["success"] and raw_result["rows"] == 0
+    assert not lake.exists(lake.path("_runs", "refresh", f"{run}.json"))  # Spark was not started
+    (event,) = asset_events()[events_before:]
+    assert (event["windows"], event["rows"]["orders"], event["partitions"]) == (["20260117T0900"], 0, {})
+
+
 def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     airflow_db, dags, settings, simulator, lake, monkeypatch
 ):
