@@ -26,6 +26,10 @@ class Result:
     rows: list[tuple]
     sql: str  # what ran on DuckDB
 
+    def records(self) -> list[dict]:
+        """The rows as dicts keyed by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
 
 def default_catalog() -> str:
     return os.environ.get("BFP_CATALOG_PATH", str(REPO_ROOT / "data" / "catalog.duckdb"))

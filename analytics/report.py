@@ -26,14 +26,14 @@ def _save(fig, out: Path, name: str) -> str:
 
 
 def daily_trend_chart(trend: queries.Result, summary: queries.Result, out: Path) -> str:
-    rows = [dict(zip(trend.columns, r, strict=True)) for r in trend.rows]
+    rows = trend.records()
     fig, ax = plt.subplots(figsize=(10, 3.8))
     if rows:
         dates = [r["order_date"] for r in rows]
         ax.bar(dates, [r["orders"] for r in rows], color=GREY, width=0.8, label="orders per day")
         ax.plot(dates, [r["orders_7d_avg"] for r in rows], color=BLUE, label="7-day average")
         year = dates[0].year
-        for s in (dict(zip(summary.columns, r, strict=True)) for r in summary.rows):
+        for s in summary.records():
             if s["year"] == year:
                 start = dt.date.fromisoformat(s["thanksgiving"])
                 end = dt.date.fromisoformat(s["cyber_monday"])
@@ -53,7 +53,7 @@ def daily_trend_chart(trend: queries.Result, summary: queries.Result, out: Path)
 def window_vs_seed_chart(result: queries.Result, prefix: str, ylabel: str, title: str, out: Path, name: str) -> str:
     """Per year, the Black Friday window's figure next to the seed week's (columns window_<prefix>,
     seed_week_<prefix>)."""
-    rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+    rows = result.records()
     rows = [r for r in rows if r[f"window_{prefix}"] is not None or r[f"seed_week_{prefix}"] is not None]
     x = range(len(rows))
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
@@ -67,7 +67,7 @@ def window_vs_seed_chart(result: queries.Result, prefix: str, ylabel: str, title
 
 
 def states_chart(states: queries.Result, season: int, out: Path) -> str:
-    rows = [dict(zip(states.columns, r, strict=True)) for r in states.rows][::-1]
+    rows = states.records()[::-1]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.barh([r["state"] for r in rows], [r["revenue"] for r in rows], color=BLUE)
     ax.set_xlabel("revenue, USD")
@@ -76,7 +76,7 @@ def states_chart(states: queries.Result, season: int, out: Path) -> str:
 
 
 def categories_chart(mix: queries.Result, season: int, out: Path) -> str:
-    rows = [dict(zip(mix.columns, r, strict=True)) for r in mix.rows]
+    rows = mix.records()
     top = sorted((r for r in rows if r["year"] == season), key=lambda r: r["revenue_share_pct"])
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.barh([r["category"] for r in top], [r["revenue_share_pct"] for r in top], color=ORANGE)
@@ -91,11 +91,7 @@ def render(catalog_path: str | None, out_dir: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with queries.Analyst(catalog_path) as analyst:
         results = {name: analyst.run_canonical(name) for name in queries.canonical_queries()}
-    completed = [
-        r[0]
-        for r in results["bf_week_by_year"].rows
-        if r[results["bf_week_by_year"].columns.index("window_surge_pct")] is not None
-    ]
+    completed = [r["year"] for r in results["bf_week_by_year"].records() if r["window_surge_pct"] is not None]
     if not completed:
         raise queries.QueryError("the catalog has no completed Black Friday season registered: run the pipeline first")
     season = max(completed)  # the latest completed season, as the canonical queries define it

@@ -69,7 +69,7 @@ def load_table_defs(ddl_dir: Path) -> dict[str, TableDef]:
             table = TableDef(
                 database=schema.this.db,
                 name=schema.this.name,
-                columns=tuple((c.name, c.args["kind"].sql(dialect="athena")) for c in schema.expressions),
+                columns=_column_defs(schema),
                 partition_columns=_column_defs(partitioned) if partitioned else (),
                 lake_path=location.removeprefix("s3://lake/").rstrip("/"),
                 ddl=text,

@@ -54,11 +54,16 @@ def read_folder(lake: Lake, folder: str, partition: str = "") -> pa.Table | None
     return table
 
 
-def read_partitions(lake: Lake, table_path: str, specs: list[str], empty_schema: pa.Schema | None = None) -> pa.Table:
-    parts = [read_folder(lake, lake.path(table_path, spec), spec) for spec in specs]
-    parts = [p for p in parts if p is not None]
+def read_partitions(lake: Lake, table_path: str, specs: list[str], already_read: dict | None = None) -> pa.Table:
+    """The partitions `specs` of a table as one table. `already_read` (spec -> table) is used and filled, so a
+    partition two checks need is read from the lake once."""
+    cache = {} if already_read is None else already_read
+    for spec in specs:
+        if spec not in cache:
+            cache[spec] = read_folder(lake, lake.path(table_path, spec), spec)
+    parts = [cache[spec] for spec in specs if cache[spec] is not None]
     if not parts:
-        return (empty_schema or pa.schema([])).empty_table()
+        return pa.schema([]).empty_table()
     return pa.concat_tables(parts, promote_options="default")
 
 
@@ -84,7 +89,8 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]
     reconciliations between them. `refresh` is the Spark refresh job's summary."""
     checks: list[Check] = []
     written = refresh.get("order_lines", {}).get("partitions", [])
-    curated = read_partitions(lake, "curated/order_lines", written)
+    curated_read: dict[str, pa.Table | None] = {}
+    curated = read_partitions(lake, "curated/order_lines", written, curated_read)
     if curated.num_rows or written:
         checks.append(
             Check("curated_order_lines", f"curated/order_lines {catalog.describe(written)}", curated.to_pandas())
@@ -127,7 +133,8 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]
         checks.append(Check("marts_daily_sales", f"marts/daily_sales years {years}", daily.to_pandas()))
         summary = read_partitions(lake, "marts/black_friday_summary", marts.get("black_friday_summary", []))
         checks.append(Check("marts_black_friday_summary", f"marts/black_friday_summary {years}", summary.to_pandas()))
-        lines = read_partitions(lake, "curated/order_lines", partitions_of_years(lake, "curated/order_lines", years))
+        year_specs = partitions_of_years(lake, "curated/order_lines", years)
+        lines = read_partitions(lake, "curated/order_lines", year_specs, curated_read)
         sql = duckdb.connect()
         sql.register("lines", lines.select(["order_date", "revenue", "status"]))
         sql.register("daily", daily)

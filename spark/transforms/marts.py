@@ -131,24 +131,21 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
     )
     # Surges and shares compare with the whole of November: until the data reaches Nov 30 (this year's, during
     # the season) they are null, not a -100% drop.
-    window_over = seed_week_over = F.col("last_day") >= F.make_date(year, F.lit(11), F.lit(30))
-
-    def when_over(over: Column, value: Column) -> Column:
-        return F.when(over, value)
+    november_complete = F.col("last_day") >= F.make_date(year, F.lit(11), F.lit(30))
 
     return per_year.select(
         "year",
         thanksgiving(year).alias("thanksgiving"),
         cyber_monday(year).alias("cyber_monday"),
-        when_over(
-            window_over,
+        F.when(
+            november_complete,
             surge(
                 "window_orders", window_days, "rest_of_november_orders_window", NOVEMBER_DAYS - window_days_in_november
             ),
         ).alias("window_daily_order_surge"),
-        when_over(window_over, share("window_november_revenue")).alias("window_november_share"),
-        when_over(
-            seed_week_over,
+        F.when(november_complete, share("window_november_revenue")).alias("window_november_share"),
+        F.when(
+            november_complete,
             surge(
                 "seed_week_orders",
                 F.lit(SEED_WEEK_DAYS),
@@ -156,7 +153,7 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
                 F.lit(NOVEMBER_DAYS - SEED_WEEK_DAYS),
             ),
         ).alias("seed_week_daily_order_surge"),
-        when_over(seed_week_over, share("seed_week_revenue")).alias("seed_week_november_share"),
+        F.when(november_complete, share("seed_week_revenue")).alias("seed_week_november_share"),
         "peak_day",
         "peak_day_orders",
         "black_friday_orders",

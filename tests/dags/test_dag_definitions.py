@@ -16,6 +16,7 @@ import pytest
 
 from pipeline import alerts, audit, orders_extract, publish_steps
 from pipeline.lake import Lake
+from pipeline.wiring import file_safe
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window, set_updated_at
 
@@ -165,7 +166,7 @@ def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
     expected_revenue, months = order_facts(settings.database_url, [p.id for p in placed])
     assert analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales") == [(expected_revenue,)]
     # the DQ results are in the lake, one per suite
-    run = dagrun.run_id.replace(":", "_").replace("+", "_")
+    run = file_safe(dagrun.run_id)
     raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
     assert raw_result["success"] and raw_result["rows"] == 5
     assert lake.read_json(lake.path("_dq", "reconcile_revenue", f"{run}.json"))["success"]
@@ -187,7 +188,7 @@ def test_an_empty_window_skips_spark_and_still_passes_the_gate_and_publishes(
     dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(hour_end))
 
     assert dagrun.state == "success", task_states(dagrun)
-    run = dagrun.run_id.replace(":", "_").replace("+", "_")
+    run = file_safe(dagrun.run_id)
     raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
     assert raw_result["success"] and raw_result["rows"] == 0
     assert not lake.exists(lake.path("_runs", "refresh", f"{run}.json"))  # Spark was not started
@@ -304,9 +305,4 @@ def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
     assert years[0] == len({row[:4] for row in table.column("Order Date").to_pylist()})
     (event,) = asset_events()[events_before:]
     assert event["import"] == "t400" and event["rows"] == {"order_lines": 400} and event["dq_verdict"] == "passed"
-    assert (
-        lake.read_json(
-            lake.path("_dq", "curated_order_lines", f"{dagrun.run_id.replace(':', '_').replace('+', '_')}.json")
-        )["rows"]
-        == 400
-    )
+    assert lake.read_json(lake.path("_dq", "curated_order_lines", f"{file_safe(dagrun.run_id)}.json"))["rows"] == 400
