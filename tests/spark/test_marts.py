@@ -58,7 +58,9 @@ def test_daily_sales_counts_orders_customers_and_excludes_cancelled(spark):
         "average_order_value double, unique_customers long, is_black_friday_week boolean, "
         "is_black_friday_window boolean, is_black_friday boolean, is_cyber_monday boolean",
     )
-    got = marts.daily_sales(lines).withColumn("average_order_value", F.col("average_order_value").cast("double"))
+    got = marts.daily_sales(marts.mart_lines(lines)).withColumn(
+        "average_order_value", F.col("average_order_value").cast("double")
+    )
     assertDataFrameEqual(got, expected)
 
 
@@ -70,7 +72,9 @@ def test_olap_cube_has_every_grouping(spark):
             (D(2022, 11, 25), "o-2", "c-2", "NY", "BOOKS", 1, Decimal("2.00"), "paid"),
         ],
     )
-    got = [(r.year, r.month, r.state, r.category, r.revenue) for r in marts.olap_cube(lines).collect()]
+    got = [
+        (r.year, r.month, r.state, r.category, r.revenue) for r in marts.olap_cube(marts.mart_lines(lines)).collect()
+    ]
     assert sorted(got, key=str) == sorted(
         [
             (2022, 11, "CA", "TOYS", Decimal("1.00")),
@@ -85,6 +89,58 @@ def test_olap_cube_has_every_grouping(spark):
     )
 
 
+def test_order_and_customer_counts_equal_distinct_counts_in_every_mart(spark):
+    # Orders with lines in two categories, a customer in two states and two categories in one month, a cancelled
+    # order: the flag sums must give what count(DISTINCT ...) gives for every grouping.
+    lines = curated(
+        spark,
+        [
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "TOYS", 1, Decimal("1.00"), "paid"),
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "TOYS", 2, Decimal("2.00"), "paid"),
+            (D(2022, 11, 25), "o-1", "c-1", "CA", "BOOKS", 1, Decimal("3.00"), "paid"),
+            (D(2022, 11, 26), "o-2", "c-1", "NY", "BOOKS", 1, Decimal("4.00"), "paid"),
+            (D(2022, 11, 26), "o-3", "c-2", "NY", "TOYS", 1, Decimal("5.00"), "delivered"),
+            (D(2022, 11, 26), "o-4", "c-2", "NY", "TOYS", 1, Decimal("6.00"), "delivered"),
+            (D(2022, 11, 27), "o-5", "c-3", "TX", "GAMES", 1, Decimal("7.00"), "paid"),
+            (D(2022, 11, 27), "o-6", "c-3", "CA", "TOYS", 1, Decimal("0.00"), "cancelled"),
+            (D(2022, 12, 1), "o-7", "c-1", "CA", "TOYS", 3, Decimal("8.00"), "paid"),
+        ],
+    )
+    live = lines.where("status != 'cancelled'")
+
+    def distinct_counts(*keys):
+        return live.groupBy(*keys).agg(
+            F.count_distinct("order_id").alias("orders"), F.count_distinct("customer_id").alias("unique_customers")
+        )
+
+    facts = marts.mart_lines(lines)
+    for got, keys in (
+        (marts.daily_sales(facts), ["year", "month", "order_date"]),
+        (marts.state_sales(facts), ["year", "state"]),
+        (marts.category_sales(facts), ["year", "category"]),
+    ):
+        assert sorted(got.select(*keys, "orders", "unique_customers").collect()) == sorted(
+            distinct_counts(*keys).collect()
+        )
+
+    cube = marts.olap_cube(facts)
+    for keys in (["state", "category"], ["state"], ["category"], []):
+        # a grouping's rows: the columns outside it are null ('all')
+        others = [c for c in ("state", "category") if c not in keys]
+        grouped = cube.where(" AND ".join([f"{c} IS NULL" for c in others]) or "true")
+        expected = distinct_counts("year", "month", *keys).select(
+            "year",
+            "month",
+            *[F.col(c) if c in keys else F.lit(None).cast("string").alias(c) for c in ("state", "category")],
+            "orders",
+            "unique_customers",
+        )
+        if keys:
+            grouped = grouped.where(" AND ".join(f"{c} IS NOT NULL" for c in keys))
+        assert sorted(grouped.select(*expected.columns).collect(), key=str) == sorted(expected.collect(), key=str)
+    assert cube.where("state IS NULL AND category IS NULL AND month = 11").first().unique_customers == 3
+
+
 def test_black_friday_summary_by_hand(spark):
     # 2022: Thanksgiving Nov 24 .. Cyber Monday Nov 28. 10 orders a day on the other 25 November days,
     # 20 a day in the window (5 days), Black Friday 40.
@@ -93,7 +149,9 @@ def test_black_friday_summary_by_hand(spark):
         date = D(2022, 11, day)
         orders = 40 if day == 25 else 20 if 24 <= day <= 28 else 10
         days.append((2022, 11, date, orders, orders, Decimal(orders)))
-    daily = marts.daily_sales(spark.createDataFrame([], order_lines.CURATED_SCHEMA))  # for the column types
+    daily = marts.daily_sales(
+        marts.mart_lines(spark.createDataFrame([], order_lines.CURATED_SCHEMA))
+    )  # for the column types
     frame = spark.createDataFrame(
         days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
     )
@@ -115,7 +173,7 @@ def test_black_friday_summary_by_hand(spark):
 
 def test_a_november_the_data_has_not_finished_has_no_surge_or_share(spark):
     days = [(2026, 11, D(2026, 11, day), 10, 10, Decimal(10)) for day in range(1, 26)]  # data up to Nov 25
-    daily = marts.daily_sales(spark.createDataFrame([], order_lines.CURATED_SCHEMA))
+    daily = marts.daily_sales(marts.mart_lines(spark.createDataFrame([], order_lines.CURATED_SCHEMA)))
     frame = spark.createDataFrame(
         days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
     )
