@@ -26,6 +26,9 @@ from transforms import order_lines
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
 
 log = logging.getLogger("jobs.build_order_lines")
+# Order ids are unique and titles nearly so within a month: a dictionary for them fills up and is thrown away.
+# Without those two, and at zstd's default level, the full-scale write took 9.6 s instead of 13.9 s (66 MB).
+CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parquet.enable.dictionary#title": "false"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,7 +121,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     ordered = merged.repartition(*order_lines.PARTITION_COLUMNS).sortWithinPartitions(
         *order_lines.PARTITION_COLUMNS, "category", "asin"
     )
-    ordered.write.mode("overwrite").partitionBy(*order_lines.PARTITION_COLUMNS).parquet(curated_uri)
+    ordered.write.options(**CURATED_PARQUET_OPTIONS).mode("overwrite").partitionBy(
+        *order_lines.PARTITION_COLUMNS
+    ).parquet(curated_uri)
     for year, month in sorted(set(touched_partitions) - written):
         lake_io.delete(spark, f"{curated_uri}/year={year}/month={month}")  # every row of it moved away
     summary |= {

@@ -4,7 +4,8 @@ raw/purchases/import=<id>/, bad lines -> quarantine/purchases/<id>/ with their r
     spark-submit spark/jobs/import_purchases.py --input data/demo/amazon-purchases.csv \
         --lake file:///abs/data/lake --import-id demo [--max-bad-share 0.001]
 
-Fails (exit 1, import not marked done) when the share of quarantined lines exceeds --max-bad-share.
+The lines are written to raw/purchases/_staging/ first and moved into place when the share of quarantined
+lines is within --max-bad-share; otherwise the job fails (exit 1) and an earlier import under that id stays.
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import re
 import sys
 import time
+
+from pyspark.sql import Observation
+from pyspark.sql import functions as F
 
 from jobs import entry, lake_io
 from transforms import purchases
 
 log = logging.getLogger("jobs.import_purchases")
+CSV_BYTES_PER_FILE = 128 * 2**20
+# zstd level 9 (default 3): 87.3% smaller than the CSV instead of 85.8%, for ~1 s more at full scale. Raw files
+# are written once and kept; curated and marts are rewritten on every run and keep the default.
+RAW_PARQUET_OPTIONS = {"parquet.compression.codec.zstd.level": "9"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,15 +56,23 @@ def run(spark, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     lake = args.lake.rstrip("/")
     target = f"{lake}/raw/purchases/import={args.import_id}"
+    staging = f"{lake}/raw/purchases/_staging/import={args.import_id}"
     quarantine = f"{lake}/quarantine/purchases/{args.import_id}"
 
-    typed = purchases.type_purchases(purchases.read_purchases_text(spark, args.input)).cache()
-    lines_in = typed.count()
-    bad = purchases.quarantined_purchases(typed)
-    bad_lines = bad.count()
+    # One pass over the file: the valid lines are written to staging while the line counts are observed; the
+    # file is read again only when there are bad lines to quarantine. (Caching the parsed file for the counts
+    # cost more than parsing it: 10.7 s against 8.3 s at full scale.)
+    typed = purchases.type_purchases(purchases.read_purchases_text(spark, args.input))
+    counts = Observation("import_purchases")
+    observed = typed.observe(counts, F.count(F.lit(1)).alias("lines"), F.count("reason").alias("bad"))
+    lake_io.delete(spark, staging)
+    raw_rows = purchases.raw_layout(purchases.valid_purchases(observed), output_files(spark, args.input))
+    raw_rows.write.options(**RAW_PARQUET_OPTIONS).parquet(staging)
+    lines_in, bad_lines = counts.get["lines"], counts.get["bad"]
+
     lake_io.delete(spark, quarantine)
     if bad_lines:
-        bad.coalesce(1).write.mode("overwrite").parquet(quarantine)
+        purchases.quarantined_purchases(typed).coalesce(1).write.mode("overwrite").parquet(quarantine)
     summary = {
         "event": "import_purchases",
         "input": args.input,
@@ -66,6 +83,7 @@ def run(spark, args: argparse.Namespace) -> dict:
     }
     share = bad_lines / lines_in if lines_in else 1.0
     if not lines_in or share > args.max_bad_share:
+        lake_io.delete(spark, staging)  # an earlier import under this id stays as it was
         summary |= {
             "status": "failed",
             "next_step": f"read {quarantine} (reason column), fix the file or raise "
@@ -74,10 +92,8 @@ def run(spark, args: argparse.Namespace) -> dict:
         log.error(json.dumps(summary))
         return summary
 
-    lake_io.delete(spark, f"{target}/{lake_io.MANIFEST}")  # readers ignore the import while it is rewritten
-    # Rows of one product side by side: its title and codes then compress to dictionary runs.
-    valid = purchases.valid_purchases(typed).sortWithinPartitions("category", "asin", "order_date")
-    valid.write.mode("overwrite").parquet(target)
+    lake_io.delete(spark, target)
+    lake_io.rename(spark, staging, target)
     rows_out = lines_in - bad_lines
     summary |= {
         "status": "success",
@@ -88,10 +104,15 @@ def run(spark, args: argparse.Namespace) -> dict:
     lake_io.write_json(
         spark,
         f"{target}/{lake_io.MANIFEST}",
-        {**summary, "written_at": dt.datetime.now(dt.UTC).isoformat(), "columns": list(purchases.TYPED_COLUMNS)},
+        {**summary, "written_at": dt.datetime.now(dt.UTC).isoformat(), "columns": list(purchases.RAW_COLUMNS)},
     )
     log.info(json.dumps(summary))
     return summary
+
+
+def output_files(spark, input_uri: str) -> int:
+    """One raw file per 128 MiB of CSV (about 15 MB of Parquet): whole files per product need a fixed count."""
+    return max(1, math.ceil(lake_io.size_bytes(spark, input_uri) / CSV_BYTES_PER_FILE))
 
 
 if __name__ == "__main__":

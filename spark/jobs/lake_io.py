@@ -26,6 +26,21 @@ def delete(spark: SparkSession, uri: str) -> None:
         fs.delete(path, True)
 
 
+def rename(spark: SparkSession, source: str, target: str) -> None:
+    """Moves a folder to `target` (its parent must exist; `target` must not)."""
+    fs, source_path = _fs_and_path(spark, source)
+    _, target_path = _fs_and_path(spark, target)
+    fs.mkdirs(target_path.getParent())
+    if not fs.rename(source_path, target_path):
+        raise OSError(f"could not move {source} to {target}")
+
+
+def size_bytes(spark: SparkSession, uri: str) -> int:
+    """Bytes under `uri` (a file or a folder)."""
+    fs, path = _fs_and_path(spark, uri)
+    return fs.getContentSummary(path).getLength()
+
+
 def write_json(spark: SparkSession, uri: str, document: dict) -> None:
     fs, path = _fs_and_path(spark, uri)
     stream = fs.create(path, True)

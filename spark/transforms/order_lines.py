@@ -50,11 +50,10 @@ def _finish(frame: DataFrame) -> DataFrame:
 
 
 def from_purchases(purchases: DataFrame, import_id: str) -> DataFrame:
-    """Curated rows of typed historical purchases. The order id is a hash of the line's fields and its
-    occurrence among identical lines, so the same file always gives the same ids."""
+    """Curated rows of raw historical purchases. The order id is a hash of the line's fields and its occurrence
+    among identical lines (numbered by the import), so the same file always gives the same ids."""
     fields = ["order_date", "unit_price", "quantity", "state", "title", "asin", "category", "survey_response_id"]
-    occurrence = F.row_number().over(Window.partitionBy(*fields).orderBy(*fields))
-    keyed = purchases.withColumn("occurrence", occurrence).withColumn(
+    keyed = purchases.withColumn(
         "order_id",
         F.concat(
             F.lit("p-"),

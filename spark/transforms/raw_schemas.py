@@ -43,7 +43,7 @@ ORDER_ITEMS = T.StructType(
     ]
 )
 
-# What jobs/import_purchases.py writes to raw/purchases/import=<id>/ (transforms.purchases.TYPED_COLUMNS).
+# What jobs/import_purchases.py writes to raw/purchases/import=<id>/ (transforms.purchases.RAW_COLUMNS).
 PURCHASES = T.StructType(
     [
         T.StructField("order_date", T.DateType()),
@@ -54,5 +54,6 @@ PURCHASES = T.StructType(
         T.StructField("asin", T.StringType()),
         T.StructField("category", T.StringType()),
         T.StructField("survey_response_id", T.StringType()),
+        T.StructField("occurrence", T.IntegerType()),
     ]
 )

@@ -16,7 +16,7 @@ from pyspark.sql import types as T
 
 from jobs import build_order_lines
 from tests.conftest import ROOT
-from transforms import order_lines, raw_schemas
+from transforms import order_lines, purchases, raw_schemas
 
 sys.path.insert(0, str(ROOT / "dags"))
 from pipeline import raw_tables
@@ -121,9 +121,12 @@ def test_latest_version_wins_and_lines_follow_their_version(spark):
 
 def test_historical_rows_get_stable_ids_and_duplicates_stay_distinct(spark):
     same = (dt.date(2022, 11, 25), Decimal("5.00"), 1, "CA", "Pen", "B000000009", "OFFICE", "R_x")
-    purchases = spark.createDataFrame([same, same, (*same[:1], Decimal("6.00"), *same[2:])], raw_schemas.PURCHASES)
-    first = order_lines.from_purchases(purchases, "i1")
-    second = order_lines.from_purchases(purchases, "i1")
+    typed = spark.createDataFrame(
+        [same, same, (*same[:1], Decimal("6.00"), *same[2:])],
+        T.StructType([f for f in raw_schemas.PURCHASES.fields if f.name != "occurrence"]),
+    )
+    first = order_lines.from_purchases(purchases.raw_layout(typed, files=2), "i1")
+    second = order_lines.from_purchases(purchases.raw_layout(typed.orderBy(F.col("unit_price").desc()), files=1), "i1")
     ids = sorted(r.order_id for r in first.collect())
     assert ids == sorted(r.order_id for r in second.collect())
     assert len(set(ids)) == 3

@@ -29,6 +29,11 @@ BAD = [
     "2022-01-01,1.00",
 ]
 
+TYPED_DDL = (
+    "order_date date, unit_price decimal(12,2), quantity int, state string, title string, asin string, "
+    "category string, survey_response_id string"
+)
+
 
 def write_csv(path: Path, lines: list[str]) -> str:
     path.write_text("\n".join([HEADER, *lines]) + "\n")
@@ -98,7 +103,7 @@ def test_the_import_job_writes_typed_parquet_then_its_manifest(spark, tmp_path):
     assert (manifest["rows_in"], manifest["rows_out"], manifest["rows_quarantined"]) == (2_001, 2_000, 1)
     written = pq.read_table(folder)
     assert written.num_rows == 2_000
-    assert written.column_names == list(purchases.TYPED_COLUMNS)
+    assert written.column_names == list(purchases.RAW_COLUMNS)
     quarantined = pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t1").to_pylist()
     assert [row["reason"] for row in quarantined] == ["Order Date must be YYYY-MM-DD, got 2022-13-01"]
 
@@ -111,6 +116,36 @@ def test_the_import_fails_when_too_many_lines_are_bad(spark, tmp_path):
     assert summary["status"] == "failed" and "--max-bad-share" in summary["next_step"]
     assert not (tmp_path / "lake" / "raw" / "purchases" / "import=t2" / "_manifest.json").exists()
     assert pq.read_table(tmp_path / "lake" / "quarantine" / "purchases" / "t2").num_rows == len(BAD)
+
+
+def test_a_file_of_only_bad_lines_fails_and_keeps_the_earlier_import(spark, tmp_path):
+    lake = (tmp_path / "lake").as_uri()
+    good = ["--input", write_csv(tmp_path / "good.csv", GOOD), "--lake", lake, "--import-id", "t3"]
+    assert import_purchases.run(spark, import_purchases.parse_args(good))["status"] == "success"
+    bad = ["--input", write_csv(tmp_path / "bad.csv", BAD), "--lake", lake, "--import-id", "t3"]
+    summary = import_purchases.run(spark, import_purchases.parse_args(bad))
+    assert (summary["status"], summary["rows_in"], summary["rows_quarantined"]) == ("failed", len(BAD), len(BAD))
+    kept = tmp_path / "lake" / "raw" / "purchases" / "import=t3"
+    assert pq.read_table(kept).num_rows == len(GOOD) and (kept / "_manifest.json").exists()
+    assert not list((tmp_path / "lake" / "raw" / "purchases" / "_staging").glob("*"))
+
+
+def test_raw_layout_numbers_identical_lines_and_keeps_each_product_in_one_file(spark):
+    rows = [
+        (dt.date(2022, 11, 25), Decimal("5.00"), 1, "CA", f"Title {asin}", asin, "OFFICE", "R_x")
+        for asin in [f"B00000000{i}" for i in range(10)]
+    ]
+    typed = spark.createDataFrame(rows * 3 + rows[:1], TYPED_DDL)
+    laid_out = purchases.raw_layout(typed, files=3)
+    by_file = laid_out.rdd.glom().map(lambda part: sorted({row.asin for row in part})).collect()
+    assert len(by_file) == 3 and sum(len(asins) for asins in by_file) == 10  # no ASIN in two files
+    occurrences = sorted((row.asin, row.occurrence) for row in laid_out.collect())
+    assert occurrences == sorted(
+        [(row[5], n) for row in rows for n in (1, 2, 3)] + [(rows[0][5], 4)]
+    )  # the first line appears 4 times
+    for part in laid_out.rdd.glom().collect():  # each file in RAW_ORDER
+        keys = [tuple(str(row[c]) for c in purchases.RAW_ORDER) for row in part]
+        assert keys == sorted(keys)
 
 
 def test_the_same_file_imports_to_the_same_rows(spark, tmp_path):
