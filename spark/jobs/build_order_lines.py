@@ -107,31 +107,30 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     new_rows = new_parts[0]
     for part in new_parts[1:]:
         new_rows = new_rows.unionByName(part)
-    new_rows = new_rows.localCheckpoint(eager=True)  # computed once, used by the merge and for partitions
+    touched_partitions = None  # a first build touches exactly what it writes
     if lake_io.exists(spark, curated_uri):
+        new_rows = new_rows.localCheckpoint(eager=True)  # computed once, read three times by the merge
         existing = read_curated(spark, curated_uri)
         merged, touched = order_lines.merge_into(existing, new_rows, args.purchases_import)
         # Materialise before writing: the merge reads the very partitions the write replaces.
         merged = merged.localCheckpoint(eager=True)
+        touched_partitions = {(r.year, r.month) for r in touched.collect()}
     else:  # a first build: nothing to merge with
-        merged, touched = new_rows, new_rows.select(*order_lines.PARTITION_COLUMNS).distinct()
-    touched_partitions = [(r.year, r.month) for r in touched.collect()]
-    written = {(r.year, r.month) for r in merged.select(*order_lines.PARTITION_COLUMNS).distinct().collect()}
+        merged = new_rows
     # One file per month (not one per task per month), rows of a product together (compresses well).
-    ordered = merged.repartition(*order_lines.PARTITION_COLUMNS).sortWithinPartitions(
-        *order_lines.PARTITION_COLUMNS, "category", "asin"
+    rows_out, written_partitions = lake_io.write_partitioned(
+        merged, curated_uri, order_lines.PARTITION_COLUMNS, ("category", "asin"), CURATED_PARQUET_OPTIONS
     )
-    ordered.write.options(**CURATED_PARQUET_OPTIONS).mode("overwrite").partitionBy(
-        *order_lines.PARTITION_COLUMNS
-    ).parquet(curated_uri)
-    for year, month in sorted(set(touched_partitions) - written):
+    written = set(written_partitions)
+    touched_partitions = written if touched_partitions is None else touched_partitions
+    for year, month in sorted(touched_partitions - written):
         lake_io.delete(spark, f"{curated_uri}/year={year}/month={month}")  # every row of it moved away
     summary |= {
         "status": "success",
-        "rows_out": merged.count(),
+        "rows_out": rows_out,
         # what registration needs: partitions written now, and the ones every row moved out of
-        "partitions": [f"year={y}/month={m}" for y, m in sorted(set(touched_partitions) & written)],
-        "partitions_removed": [f"year={y}/month={m}" for y, m in sorted(set(touched_partitions) - written)],
+        "partitions": [f"year={y}/month={m}" for y, m in sorted(touched_partitions & written)],
+        "partitions_removed": [f"year={y}/month={m}" for y, m in sorted(touched_partitions - written)],
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))

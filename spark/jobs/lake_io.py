@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 
 MANIFEST = "_manifest.json"
 
@@ -56,3 +58,28 @@ def list_dirs(spark: SparkSession, uri: str) -> list[str]:
     if not fs.exists(path):
         return []
     return sorted(status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory())
+
+
+def write_partitioned(
+    frame: DataFrame,
+    uri: str,
+    partition_columns: Sequence[str],
+    sort_by: Sequence[str] = (),
+    options: dict[str, str] | None = None,
+) -> tuple[int, list[tuple]]:
+    """Writes `frame` under `uri` partitioned by `partition_columns`, one file per partition (dynamic overwrite:
+    only the partitions in `frame` are replaced), rows sorted by `sort_by` within a file. Returns the rows
+    written and the partition values written, both observed during the write (no second pass over `frame`)."""
+    written = Observation(f"write {uri}")
+    observed = frame.observe(
+        written,
+        F.count(F.lit(1)).alias("rows"),
+        F.to_json(F.collect_set(F.struct(*partition_columns))).alias("partitions"),
+    )
+    laid_out = observed.repartition(*partition_columns)
+    if sort_by:
+        laid_out = laid_out.sortWithinPartitions(*partition_columns, *sort_by)
+    laid_out.write.options(**(options or {})).mode("overwrite").partitionBy(*partition_columns).parquet(uri)
+    metrics = written.get
+    values = sorted(tuple(value[c] for c in partition_columns) for value in json.loads(metrics["partitions"]))
+    return metrics["rows"], values
