@@ -36,8 +36,9 @@ TYPED_COLUMNS = (
 # What raw/purchases holds: the typed columns, and the line's number among identical lines of the file.
 RAW_COLUMNS = (*TYPED_COLUMNS, "occurrence")
 # The raw files' row order: a product's lines side by side (its title and codes compress to runs), identical
-# lines adjacent.
-RAW_ORDER = ("category", "asin", "order_date", "unit_price", "quantity", "state", "title", "survey_response_id")
+# lines adjacent, and products by title within a category: neighbouring titles share words, which zstd finds
+# (title 9.0 -> 7.6 MB at full scale, ASIN 4.4 -> 5.5 MB: 22.5 -> 21.4 MB in all against ordering by ASIN).
+RAW_ORDER = ("category", "title", "asin", "order_date", "unit_price", "quantity", "state", "survey_response_id")
 
 
 def read_purchases_text(spark, path: str) -> DataFrame:
