@@ -21,7 +21,8 @@ Manual. Imports a historical purchases file and rebuilds curated `order_lines` a
 * **full_repair**: registers every partition found in the lake (`MSCK REPAIR TABLE` on Athena) instead of
   only those written — for after a backfill or a hand-made change to the lake.
 * Lines the import cannot type go to `quarantine/purchases/<import_id>/` with a reason; more than
-  `max_bad_share` of them fails the run before anything is written to raw.
+  `max_bad_share` of them fails the run; the lines stay in staging and an earlier import under that id
+  is unchanged.
 """
 
 with DAG(

@@ -78,6 +78,12 @@ def load_table_defs(ddl_dir: Path) -> dict[str, TableDef]:
     return tables
 
 
+def table_def(tables: dict[str, TableDef], qualified: str) -> TableDef:
+    if qualified not in tables:
+        raise CatalogError(f"unknown table {qualified!r}; known: {sorted(tables)}")
+    return tables[qualified]
+
+
 def parse_spec(table: TableDef, spec: str) -> list[tuple[str, str]]:
     """ "year=2022/month=11" -> [("year", "2022"), ("month", "11")], checked against the table's partitioning."""
     pairs = [part.split("=", 1) for part in spec.strip("/").split("/")]
@@ -183,12 +189,6 @@ class AthenaCatalog:
 
 
 # --- local: DuckDB -----------------------------------------------------------------------------------------
-
-
-def table_def(tables: dict[str, TableDef], qualified: str) -> TableDef:
-    if qualified not in tables:
-        raise CatalogError(f"unknown table {qualified!r}; known: {sorted(tables)}")
-    return tables[qualified]
 
 
 class LocalCatalog:

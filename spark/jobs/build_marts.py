@@ -61,7 +61,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     rows, written = {}, {}
     for name, (frame, partitions) in outputs.items():
         rows[name], values = lake_io.write_partitioned(frame, f"{lake}/marts/{name}", partitions)
-        written[name] = ["/".join(f"{c}={v}" for c, v in zip(partitions, value, strict=True)) for value in values]
+        written[name] = [lake_io.partition_spec(partitions, value) for value in values]
     daily.unpersist()
     lines.unpersist()
     summary = {

@@ -123,14 +123,15 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     )
     written = set(written_partitions)
     touched_partitions = written if touched_partitions is None else touched_partitions
-    for year, month in sorted(touched_partitions - written):
-        lake_io.delete(spark, f"{curated_uri}/year={year}/month={month}")  # every row of it moved away
+    emptied = sorted(touched_partitions - written)  # every row of these moved away: delete them
+    for values in emptied:
+        lake_io.delete(spark, f"{curated_uri}/{lake_io.partition_spec(order_lines.PARTITION_COLUMNS, values)}")
     summary |= {
         "status": "success",
         "rows_out": rows_out,
         # what registration needs: partitions written now, and the ones every row moved out of
-        "partitions": [f"year={y}/month={m}" for y, m in sorted(touched_partitions & written)],
-        "partitions_removed": [f"year={y}/month={m}" for y, m in sorted(touched_partitions - written)],
+        "partitions": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in sorted(written)],
+        "partitions_removed": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in emptied],
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))

@@ -68,7 +68,8 @@ def run(spark, args: argparse.Namespace) -> dict:
     lake_io.delete(spark, staging)
     raw_rows = purchases.raw_layout(purchases.valid_purchases(observed), output_files(spark, args.input))
     raw_rows.write.options(**RAW_PARQUET_OPTIONS).parquet(staging)
-    lines_in, bad_lines = counts.get["lines"], counts.get["bad"]
+    observed_counts = counts.get
+    lines_in, bad_lines = observed_counts["lines"], observed_counts["bad"]
 
     lake_io.delete(spark, quarantine)
     if bad_lines:

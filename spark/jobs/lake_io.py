@@ -60,6 +60,11 @@ def list_dirs(spark: SparkSession, uri: str) -> list[str]:
     return sorted(status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory())
 
 
+def partition_spec(partition_columns: Sequence[str], values: Sequence) -> str:
+    """(year, month), (2022, 11) -> "year=2022/month=11", the folder Spark writes and the catalog registers."""
+    return "/".join(f"{column}={value}" for column, value in zip(partition_columns, values, strict=True))
+
+
 def write_partitioned(
     frame: DataFrame,
     uri: str,
