@@ -11,7 +11,9 @@ export DATABASE_URL ?= postgresql://bfp@127.0.0.1:$(BFP_PG_PORT)/bfp
 export REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_PORT)/0
 # pytest starts its own Postgres + Redis here, apart from the demo's (see tests/conftest.py)
 export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
-DEMO_PURCHASES := data/demo/amazon-purchases.csv
+# The demo history runs through yesterday (five complete seasons before it), so it is made anew each day.
+DEMO_THROUGH := $(shell date -u -d yesterday +%F)
+DEMO_PURCHASES := data/demo/through-$(DEMO_THROUGH)/amazon-purchases.csv
 # local Airflow (SQLite metadata) for the pipeline DAGs; the lake is a folder
 export AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
@@ -41,7 +43,7 @@ migrate: venv services-up ## apply the OLTP schema (sql/oltp) to $DATABASE_URL
 	@$(PY) -m serving.migrate
 
 demo: venv services-up migrate ## end to end: demo data, OLTP load, storefront, shoppers, Airflow DAGs, DQ, registration, report
-	@[ -f $(DEMO_PURCHASES) ] || $(PY) -m datagen generate --scale demo --out $(DEMO_PURCHASES)
+	@[ -f $(DEMO_PURCHASES) ] || $(PY) -m datagen generate --scale demo --last-day $(DEMO_THROUGH) --out $(DEMO_PURCHASES)
 	$(PY) -m datagen load --purchases $(DEMO_PURCHASES)
 	$(PY) -m datagen figures --purchases $(DEMO_PURCHASES)
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) scripts/demo.py --purchases $(DEMO_PURCHASES)
@@ -52,7 +54,7 @@ serve-stop: ## stop the storefront `make demo` left running
 query: venv ## run an analyst query on the local catalog: make query Q=bf_week_by_year (or SQL="SELECT ...")
 	@$(PY) -m analytics query $(if $(SQL),--sql "$(SQL)",$(Q))
 
-report: venv ## render the Black Friday report (data/report/index.html + PNGs) from the registered marts
+report: venv ## render the interactive Black Friday dashboard (data/report/index.html) from the registered tables
 	@$(PY) -m analytics report --out data/report
 
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95), and the full pipeline on 1.8M purchases

@@ -1,10 +1,11 @@
 """python -m analytics: the analysts' command line.
 
 python -m analytics list                                  # the canonical queries
-python -m analytics query bf_week_by_year                 # run one (Athena SQL, translated for DuckDB)
+python -m analytics query black_friday_by_year            # run one (Athena SQL, translated for DuckDB)
+python -m analytics query top_states --season 2024        # a query that takes a season (default: latest completed)
 python -m analytics query --sql "SELECT year, count(*) FROM curated.order_lines GROUP BY 1"
 python -m analytics query top_states --format csv --show-sql
-python -m analytics report --out data/report              # the HTML Black Friday report + PNGs
+python -m analytics report --out data/report              # the interactive Black Friday dashboard (one HTML file)
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--dialect", default=queries.SOURCE_DIALECT, help="dialect of the SQL (%(default)s)")
     query.add_argument("--format", choices=["table", "csv"], default="table")
     query.add_argument("--show-sql", action="store_true", help="also print the DuckDB SQL that ran")
-    report = commands.add_parser("report", help="render the Black Friday report (HTML + PNG charts)")
+    query.add_argument("--season", type=int, help="for queries that take a season (default: the latest completed)")
+    report = commands.add_parser("report", help="render the Black Friday dashboard (self-contained HTML)")
     report.add_argument("--out", default="data/report", help="output folder (%(default)s)")
     return parser
 
@@ -60,15 +62,21 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[bold]{name}[/bold]  {queries.describe(path)}")
             return 0
         if args.command == "report":
-            from analytics import report
+            from analytics import dashboard
 
-            path = report.render(args.catalog, args.out)
+            path = dashboard.render(args.catalog, args.out)
             console.print(f"report: {path}")
             return 0
         if bool(args.name) == bool(args.sql):
             parser.error("give a canonical query name or --sql, not both")
         with queries.Analyst(args.catalog) as analyst:
-            result = analyst.run_sql(args.sql, args.dialect) if args.sql else analyst.run_canonical(args.name)
+            values = {"season": args.season} if args.season is not None else {}
+            if args.sql:
+                if values:
+                    parser.error("--season applies to canonical queries only")
+                result = analyst.run_sql(args.sql, args.dialect)
+            else:
+                result = analyst.run_canonical(args.name, **values)
         if args.show_sql:
             console.print(f"[dim]{result.sql}[/dim]")
         print_result(result, args.format, console)

@@ -1,9 +1,14 @@
 """Canonical analyst queries (sql/analytics/*.sql, Athena/Trino SQL) and ad-hoc SQL, run on the local DuckDB
-catalog. The dialect is translated by sqlglot; the catalog only shows registered partitions."""
+catalog. The dialect is translated by sqlglot; the catalog only shows registered partitions.
+
+A query that takes parameters says so in a comment line, `-- parameters: season`, and has one `?` per name in
+that order (Athena's execution parameters work the same way). An omitted parameter is NULL: the query's own
+default applies (for `season`, the latest completed season, from the view marts.latest_completed_season)."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +51,22 @@ def describe(path: Path) -> str:
     return first.removeprefix("--").strip()
 
 
+def parameters(sql: str) -> list[str]:
+    """The parameter names a query declares (`-- parameters: a, b`), in placeholder order."""
+    declared = re.search(r"^--\s*parameters:\s*(.+)$", sql, flags=re.MULTILINE)
+    return [name.strip() for name in declared.group(1).split(",")] if declared else []
+
+
+def bind(sql: str, values: dict[str, object]) -> list[object]:
+    """The placeholder values of a query, in order; unknown names are refused, omitted ones are NULL."""
+    names = parameters(sql)
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        takes = ", ".join(names) if names else "no parameters"
+        raise QueryError(f"unknown parameter(s) {unknown}: this query takes {takes}")
+    return [values.get(name) for name in names]
+
+
 def to_duckdb(sql: str, dialect: str = SOURCE_DIALECT) -> str:
     """Athena (Trino) SQL -> DuckDB SQL. Exactly one statement."""
     try:
@@ -75,16 +96,18 @@ class Analyst:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def run_sql(self, sql: str, dialect: str = SOURCE_DIALECT) -> Result:
+    def run_sql(self, sql: str, dialect: str = SOURCE_DIALECT, values: list | None = None) -> Result:
         translated = to_duckdb(sql, dialect)
         try:
-            cursor = self.conn.execute(translated)
+            cursor = self.conn.execute(translated, values or [])
         except duckdb.Error as exc:
             raise QueryError(f"the query failed on DuckDB: {exc}\n  translated SQL: {translated}") from None
         return Result([d[0] for d in cursor.description], cursor.fetchall(), translated)
 
-    def run_canonical(self, name: str) -> Result:
+    def run_canonical(self, name: str, **values: object) -> Result:
+        """Runs a canonical query; keyword arguments fill its declared parameters (e.g. season=2024)."""
         queries = canonical_queries()
         if name not in queries:
             raise QueryError(f"no canonical query {name!r}; choose one of {sorted(queries)}")
-        return self.run_sql(queries[name].read_text())
+        sql = queries[name].read_text()
+        return self.run_sql(sql, values=bind(sql, values))

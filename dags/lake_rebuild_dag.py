@@ -7,7 +7,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, as_of_date, file_safe
 
 DOC = """
 ### lake_rebuild
@@ -18,6 +18,8 @@ Manual. Imports a historical purchases file and rebuilds curated `order_lines` a
 * **Trigger**: `airflow dags trigger lake_rebuild -c '{"purchases_csv": "/data/amazon-purchases.csv",
   "import_id": "open-ecommerce-2023"}'` (a path or URI Spark can read; `s3://…` on EMR).
 * **Re-run**: same params; the import and the partitions it covers are replaced, the result is identical.
+* **as_of**: the date the season marts describe (default: the run's logical date, else when it was
+  triggered); a season counts as complete once this date is past its last day.
 * **full_repair**: registers every partition found in the lake (`MSCK REPAIR TABLE` on Athena) instead of
   only those written — for after a backfill or a hand-made change to the lake.
 * Lines the import cannot type go to `quarantine/purchases/<import_id>/` with a reason; more than
@@ -40,14 +42,19 @@ with DAG(
         "max_bad_share": Param(0.001, type="number", minimum=0, maximum=1, description="allowed quarantined share"),
         "include_windows": Param(True, type="boolean", description="also merge every complete OLTP window"),
         "full_repair": Param(False, type="boolean", description="register every partition in the lake"),
+        "as_of": Param(
+            None, type=["null", "string"], format="date", description="season marts as of this date (default: run date)"
+        ),
     },
 ) as dag:
 
     @task(retries=1)
-    def transform(params=None, run_id=None) -> dict:
+    def transform(params=None, run_id=None, logical_date=None, dag_run=None) -> dict:
         from pipeline import publish_steps, settings
 
+        as_of = as_of_date(params["as_of"] or logical_date or dag_run.run_after)
         args = ["--import-id", params["import_id"], "--max-bad-share", str(params["max_bad_share"])]
+        args += ["--as-of", as_of]
         args += ["--purchases-csv", params["purchases_csv"]] if params["purchases_csv"] else []
         args += ["--all-windows"] if params["include_windows"] else []
         return publish_steps.transform(settings.from_env(), file_safe(run_id), args)

@@ -7,7 +7,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, as_of_date, file_safe
 
 DOC = """
 ### orders_pipeline
@@ -17,7 +17,8 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
 1. **extract_orders_window**: changed orders and their lines, PostgreSQL -> `raw/orders/window=<end>/` and
    `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last).
 2. **transform**: Spark `refresh.py --windows <label>`: latest-wins merge into `curated/order_lines`
-   (only touched months rewritten), then the marts of the touched years. Skipped for an empty window.
+   (only touched months rewritten), then the marts of the touched years and the season marts as of the
+   window end's date (`--as-of`). Skipped for an empty window.
 3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
    reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in `_dq/`.
    A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
@@ -75,7 +76,9 @@ with DAG(
             raise AirflowSkipException("dry run: nothing was extracted")
         label = extract["window"]["label"]
         rows_in = extract["rows_out"]["orders"]
-        return publish_steps.transform(settings.from_env(), file_safe(run_id), ["--windows", label], rows_in)
+        # the season marts are as of the window's end: a season is complete once that date is past its end
+        args = ["--windows", label, "--as-of", as_of_date(extract["window"]["end"])]
+        return publish_steps.transform(settings.from_env(), file_safe(run_id), args, rows_in)
 
     @task(**NO_RETRIES)
     def dq_gate(extract: dict, refresh: dict, run_id=None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -44,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="demo: 90K lines, 44K products (default); full: 1.8M lines, 873K products, 5K shoppers",
     )
     generate.add_argument("--seed", type=int, default=purchases.DEFAULT_SEED, help="random seed (%(default)s)")
+    first, last = purchases.default_days(today())
+    generate.add_argument(
+        "--first-day",
+        type=iso_date,
+        default=first,
+        help="first order date (default %(default)s: five complete seasons before today; the real file: 2018-01-01)",
+    )
+    generate.add_argument(
+        "--last-day",
+        type=iso_date,
+        default=last,
+        help="last order date (default %(default)s: yesterday; the real file: 2022-12-31)",
+    )
     generate.add_argument(
         "--out", type=Path, help="output CSV (default: $BFP_DATA_DIR/<scale>/amazon-purchases.csv, data/ if unset)"
     )
@@ -98,24 +112,39 @@ def build_parser() -> argparse.ArgumentParser:
         "figures",
         parents=[common],
         help="print the Black Friday figures measured on a purchases CSV",
-        description="Per year: "
-        "BF-week surge in daily orders vs the rest of November, BF-week share of November revenue, peak day.",
+        description="Per complete season: the peak week's surge in daily orders vs the rest of November and its "
+        "share of November revenue, the seed week's share, the peak day (periods: seasons/calendar.py).",
     )
     measure.add_argument("--purchases", type=Path, required=True, help="the purchases CSV")
+    measure.add_argument(
+        "--as-of", type=iso_date, default=today(), help="figures of the seasons complete on this date (default: today)"
+    )
     return parser
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def run_generate(args: argparse.Namespace) -> int:
     scale = purchases.SCALES[args.scale]
     out = args.out or default_purchases_path(args.scale)
     started = time.perf_counter()
-    table = purchases.generate_purchases(scale, args.seed, progress=not args.quiet)
+    days = (args.first_day, args.last_day)
+    table = purchases.generate_purchases(scale, args.seed, progress=not args.quiet, days=days)
     generated = time.perf_counter()
     purchases.write_purchases_csv(table, out, progress=not args.quiet)
     written = time.perf_counter()
     print(
         f"generated {table.num_rows:,} purchase lines ({scale.products:,} products, {scale.customers:,} "
-        f"shoppers, seed {args.seed}) -> {out}\n"
+        f"shoppers, seed {args.seed}, {days[0]} .. {days[1]}) -> {out}\n"
         f"  generate {generated - started:.1f}s ({table.num_rows / (generated - started):,.0f} rows/s), "
         f"write {written - generated:.1f}s ({table.num_rows / (written - generated):,.0f} rows/s)"
     )
@@ -142,7 +171,7 @@ def run_load(args: argparse.Namespace) -> int:
 def run_figures(args: argparse.Namespace) -> int:
     con = duckdb.connect()
     catalog.check_purchases(con, args.purchases, DEFAULT_DATA_DIR / "lake" / "quarantine", max_bad_lines=0)
-    print(figures.format_figures(figures.seasonality_figures(con)))
+    print(figures.format_figures(figures.seasonality_figures(con, args.as_of)))
     return 0
 
 

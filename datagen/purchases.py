@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from datagen import seasonality, vocab
+from seasons import calendar
 
 PURCHASES_COLUMNS = (
     "Order Date",
@@ -30,8 +31,9 @@ PURCHASES_COLUMNS = (
     "Category",
     "Survey ResponseID",
 )
-FIRST_DAY = dt.date(2018, 1, 1)
-LAST_DAY = dt.date(2022, 12, 31)
+# The real file's range; the CLI's default range follows today instead (see default_days).
+REAL_FILE_DAYS = (dt.date(2018, 1, 1), dt.date(2022, 12, 31))
+HISTORY_SEASONS = 5  # complete seasons in the CLI's default range, as in the real file
 DEFAULT_SEED = 20221125
 CSV_CHUNK_ROWS = 100_000
 
@@ -155,8 +157,21 @@ def _format_cents(cents: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(whole, fraction, ".")
 
 
-def generate_purchases(scale: Scale, seed: int = DEFAULT_SEED, progress: bool = False) -> pa.Table:
-    """All purchase lines of `scale`, in date order, as a table of strings in the file's column order."""
+def default_days(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The CLI's default range: from January 1 of the fifth-latest season completed before `today` through
+    yesterday, so the history holds five complete seasons and continues into the live one, where the
+    storefront's orders of today carry on."""
+    last_complete = calendar.latest_completed_season(today)
+    return dt.date(last_complete - HISTORY_SEASONS + 1, 1, 1), today - dt.timedelta(days=1)
+
+
+def generate_purchases(
+    scale: Scale, seed: int = DEFAULT_SEED, progress: bool = False, days: tuple[dt.date, dt.date] = REAL_FILE_DAYS
+) -> pa.Table:
+    """All purchase lines of `scale` over `days` (first, last inclusive), in date order, as a table of strings
+    in the file's column order."""
+    if days[0] > days[1]:
+        raise GenerateError(f"the first day {days[0]} is after the last day {days[1]}")
     if scale.products > scale.rows:
         raise GenerateError(f"scale {scale.name}: more products ({scale.products}) than rows ({scale.rows})")
     rng = np.random.default_rng(seed)
@@ -170,9 +185,9 @@ def generate_purchases(scale: Scale, seed: int = DEFAULT_SEED, progress: bool = 
     row_product = rng.permutation(np.repeat(np.arange(scale.products), 1 + extra))
     steps.update()
 
-    days = seasonality.days_between(FIRST_DAY, LAST_DAY)
-    weights = seasonality.daily_weights(days)
-    row_day = np.repeat(days, rng.multinomial(scale.rows, weights / weights.sum()))
+    all_days = seasonality.days_between(*days)
+    weights = seasonality.daily_weights(all_days)
+    row_day = np.repeat(all_days, rng.multinomial(scale.rows, weights / weights.sum()))
     steps.update()
 
     states = np.array([s for s, _ in vocab.STATE_POPULATIONS])
@@ -187,10 +202,9 @@ def generate_purchases(scale: Scale, seed: int = DEFAULT_SEED, progress: bool = 
     response_ids = make_response_ids(rng, scale.customers)
 
     row_quantity = rng.choice(len(QUANTITIES), size=scale.rows, p=QUANTITY_SHARE)
-    in_bf_week = np.abs(seasonality.black_friday_offsets(row_day)) <= seasonality.BF_WEEK_DAYS_AFTER
-    discounted = in_bf_week & (rng.random(scale.rows) < seasonality.BF_WEEK_DISCOUNT_SHARE)
+    discounted = seasonality.in_peak_week(row_day) & (rng.random(scale.rows) < seasonality.PEAK_WEEK_DISCOUNT_SHARE)
     row_cents = products.price_cents[row_product]
-    row_cents = np.where(discounted, np.rint(row_cents * seasonality.BF_WEEK_DISCOUNT), row_cents).astype(np.int64)
+    row_cents = np.where(discounted, np.rint(row_cents * seasonality.PEAK_WEEK_DISCOUNT), row_cents).astype(np.int64)
     steps.update()
 
     product_idx = pa.array(row_product)

@@ -1,8 +1,6 @@
-"""Calendar of the synthetic purchases: the moving Black Friday week and the expected orders per day.
-
-Black Friday week here is the 7 days centred on Black Friday: from the Tuesday before Thanksgiving (the
-4th Thursday of November) through Cyber Monday. The seed project flagged a fixed Nov 22-28 instead; that
-flag is kept (`in_seed_flag_window`) so the two can be compared. In 2022 both windows coincide.
+"""Expected orders per day of the synthetic purchases: year growth, weekday, month, the Christmas dip and the
+surge of the peak week (the Tuesday before Thanksgiving .. Cyber Monday). Every date comes from the one
+calendar, seasons/calendar.py.
 """
 
 from __future__ import annotations
@@ -11,44 +9,29 @@ import datetime as dt
 
 import numpy as np
 
-BF_WEEK_DAYS_BEFORE = 3  # Tuesday, Wednesday, Thanksgiving
-BF_WEEK_DAYS_AFTER = 3  # Saturday, Sunday, Cyber Monday
-SEED_FLAG_FIRST_DAY, SEED_FLAG_LAST_DAY = 22, 28  # the seed's fixed November window
+from seasons import calendar
 
 # Relative expected orders per day. Calibrated (see README "Data") so that, measured on the generated file,
-# BF week averages ~36% more orders per day than the rest of November, holds 25-39% of November revenue, and
-# Black Friday 2022 peaks near 3,000 orders at full scale.
-YEAR_WEIGHT = {2018: 0.62, 2019: 0.78, 2020: 1.00, 2021: 1.06, 2022: 1.14}
+# the peak week averages ~36% more orders per day than the rest of November and holds 25-39% of November
+# revenue (the seed's figures for its week), and Black Friday 2022 peaks near 3,000 orders at full scale.
+# Year weight by distance from the range's last year (the real file's 2022 .. 2018); older years shrink on.
+YEAR_GROWTH = (1.14, 1.06, 1.00, 0.78, 0.62)
+OLDER_YEAR_FACTOR = 0.8
 WEEKDAY_WEIGHT = (1.06, 1.04, 1.01, 0.99, 0.96, 0.93, 1.01)  # Monday .. Sunday
 MONTH_WEIGHT = (0.93, 0.88, 0.95, 0.95, 0.98, 0.98, 1.04, 0.99, 0.95, 1.00, 1.05, 1.22)  # Jan .. Dec
-# Day offset from Black Friday -> multiplier; the mean over the week is 1.36.
-BF_WEEK_WEIGHT = {-3: 1.05, -2: 1.10, -1: 0.95, 0: 2.45, 1: 1.35, 2: 1.12, 3: 1.50}
+PEAK_WEEK = calendar.PERIODS["peak_week"]
+# Day of the peak week, as days from Thanksgiving -> multiplier; the mean over the week is 1.36.
+PEAK_WEEK_WEIGHT = {-2: 1.05, -1: 1.10, 0: 0.95, 1: 2.45, 2: 1.35, 3: 1.12, 4: 1.50}
 CHRISTMAS_WEIGHT = {24: 0.75, 25: 0.55, 26: 0.85}  # December day -> multiplier
-BF_WEEK_DISCOUNT_SHARE = 0.3  # share of BF-week lines sold at a discount
-BF_WEEK_DISCOUNT = 0.85  # price factor of a discounted line
+PEAK_WEEK_DISCOUNT_SHARE = 0.3  # share of peak-week lines sold at a discount
+PEAK_WEEK_DISCOUNT = 0.85  # price factor of a discounted line
 
 
-def thanksgiving(year: int) -> dt.date:
-    """US Thanksgiving: the fourth Thursday of November."""
-    first = dt.date(year, 11, 1)
-    first_thursday = first + dt.timedelta(days=(3 - first.weekday()) % 7)
-    return first_thursday + dt.timedelta(weeks=3)
-
-
-def black_friday(year: int) -> dt.date:
-    """The day after Thanksgiving."""
-    return thanksgiving(year) + dt.timedelta(days=1)
-
-
-def black_friday_week(year: int) -> tuple[dt.date, dt.date]:
-    """First and last day (inclusive) of the 7-day Black Friday week of `year`."""
-    friday = black_friday(year)
-    return friday - dt.timedelta(days=BF_WEEK_DAYS_BEFORE), friday + dt.timedelta(days=BF_WEEK_DAYS_AFTER)
-
-
-def in_seed_flag_window(day: dt.date) -> bool:
-    """The seed project's fixed flag: November 22-28 of any year."""
-    return day.month == 11 and SEED_FLAG_FIRST_DAY <= day.day <= SEED_FLAG_LAST_DAY
+def year_weight(year: int, last_year: int) -> float:
+    back = last_year - year
+    if back < len(YEAR_GROWTH):
+        return YEAR_GROWTH[back]
+    return YEAR_GROWTH[-1] * OLDER_YEAR_FACTOR ** (back - len(YEAR_GROWTH) + 1)
 
 
 def days_between(first: dt.date, last: dt.date) -> np.ndarray:
@@ -56,12 +39,17 @@ def days_between(first: dt.date, last: dt.date) -> np.ndarray:
     return np.arange(np.datetime64(first), np.datetime64(last) + 1, dtype="datetime64[D]")
 
 
-def black_friday_offsets(days: np.ndarray) -> np.ndarray:
-    """Per day: its offset in days from its year's Black Friday (any integer; BF week is -3..3)."""
+def days_from_thanksgiving(days: np.ndarray) -> np.ndarray:
+    """Per day: days from its year's Thanksgiving (the peak week is PEAK_WEEK.first .. PEAK_WEEK.last)."""
     years = days.astype("datetime64[Y]").astype(int) + 1970
-    fridays = {y: np.datetime64(black_friday(int(y))) for y in np.unique(years)}
-    friday_of_day = np.array([fridays[y] for y in years], dtype="datetime64[D]")
-    return (days - friday_of_day).astype(int)
+    thursdays = {y: np.datetime64(calendar.thanksgiving(int(y))) for y in np.unique(years)}
+    thanksgiving_of_day = np.array([thursdays[y] for y in years], dtype="datetime64[D]")
+    return (days - thanksgiving_of_day).astype(int)
+
+
+def in_peak_week(days: np.ndarray) -> np.ndarray:
+    offsets = days_from_thanksgiving(days)
+    return (offsets >= PEAK_WEEK.first) & (offsets <= PEAK_WEEK.last)
 
 
 def daily_weights(days: np.ndarray) -> np.ndarray:
@@ -70,14 +58,11 @@ def daily_weights(days: np.ndarray) -> np.ndarray:
     months = days.astype("datetime64[M]").astype(int) % 12  # 0 = January
     weekdays = (days.astype(int) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
     month_day = (days - days.astype("datetime64[M]")).astype(int) + 1
-    unknown_years = sorted(set(np.unique(years).tolist()) - YEAR_WEIGHT.keys())
-    if unknown_years:
-        raise ValueError(f"no year weight for {unknown_years}; the generator covers {sorted(YEAR_WEIGHT)}")
-    weights = (
-        np.array([YEAR_WEIGHT[y] for y in years]) * np.take(WEEKDAY_WEIGHT, weekdays) * np.take(MONTH_WEIGHT, months)
-    )
-    offsets = black_friday_offsets(days)
-    for offset, factor in BF_WEEK_WEIGHT.items():
+    last_year = int(years.max())
+    by_year = {int(y): year_weight(int(y), last_year) for y in np.unique(years)}
+    weights = np.array([by_year[y] for y in years]) * np.take(WEEKDAY_WEIGHT, weekdays) * np.take(MONTH_WEIGHT, months)
+    offsets = days_from_thanksgiving(days)
+    for offset, factor in PEAK_WEEK_WEIGHT.items():
         weights[offsets == offset] *= factor
     for day, factor in CHRISTMAS_WEIGHT.items():
         weights[(months == 11) & (month_day == day)] *= factor

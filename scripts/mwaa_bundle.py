@@ -1,5 +1,6 @@
 """Builds the MWAA upload: dags.zip holding dags/ plus the contract files the tasks read at run time
-(expectations/*.json -> dags/expectations/, sql/athena/*.sql -> dags/sql/athena/), and requirements.txt.
+(expectations/*.json -> dags/expectations/, sql/athena/*.sql -> dags/sql/athena/), the dashboard package
+(analytics/ and sql/analytics/) the bf_report DAG renders, and requirements.txt.
 pipeline.settings finds the bundled copies first (MWAA deploys only what is in the dags folder).
 
 Usage: python scripts/mwaa_bundle.py [OUT_DIR]   (default .local/dist/mwaa)
@@ -13,7 +14,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql"}
+# the contract files tasks read, and the dashboard the bf_report DAG renders (analytics/ + its queries)
+CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql", "sql/analytics": "*.sql", "analytics": "*.py"}
 
 
 def bundle(out_dir: Path) -> Path:

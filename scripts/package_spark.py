@@ -1,4 +1,5 @@
-"""Zips spark/transforms and spark/jobs into the --py-files archive the jobs need (local and EMR alike).
+"""Zips spark/transforms, spark/jobs and seasons/ (the calendar) into the --py-files archive the jobs need
+(local and EMR alike).
 
 Usage: python scripts/package_spark.py [OUT_ZIP]   (default .local/dist/bfp_spark.zip)
 """
@@ -9,16 +10,17 @@ import sys
 import zipfile
 from pathlib import Path
 
-SPARK_DIR = Path(__file__).resolve().parents[1] / "spark"
-PACKAGES = ("transforms", "jobs")
+ROOT = Path(__file__).resolve().parents[1]
+# (folder, package): the jobs and transforms, and the calendar they share with the rest of the contract
+PACKAGES = ((ROOT / "spark", "transforms"), (ROOT / "spark", "jobs"), (ROOT, "seasons"))
 
 
 def package(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in PACKAGES:
-            for path in sorted((SPARK_DIR / name).rglob("*.py")):
-                archive.write(path, path.relative_to(SPARK_DIR).as_posix())
+        for folder, name in PACKAGES:
+            for path in sorted((folder / name).rglob("*.py")):
+                archive.write(path, path.relative_to(folder).as_posix())
     return out
 
 

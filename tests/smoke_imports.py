@@ -36,7 +36,7 @@ MODULES = {
     "hiredis": "hiredis",
     "tqdm": "tqdm",
     "sqlglot": "sqlglot",
-    "matplotlib": "matplotlib.pyplot",
+    "plotly": "plotly.graph_objects",
     "rich": "rich",
     "rich-argparse": "rich_argparse",
     "requests": "requests",

@@ -55,6 +55,30 @@ def _column_defs(schema_or_property: exp.Expression) -> tuple[tuple[str, str], .
     )
 
 
+@dataclass(frozen=True)
+class ViewDef:
+    """A view over the registered tables (e.g. marts.latest_completed_season), Athena SQL in sql/athena/."""
+
+    database: str
+    name: str
+    sql: str  # the CREATE OR REPLACE VIEW statement, Athena SQL
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.database}.{self.name}"
+
+
+def load_view_defs(ddl_dir: Path) -> dict[str, ViewDef]:
+    """Every CREATE VIEW in `ddl_dir`, keyed by database.view."""
+    views = {}
+    for path in sorted(ddl_dir.glob("*.sql")):
+        for statement in sqlglot.parse(path.read_text(), read="athena"):
+            if isinstance(statement, exp.Create) and statement.kind == "VIEW":
+                view = ViewDef(statement.this.db, statement.this.name, statement.sql(dialect="athena"))
+                views[view.qualified] = view
+    return views
+
+
 def load_table_defs(ddl_dir: Path) -> dict[str, TableDef]:
     """Every CREATE EXTERNAL TABLE in `ddl_dir`, keyed by database.table."""
     tables = {}
@@ -137,9 +161,17 @@ def render_create(table: TableDef, lake_uri: str) -> list[str]:
 class AthenaCatalog:
     """Runs the rendered statements on Athena, one at a time, waiting for each."""
 
-    def __init__(self, tables: dict[str, TableDef], lake_uri: str, output_uri: str, workgroup: str, conn_id: str):
+    def __init__(
+        self,
+        tables: dict[str, TableDef],
+        lake_uri: str,
+        output_uri: str,
+        workgroup: str,
+        conn_id: str,
+        views: dict[str, ViewDef] | None = None,
+    ):
         self.tables, self.lake_uri, self.output_uri, self.workgroup = tables, lake_uri, output_uri, workgroup
-        self.conn_id = conn_id
+        self.conn_id, self.views = conn_id, views or {}
 
     def _run(self, statements: list[str], database: str) -> list[str]:
         """Runs each statement and waits for it; returns the query execution ids."""
@@ -176,6 +208,12 @@ class AthenaCatalog:
     def ensure_tables(self) -> None:
         for table in self.tables.values():
             self._run(render_create(table, self.lake_uri), table.database)
+        self.ensure_views()
+
+    def ensure_views(self) -> None:
+        """(Re)creates the views over the tables (CREATE OR REPLACE: safe to repeat)."""
+        for view in self.views.values():
+            self._run([view.sql], view.database)
 
     def registered(self, qualified: str) -> list[str]:
         """SHOW PARTITIONS: one "year=2022/month=11" per row."""
@@ -194,8 +232,8 @@ class AthenaCatalog:
 class LocalCatalog:
     """A DuckDB file: `_catalog.partitions` lists what is registered; each table is a view over those folders."""
 
-    def __init__(self, tables: dict[str, TableDef], lake_uri: str, path: str):
-        self.tables, self.lake_uri, self.path = tables, lake_uri.rstrip("/"), path
+    def __init__(self, tables: dict[str, TableDef], lake_uri: str, path: str, views: dict[str, ViewDef] | None = None):
+        self.tables, self.lake_uri, self.path, self.views = tables, lake_uri.rstrip("/"), path, views or {}
         parsed = urlparse(self.lake_uri)
         if parsed.scheme not in ("", "file"):
             raise CatalogError(f"the local catalog reads a local lake; BFP_LAKE_URI is {lake_uri!r}")
@@ -244,6 +282,16 @@ class LocalCatalog:
             for table in self.tables.values():
                 if table.qualified not in existing:
                     self._rebuild_view(conn, table)
+            self._create_views(conn)
+
+    def ensure_views(self) -> None:
+        with self._connect() as conn:
+            self._create_views(conn)
+
+    def _create_views(self, conn: duckdb.DuckDBPyConnection) -> None:
+        for view in self.views.values():
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {view.database}")
+            conn.execute(sqlglot.transpile(view.sql, read="athena", write="duckdb")[0])
 
     def register(self, qualified: str, specs: list[str], removed: list[str] = ()) -> list[str]:
         """Registers partitions (idempotent) and drops the removed ones; returns the specs now registered."""

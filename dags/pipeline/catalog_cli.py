@@ -29,9 +29,12 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.table and args.partition):
                 parser.error("register needs --table and at least one --partition")
             target.register(args.table, args.partition)
+        if args.command == "register":
+            target.ensure_views()
         for table in tables:
             if args.command == "repair":
                 target.repair(table)
+                target.ensure_views()
             if args.command in ("list", "repair", "register"):
                 registered = target.registered(table)
                 print(f"{table}: {len(registered)} partitions {catalog.describe(registered)}")  # noqa: T201

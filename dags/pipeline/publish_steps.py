@@ -24,8 +24,7 @@ def written_partitions(refresh: dict) -> dict[str, list[str]]:
     tables = {}
     if "order_lines" in refresh:
         tables[CURATED_TABLE] = refresh["order_lines"]["partitions"]
-    for name, specs in refresh.get("marts", {}).get("partitions", {}).items():
-        tables[f"marts.{name}"] = specs
+    tables.update(refresh.get("marts", {}).get("partitions", {}))  # keyed by table: marts.daily_sales, ...
     return tables
 
 
@@ -83,11 +82,17 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict) 
 
 def make_catalog(settings: Settings):
     tables = catalog.load_table_defs(settings.athena_ddl_dir)
+    views = catalog.load_view_defs(settings.athena_ddl_dir)
     if settings.target == "aws":
         return catalog.AthenaCatalog(
-            tables, settings.lake_uri, settings.athena_output_uri, settings.athena_workgroup, settings.aws_conn_id
+            tables,
+            settings.lake_uri,
+            settings.athena_output_uri,
+            settings.athena_workgroup,
+            settings.aws_conn_id,
+            views,
         )
-    return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path)
+    return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
 
 
 def register(settings: Settings, refresh: dict, full_repair: bool = False) -> dict:
@@ -101,6 +106,7 @@ def register(settings: Settings, refresh: dict, full_repair: bool = False) -> di
     else:
         for table in sorted(set(written) | set(removed)):
             target.register(table, written.get(table, []), removed.get(table, []))
+    target.ensure_views()
     return _log(
         {
             "event": "register",

@@ -1,34 +1,27 @@
--- DuckDB: per year, the sums behind the Black Friday figures, from the typed `purchases` table.
--- Black Friday week = Tuesday before Thanksgiving (4th Thursday of November) .. Cyber Monday; the seed's
--- fixed flag (Nov 22-28) is summed too for comparison. Ratios are taken in datagen.figures.
+-- DuckDB: per complete season, the sums behind the Black Friday figures, from the typed `purchases` table and
+-- the `seasons` table (per year: the peak week's and the seed week's first and last day, from the calendar in
+-- seasons/calendar.py). Ratios are taken in datagen.figures.
 
 -- name: by_year
 WITH daily AS (
   SELECT order_date AS day, count(*) AS orders, sum(unit_price * quantity) AS revenue
   FROM purchases
   GROUP BY order_date
-), thanksgiving AS (
-  SELECT year,
-         make_date(year, 11, 1) + CAST((11 - isodow(make_date(year, 11, 1))) % 7 AS INTEGER) + 21 AS day
-  FROM (SELECT DISTINCT year(day) AS year FROM daily)
-), bf_week AS (
-  SELECT year, day - 2 AS first_day, day + 4 AS last_day FROM thanksgiving
 )
-SELECT w.year,
-       w.first_day,
-       w.last_day,
-       coalesce(sum(d.orders) FILTER (WHERE d.day BETWEEN w.first_day AND w.last_day), 0) AS bf_week_orders,
+SELECT s.year,
+       s.peak_first AS first_day,
+       s.peak_last AS last_day,
+       coalesce(sum(d.orders) FILTER (WHERE d.day BETWEEN s.peak_first AND s.peak_last), 0) AS peak_week_orders,
        coalesce(sum(d.orders) FILTER (
-         WHERE month(d.day) = 11 AND d.day NOT BETWEEN w.first_day AND w.last_day), 0) AS rest_of_nov_orders,
-       30 - (least(w.last_day, make_date(w.year, 11, 30)) - w.first_day + 1) AS rest_of_nov_days,
+         WHERE month(d.day) = 11 AND d.day NOT BETWEEN s.peak_first AND s.peak_last), 0) AS rest_of_nov_orders,
+       s.november_days_outside_peak_week AS rest_of_nov_days,
        coalesce(sum(d.revenue) FILTER (
-         WHERE month(d.day) = 11 AND d.day BETWEEN w.first_day AND w.last_day), 0) AS bf_week_nov_revenue,
-       coalesce(sum(d.revenue) FILTER (
-         WHERE month(d.day) = 11 AND day(d.day) BETWEEN 22 AND 28), 0) AS seed_flag_revenue,
+         WHERE month(d.day) = 11 AND d.day BETWEEN s.peak_first AND s.peak_last), 0) AS peak_week_nov_revenue,
+       coalesce(sum(d.revenue) FILTER (WHERE d.day BETWEEN s.seed_first AND s.seed_last), 0) AS seed_week_revenue,
        coalesce(sum(d.revenue) FILTER (WHERE month(d.day) = 11), 0) AS nov_revenue,
        arg_max(d.day, d.orders) AS peak_day,
        max(d.orders) AS peak_orders
-FROM bf_week w
-JOIN daily d ON year(d.day) = w.year
-GROUP BY w.year, w.first_day, w.last_day
-ORDER BY w.year;
+FROM seasons s
+JOIN daily d ON year(d.day) = s.year
+GROUP BY s.year, s.peak_first, s.peak_last, s.november_days_outside_peak_week
+ORDER BY s.year;

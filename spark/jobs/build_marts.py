@@ -1,12 +1,14 @@
-"""Black Friday marts from curated order_lines: marts/daily_sales, state_sales, category_sales, olap_cube,
-black_friday_summary (Parquet, zstd). With --years only those years' partitions are rebuilt.
+"""Black Friday marts from curated order_lines: marts/daily_sales, state_sales, category_sales, olap_cube
+(with --years only those years' partitions are rebuilt), then, from the whole daily mart, the season marts as
+of --as-of: black_friday_summary and season_to_date, and the date dimension curated/calendar (Parquet, zstd).
 
-    spark-submit spark/jobs/build_marts.py --lake file:///abs/data/lake [--years 2021,2022]
+    spark-submit spark/jobs/build_marts.py --lake file:///abs/data/lake [--years 2021,2022] [--as-of 2026-11-27]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -16,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import entry, lake_io
-from transforms import marts, order_lines
+from transforms import calendar, marts, order_lines
 
 log = logging.getLogger("jobs.build_marts")
 
@@ -25,6 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="build_marts", description=__doc__.splitlines()[0])
     parser.add_argument("--lake", required=True, help="lake root URI (file:///... or s3://bucket/prefix)")
     parser.add_argument("--years", help="comma-separated years to rebuild (default: every year)")
+    add_as_of_argument(parser)
     parser.add_argument("--master", help="Spark master when not run by spark-submit, e.g. local[2]")
     args = parser.parse_args(argv)
     try:
@@ -32,6 +35,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError:
         parser.error(f"--years must be comma-separated years, got {args.years!r}")
     return args
+
+
+def add_as_of_argument(parser: argparse.ArgumentParser) -> None:
+    """--as-of: the date the season marts describe (a season is complete once this date is past its end)."""
+
+    def as_of(text: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+    today = dt.datetime.now(dt.UTC).date()
+    parser.add_argument("--as-of", type=as_of, default=today, help="as-of date YYYY-MM-DD (default: today, UTC)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,19 +67,30 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     # Only what the marts read is cached: the titles alone are most of the curated bytes (cache 9.2 s -> 5.5 s).
     lines = marts.mart_lines(lines).cache()
     daily = marts.daily_sales(lines).cache()  # written, then read again by the summary
+    # keyed by the analysts' table name; the lake folder is the same name with a slash
     outputs = {
-        "daily_sales": (daily, ["year", "month"]),
-        "state_sales": (marts.state_sales(lines), ["year"]),
-        "category_sales": (marts.category_sales(lines), ["year"]),
-        "olap_cube": (marts.olap_cube(lines), ["year", "month"]),
-        "black_friday_summary": (marts.black_friday_summary(daily), ["year"]),
+        "marts.daily_sales": (daily, ["year", "month"]),
+        "marts.state_sales": (marts.state_sales(lines), ["year"]),
+        "marts.category_sales": (marts.category_sales(lines), ["year"]),
+        "marts.olap_cube": (marts.olap_cube(lines), ["year", "month"]),
     }
     rows, written = {}, {}
-    for name, (frame, partitions) in outputs.items():
-        rows[name], values = lake_io.write_partitioned(frame, f"{lake}/marts/{name}", partitions)
-        written[name] = [lake_io.partition_spec(partitions, value) for value in values]
+    _write_all(outputs, lake, rows, written)
     daily.unpersist()
     lines.unpersist()
+    # The season marts compare years: they are rebuilt from the whole daily mart (a few rows per day), so every
+    # year's status follows the as-of date even when only this year's lines changed.
+    stored = spark.read.parquet(f"{lake}/marts/daily_sales")  # partition values are read as text
+    all_days = stored.withColumns({c: F.col(c).cast("int") for c in ("year", "month")}).cache()
+    years = [row.year for row in all_days.select("year").distinct().collect()]
+    seasonal = {
+        "marts.black_friday_summary": (marts.black_friday_summary(all_days, args.as_of), ["year"]),
+        "marts.season_to_date": (marts.season_to_date(all_days, args.as_of), ["year"]),
+    }
+    if years:
+        seasonal["curated.calendar"] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
+    _write_all(seasonal, lake, rows, written)
+    all_days.unpersist()
     summary = {
         "event": "build_marts",
         "status": "success",
@@ -71,11 +98,19 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         "rows_out": rows,
         "partitions": written,
         "years": args.year_list or "all",
+        "as_of": args.as_of.isoformat(),
         "path": f"{lake}/marts",
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))
     return summary
+
+
+def _write_all(outputs: dict, lake: str, rows: dict, written: dict) -> None:
+    """Writes each table's frame under its folder; records its rows and the partitions written."""
+    for table, (frame, partitions) in outputs.items():
+        rows[table], values = lake_io.write_partitioned(frame, f"{lake}/{table.replace('.', '/')}", partitions)
+        written[table] = [lake_io.partition_spec(partitions, value) for value in values]
 
 
 if __name__ == "__main__":

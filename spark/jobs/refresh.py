@@ -4,7 +4,7 @@ jobs stay for hand runs. Writes its summary (what each step wrote, partition by 
 the DAG can validate and register exactly those partitions.
 
     spark-submit spark/jobs/refresh.py --lake file:///abs/data/lake --windows 20261124T1800 \
-        --summary-uri file:///abs/data/lake/_runs/refresh/<run>.json
+        --summary-uri file:///abs/data/lake/_runs/refresh/<run>.json --as-of 2026-11-24
     spark-submit spark/jobs/refresh.py --lake ... --purchases-csv data/demo/amazon-purchases.csv --import-id demo \
         --summary-uri ...
 """
@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     windows = parser.add_mutually_exclusive_group()
     windows.add_argument("--windows", help="comma-separated OLTP window labels to merge")
     windows.add_argument("--all-windows", action="store_true", help="merge every complete OLTP window (rebuild)")
+    build_marts.add_as_of_argument(parser)
     parser.add_argument("--master", help="Spark master when not run by spark-submit, e.g. local[2]")
     args = parser.parse_args(argv)
     if args.purchases_csv and not args.import_id:
@@ -70,7 +71,10 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         )
         if years:
             summary["marts"] = build_marts.run(
-                spark, build_marts.parse_args(["--lake", args.lake, "--years", ",".join(years)])
+                spark,
+                build_marts.parse_args(
+                    ["--lake", args.lake, "--years", ",".join(years), "--as-of", args.as_of.isoformat()]
+                ),
             )
         summary["status"] = "success"
         return summary

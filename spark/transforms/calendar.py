@@ -1,39 +1,48 @@
-"""Black Friday calendar as Spark columns. Thanksgiving is the 4th Thursday of November; the Black Friday
-window runs from Thanksgiving through Cyber Monday (the following Monday). The seed project's fixed flag,
-November 22-28 of every year, is kept beside it for comparison."""
+"""The Black Friday calendar (seasons.calendar, its one definition) as a Spark date dimension: the rows of
+curated.calendar, and the period flags joined onto any frame with a date column."""
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-THURSDAY = 5  # Spark's dayofweek: 1 = Sunday .. 7 = Saturday
+from seasons import calendar
+
+CALENDAR_SCHEMA = T.StructType(
+    [
+        T.StructField("order_date", T.DateType(), False),
+        T.StructField("weekday", T.StringType(), False),
+        T.StructField("iso_weekday", T.IntegerType(), False),
+        T.StructField("thanksgiving", T.DateType(), False),
+        T.StructField("black_friday", T.DateType(), False),
+        T.StructField("cyber_monday", T.DateType(), False),
+        T.StructField("season_end", T.DateType(), False),
+        T.StructField("days_from_thanksgiving", T.IntegerType(), False),
+        *[T.StructField(f"is_{name}", T.BooleanType(), False) for name in calendar.PERIODS],
+        T.StructField("year", T.IntegerType(), False),
+        T.StructField("month", T.IntegerType(), False),
+    ]
+)
+FLAG_COLUMNS = tuple(f"is_{name}" for name in calendar.FLAG_PERIODS)
 
 
-def thanksgiving(year: Column) -> Column:
-    november_first = F.make_date(year, F.lit(11), F.lit(1))
-    first_thursday = F.date_add(november_first, (F.lit(THURSDAY) - F.dayofweek(november_first) + 7) % 7)
-    return F.date_add(first_thursday, 21)
+def calendar_frame(spark: SparkSession, first_year: int, last_year: int) -> DataFrame:
+    """curated.calendar's rows for every day of first_year .. last_year."""
+    rows = calendar.calendar_days(first_year, last_year)
+    return spark.createDataFrame([tuple(row[f.name] for f in CALENDAR_SCHEMA.fields) for row in rows], CALENDAR_SCHEMA)
 
 
-def black_friday(year: Column) -> Column:
-    return F.date_add(thanksgiving(year), 1)
-
-
-def cyber_monday(year: Column) -> Column:
-    return F.date_add(thanksgiving(year), 4)
-
-
-def with_black_friday_flags(frame: DataFrame, date_column: str = "order_date") -> DataFrame:
-    """Adds is_black_friday_week (the seed's fixed Nov 22-28), is_black_friday_window (Thanksgiving ..
-    Cyber Monday), is_black_friday and is_cyber_monday for the date column."""
-    day = F.col(date_column)
-    year = F.year(day)
-    return frame.withColumns(
-        {
-            "is_black_friday_week": (F.month(day) == 11) & F.dayofmonth(day).between(22, 28),
-            "is_black_friday_window": day.between(thanksgiving(year), cyber_monday(year)),
-            "is_black_friday": day == black_friday(year),
-            "is_cyber_monday": day == cyber_monday(year),
-        }
+def with_period_flags(frame: DataFrame, date_column: str = "order_date") -> DataFrame:
+    """Adds the period flags (FLAG_COLUMNS) of each row's date, looked up in the calendar."""
+    spark = frame.sparkSession
+    days = calendar_frame(spark, calendar.FIRST_YEAR, calendar.LAST_YEAR).select(
+        F.col("order_date").alias("_calendar_day"), *FLAG_COLUMNS
     )
+    joined = frame.join(F.broadcast(days), on=F.col(date_column) == F.col("_calendar_day"), how="left")
+    # a date outside the calendar's years would get null flags silently: fail the job, naming the date
+    out_of_range = F.col(date_column).isNotNull() & F.col("_calendar_day").isNull()
+    first = FLAG_COLUMNS[0]
+    message = F.concat(F.lit(f"{date_column} "), F.col(date_column).cast("string"), F.lit(" is outside the calendar"))
+    checked = joined.withColumn(first, F.when(out_of_range, F.raise_error(message)).otherwise(F.col(first)))
+    return checked.drop("_calendar_day")

@@ -10,10 +10,14 @@ instead made Spark expand every line once per distinct column and grouping set (
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
-from pyspark.sql import functions as F
+import datetime as dt
 
-from transforms.calendar import cyber_monday, thanksgiving, with_black_friday_flags
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from seasons import calendar
+from transforms.calendar import FLAG_COLUMNS, calendar_frame, with_period_flags
 
 # The curated columns the marts read.
 MART_INPUT_COLUMNS = (
@@ -28,8 +32,6 @@ MART_INPUT_COLUMNS = (
     "revenue",
     "status",
 )
-SEED_WEEK_DAYS = 7  # the seed's fixed Nov 22-28
-NOVEMBER_DAYS = 30
 
 
 def mart_lines(order_lines: DataFrame) -> DataFrame:
@@ -62,7 +64,7 @@ def daily_sales(lines: DataFrame) -> DataFrame:
     `lines` (here and below): what mart_lines returns."""
     per_day = lines.groupBy("year", "month", "order_date").agg(*_measures("first_of_order"))
     with_aov = per_day.withColumn("average_order_value", F.round(F.col("revenue") / F.col("orders"), 2))
-    return with_black_friday_flags(with_aov).select(
+    return with_period_flags(with_aov).select(
         "year",
         "month",
         "order_date",
@@ -71,10 +73,7 @@ def daily_sales(lines: DataFrame) -> DataFrame:
         "revenue",
         "average_order_value",
         "unique_customers",
-        "is_black_friday_week",
-        "is_black_friday_window",
-        "is_black_friday",
-        "is_cyber_monday",
+        *FLAG_COLUMNS,
     )
 
 
@@ -152,38 +151,73 @@ def _starts_group(first_row: Column, column: str, window: Window) -> Column:
     return (first_row | ~F.lag(column).over(window).eqNullSafe(F.col(column))).cast("int")
 
 
-def black_friday_summary(daily: DataFrame) -> DataFrame:
-    """Per year: the Black Friday window (Thanksgiving .. Cyber Monday) and the seed's fixed week (Nov 22-28),
-    each as its daily-order surge over the rest of November and its share of November revenue; the peak day;
-    Black Friday and Cyber Monday figures."""
-    year = F.col("year")
-    november = F.col("month") == 11
-    window, seed_week = F.col("is_black_friday_window"), F.col("is_black_friday_week")
-    window_days = F.datediff(cyber_monday(year), thanksgiving(year)) + 1
-    window_days_in_november = (
-        F.datediff(F.least(cyber_monday(year), F.make_date(year, F.lit(11), F.lit(30))), thanksgiving(year)) + 1
-    )
+SEASON_SCHEMA = T.StructType(
+    [
+        T.StructField("year", T.IntegerType(), False),
+        T.StructField("thanksgiving", T.DateType(), False),
+        T.StructField("black_friday", T.DateType(), False),
+        T.StructField("cyber_monday", T.DateType(), False),
+        T.StructField("season_end", T.DateType(), False),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("as_of", T.DateType(), False),
+        T.StructField("window_days", T.IntegerType(), False),
+        T.StructField("november_days_outside_window", T.IntegerType(), False),
+        T.StructField("seed_week_days", T.IntegerType(), False),
+        T.StructField("november_days_outside_seed_week", T.IntegerType(), False),
+    ]
+)
 
-    def surge(orders: str, days: Column, rest_orders: str, rest_days: Column) -> Column:
-        """How much higher the period's daily orders are than the rest of November's (0.36 = +36%)."""
-        # try_divide: null, not a failed job, when there is no rest of November (data of a few days only)
-        return F.round(F.try_divide(F.col(orders) / days, F.col(rest_orders) / rest_days) - 1, 4).cast("double")
 
-    def share(revenue: str) -> Column:
-        return F.round(F.try_divide(F.col(revenue), F.col("november_revenue")), 4).cast("double")
+def seasons(spark: SparkSession, years: list[int], as_of: dt.date) -> DataFrame:
+    """One row per year: its season's dates and status as of `as_of`, and the day counts the surges divide by,
+    all from the calendar (seasons.calendar)."""
+    window, seed_week = calendar.PERIODS["black_friday_window"], calendar.PERIODS["seed_week"]
+    rows = []
+    for year in years:
+        november = [dt.date(year, 11, day) for day in range(1, 31)]
+        rows.append(
+            (
+                year,
+                calendar.thanksgiving(year),
+                calendar.black_friday(year),
+                calendar.cyber_monday(year),
+                calendar.season_end(year),
+                calendar.season_status(year, as_of),
+                as_of,
+                window.length,
+                sum(not window.contains(day) for day in november),
+                seed_week.length,
+                sum(not seed_week.contains(day) for day in november),
+            )
+        )
+    return spark.createDataFrame(rows, SEASON_SCHEMA)
+
+
+def _years(daily: DataFrame) -> list[int]:
+    return sorted(row.year for row in daily.select("year").distinct().collect())
+
+
+def black_friday_summary(daily: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per year, from the daily mart up to `as_of`: the season's dates, its status as of that date, the Black
+    Friday window and the seed's week each as its daily-order surge over the rest of November and its share of
+    November revenue, the peak day, Black Friday and Cyber Monday figures. Surges and shares are given only for
+    a complete season: until then they are null, never a share of an unfinished November."""
+    known = daily.where(F.col("order_date") <= F.lit(as_of))
+    november, window, seed_week = F.col("month") == 11, F.col("is_black_friday_window"), F.col("is_seed_week")
 
     def total(column: str, condition: Column) -> Column:
         return F.coalesce(F.sum(F.when(condition, F.col(column))), F.lit(0))
 
-    per_year = daily.groupBy("year").agg(
-        F.max("order_date").alias("last_day"),
+    per_year = known.groupBy("year").agg(
+        total("orders", november).alias("november_orders"),
+        total("revenue", november).alias("november_revenue"),
         total("orders", window).alias("window_orders"),
+        total("revenue", window).alias("window_revenue"),
         total("orders", november & ~window).alias("rest_of_november_orders_window"),
+        total("revenue", november & window).alias("window_november_revenue"),
         total("orders", seed_week).alias("seed_week_orders"),
         total("orders", november & ~seed_week).alias("rest_of_november_orders_seed"),
-        total("revenue", november & window).alias("window_november_revenue"),
         total("revenue", seed_week).alias("seed_week_revenue"),
-        total("revenue", november).alias("november_revenue"),
         F.max_by("order_date", F.struct("orders", "order_date")).alias("peak_day"),
         F.max("orders").alias("peak_day_orders"),
         total("orders", F.col("is_black_friday")).alias("black_friday_orders"),
@@ -191,35 +225,86 @@ def black_friday_summary(daily: DataFrame) -> DataFrame:
         total("orders", F.col("is_cyber_monday")).alias("cyber_monday_orders"),
         total("revenue", F.col("is_cyber_monday")).alias("cyber_monday_revenue"),
     )
-    # Surges and shares compare with the whole of November: until the data reaches Nov 30 (this year's, during
-    # the season) they are null, not a -100% drop.
-    november_complete = F.col("last_day") >= F.make_date(year, F.lit(11), F.lit(30))
+    complete = F.col("status") == calendar.COMPLETE
 
-    return per_year.select(
+    def surge(orders: str, days: str, rest_orders: str, rest_days: str) -> Column:
+        """How much higher the period's daily orders are than the rest of November's (0.36 = +36%)."""
+        ratio = F.try_divide(F.col(orders) / F.col(days), F.col(rest_orders) / F.col(rest_days))
+        return F.when(complete, F.round(ratio - 1, 4).cast("double"))
+
+    def share(revenue: str) -> Column:
+        return F.when(complete, F.round(F.try_divide(F.col(revenue), F.col("november_revenue")), 4).cast("double"))
+
+    with_season = per_year.join(seasons(daily.sparkSession, _years(known), as_of), on="year", how="inner")
+    return with_season.select(
         "year",
-        thanksgiving(year).alias("thanksgiving"),
-        cyber_monday(year).alias("cyber_monday"),
-        F.when(
-            november_complete,
-            surge(
-                "window_orders", window_days, "rest_of_november_orders_window", NOVEMBER_DAYS - window_days_in_november
-            ),
-        ).alias("window_daily_order_surge"),
-        F.when(november_complete, share("window_november_revenue")).alias("window_november_share"),
-        F.when(
-            november_complete,
-            surge(
-                "seed_week_orders",
-                F.lit(SEED_WEEK_DAYS),
-                "rest_of_november_orders_seed",
-                F.lit(NOVEMBER_DAYS - SEED_WEEK_DAYS),
-            ),
+        "thanksgiving",
+        "black_friday",
+        "cyber_monday",
+        "season_end",
+        "status",
+        "as_of",
+        "november_orders",
+        F.col("november_revenue").cast("decimal(26,2)").alias("november_revenue"),
+        "window_orders",
+        F.col("window_revenue").cast("decimal(26,2)").alias("window_revenue"),
+        surge("window_orders", "window_days", "rest_of_november_orders_window", "november_days_outside_window").alias(
+            "window_daily_order_surge"
+        ),
+        share("window_november_revenue").alias("window_november_share"),
+        surge(
+            "seed_week_orders", "seed_week_days", "rest_of_november_orders_seed", "november_days_outside_seed_week"
         ).alias("seed_week_daily_order_surge"),
-        F.when(november_complete, share("seed_week_revenue")).alias("seed_week_november_share"),
+        share("seed_week_revenue").alias("seed_week_november_share"),
         "peak_day",
         "peak_day_orders",
         "black_friday_orders",
-        "black_friday_revenue",
+        F.col("black_friday_revenue").cast("decimal(26,2)").alias("black_friday_revenue"),
         "cyber_monday_orders",
-        "cyber_monday_revenue",
+        F.col("cyber_monday_revenue").cast("decimal(26,2)").alias("cyber_monday_revenue"),
     )
+
+
+def season_to_date(daily: DataFrame, as_of: dt.date) -> DataFrame:
+    """Per year, each comparison day (Thanksgiving-21 .. Cyber Monday) up to `as_of`: the day's orders and
+    revenue and the season's running totals, aligned on days from Thanksgiving so that seasons compare day by
+    day. The as-of day itself is marked incomplete (its orders are still coming in)."""
+    spark = daily.sparkSession
+    years = _years(daily.where(F.col("order_date") <= F.lit(as_of)))
+    if not years:
+        return spark.createDataFrame([], SEASON_TO_DATE_SCHEMA)
+    days = calendar_frame(spark, min(years), max(years)).where(
+        F.col("is_comparison_days") & F.col("year").isin(years) & (F.col("order_date") <= F.lit(as_of))
+    )
+    sales = daily.select("order_date", "orders", "revenue")
+    joined = days.join(sales, on="order_date", how="left").fillna(0, subset=["orders"])
+    by_season = Window.partitionBy("year").orderBy("days_from_thanksgiving")
+    revenue = F.coalesce(F.col("revenue"), F.lit(0)).cast("decimal(16,2)")
+    return joined.select(
+        "year",
+        "days_from_thanksgiving",
+        "order_date",
+        "weekday",
+        F.col("orders").cast("long").alias("orders"),
+        revenue.alias("revenue"),
+        F.sum("orders").over(by_season).cast("long").alias("orders_to_date"),
+        F.sum(revenue).over(by_season).cast("decimal(26,2)").alias("revenue_to_date"),
+        (F.col("order_date") < F.lit(as_of)).alias("is_complete_day"),
+        F.lit(as_of).alias("as_of"),
+    )
+
+
+SEASON_TO_DATE_SCHEMA = T.StructType(
+    [
+        T.StructField("year", T.IntegerType()),
+        T.StructField("days_from_thanksgiving", T.IntegerType()),
+        T.StructField("order_date", T.DateType()),
+        T.StructField("weekday", T.StringType()),
+        T.StructField("orders", T.LongType()),
+        T.StructField("revenue", T.DecimalType(16, 2)),
+        T.StructField("orders_to_date", T.LongType()),
+        T.StructField("revenue_to_date", T.DecimalType(26, 2)),
+        T.StructField("is_complete_day", T.BooleanType()),
+        T.StructField("as_of", T.DateType()),
+    ]
+)

@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from transforms.calendar import with_black_friday_flags
+from transforms.calendar import FLAG_COLUMNS, with_period_flags
 
 CURATED_SCHEMA = T.StructType(
     [
@@ -31,10 +31,7 @@ CURATED_SCHEMA = T.StructType(
         T.StructField("status", T.StringType()),
         T.StructField("source", T.StringType()),
         T.StructField("source_ref", T.StringType()),  # purchases: import id; oltp: window label of the version
-        T.StructField("is_black_friday_week", T.BooleanType()),
-        T.StructField("is_black_friday_window", T.BooleanType()),
-        T.StructField("is_black_friday", T.BooleanType()),
-        T.StructField("is_cyber_monday", T.BooleanType()),
+        *[T.StructField(flag, T.BooleanType()) for flag in FLAG_COLUMNS],  # the calendar's periods of the day
         T.StructField("year", T.IntegerType()),
         T.StructField("month", T.IntegerType()),
     ]
@@ -45,7 +42,7 @@ PARTITION_COLUMNS = ("year", "month")
 
 def _finish(frame: DataFrame) -> DataFrame:
     """Adds the calendar flags and partition columns, in the curated column order and types."""
-    flagged = with_black_friday_flags(frame).withColumns({"year": F.year("order_date"), "month": F.month("order_date")})
+    flagged = with_period_flags(frame).withColumns({"year": F.year("order_date"), "month": F.month("order_date")})
     return flagged.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CURATED_SCHEMA.fields])
 
 

@@ -1,6 +1,9 @@
--- Revenue share of each category per year (the ten largest of the latest completed season).
--- (The latest completed season: the last year whose whole November is in the data, i.e. with a November share.)
-WITH shares AS (
+-- Revenue share of each category per year: the ten largest of a season's year (default: the latest completed season).
+-- parameters: season
+WITH chosen AS (
+  SELECT coalesce(CAST(? AS integer), (SELECT year FROM marts.latest_completed_season)) AS year
+),
+shares AS (
   SELECT
     year,
     category,
@@ -9,7 +12,7 @@ WITH shares AS (
   FROM marts.category_sales
 ),
 top AS (
-  SELECT category FROM shares WHERE year = (SELECT max(year) FROM marts.black_friday_summary WHERE window_november_share IS NOT NULL) ORDER BY revenue DESC, category LIMIT 10
+  SELECT category FROM shares WHERE year = (SELECT year FROM chosen) ORDER BY revenue DESC, category LIMIT 10
 )
 SELECT s.year, s.category, round(100 * s.share, 1) AS revenue_share_pct
 FROM shares AS s

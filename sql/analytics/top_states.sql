@@ -1,11 +1,11 @@
--- The ten states with the most revenue in the latest completed season, with their share of it.
--- (The latest completed season: the last year whose whole November is in the data, i.e. with a November share.)
+-- The ten states with the most revenue in a season's year (default: the latest completed season), with their share of it.
+-- parameters: season
 SELECT
   state,
   orders,
   CAST(revenue AS DOUBLE) AS revenue,
   round(100 * CAST(revenue AS DOUBLE) / sum(CAST(revenue AS DOUBLE)) OVER (), 1) AS revenue_share_pct
 FROM marts.state_sales
-WHERE year = (SELECT max(year) FROM marts.black_friday_summary WHERE window_november_share IS NOT NULL)
+WHERE year = coalesce(CAST(? AS integer), (SELECT year FROM marts.latest_completed_season))
 ORDER BY revenue DESC, state
 LIMIT 10

@@ -16,8 +16,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines (
   status string,
   source string,
   source_ref string,
-  is_black_friday_week boolean,
   is_black_friday_window boolean,
+  is_peak_week boolean,
+  is_seed_week boolean,
   is_black_friday boolean,
   is_cyber_monday boolean
 )

@@ -1,4 +1,5 @@
--- One row per day: orders (not cancelled), quantity, revenue, average order value, unique customers, flags.
+-- One row per day: orders (not cancelled), quantity, revenue, average order value, unique customers, and the
+-- day's period flags from the calendar (seasons/calendar.py; the same days as curated.calendar).
 CREATE EXTERNAL TABLE IF NOT EXISTS marts.daily_sales (
   order_date date,
   orders bigint,
@@ -6,8 +7,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS marts.daily_sales (
   revenue decimal(16,2),
   average_order_value decimal(17,2),
   unique_customers bigint,
-  is_black_friday_week boolean,
   is_black_friday_window boolean,
+  is_peak_week boolean,
+  is_seed_week boolean,
   is_black_friday boolean,
   is_cyber_monday boolean
 )
