@@ -10,7 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from datagen import catalog, figures, purchases, seasonality
+from datagen import catalog, figures, purchases
+from seasons import calendar
 
 FIELD_PATTERNS = {
     "Order Date": r"20(18|19|20|21|22)-\d\d-\d\d",
@@ -84,30 +85,35 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(demo_purchase
     assert other.read_bytes() != demo_purchases_csv.read_bytes()
 
 
-@pytest.mark.parametrize(
-    ("year", "thanksgiving"),
-    [
-        (2018, dt.date(2018, 11, 22)),
-        (2019, dt.date(2019, 11, 28)),
-        (2022, dt.date(2022, 11, 24)),
-        (2023, dt.date(2023, 11, 23)),
-        (2024, dt.date(2024, 11, 28)),
-    ],
-)
-def test_black_friday_week_moves_with_thanksgiving(year, thanksgiving):
-    assert seasonality.thanksgiving(year) == thanksgiving
-    first, last = seasonality.black_friday_week(year)
-    assert (first.weekday(), last.weekday()) == (1, 0)  # Tuesday .. Cyber Monday
-    assert last - first == dt.timedelta(days=6)
-    assert first <= thanksgiving + dt.timedelta(days=1) <= last
+def test_the_default_range_holds_five_complete_seasons_and_runs_to_yesterday():
+    # Cyber Monday 2026: the 2026 season runs, 2025 is the last complete one
+    assert purchases.default_days(dt.date(2026, 11, 30)) == (dt.date(2021, 1, 1), dt.date(2026, 11, 29))
+    assert purchases.default_days(dt.date(2026, 12, 1)) == (dt.date(2022, 1, 1), dt.date(2026, 11, 30))
+    table = purchases.generate_purchases(
+        purchases.Scale("tiny", rows=3_000, products=100, customers=20),
+        days=purchases.default_days(dt.date(2026, 11, 30)),
+    )
+    days = table.column("Order Date").to_pylist()
+    assert min(days) >= "2021-01-01" and max(days) <= "2026-11-29" and max(days) >= "2026-11-01"
+
+
+def test_a_range_that_ends_before_it_starts_is_refused():
+    with pytest.raises(purchases.GenerateError, match="first day 2022-01-02 is after the last day 2022-01-01"):
+        purchases.generate_purchases(purchases.SCALES["demo"], days=(dt.date(2022, 1, 2), dt.date(2022, 1, 1)))
+
+
+def peak_week(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Independently of seasons/calendar.py: the Tuesday before the 4th Thursday of November .. the Monday after."""
+    thursdays = [d for d in pd.date_range(f"{year}-11-01", f"{year}-11-30") if d.dayofweek == 3]
+    return thursdays[3] - pd.Timedelta(days=2), thursdays[3] + pd.Timedelta(days=4)
 
 
 def independent_figures(frame: pd.DataFrame) -> tuple[float, float]:
-    """Pooled BF-week surge and November share, computed with pandas from the raw lines."""
+    """Pooled peak-week surge and November share, computed with pandas from the raw lines."""
     bf_orders = rest_orders = rest_days = 0
     bf_nov_revenue = nov_revenue = 0.0
     for year in range(2018, 2023):
-        first, last = (pd.Timestamp(d) for d in seasonality.black_friday_week(year))
+        first, last = peak_week(year)
         in_week = frame["day"].between(first, last)
         november = (frame["day"].dt.year == year) & (frame["day"].dt.month == 11)
         bf_orders += int(in_week.sum())
@@ -121,13 +127,13 @@ def independent_figures(frame: pd.DataFrame) -> tuple[float, float]:
 
 def test_black_friday_surge_and_november_share_match_the_seed(demo_frame, demo_purchases_csv, tmp_path):
     surge, share = independent_figures(demo_frame)
-    # The seed: ~36% more daily orders in BF week; 25-39% of November revenue in that week.
+    # The seed: ~36% more daily orders in its week; 25-39% of November revenue in that week (here: the peak week).
     assert 0.26 <= surge <= 0.46
     assert 0.25 <= share <= 0.39
     # The SQL figures (used by `datagen figures` and the benchmark) agree with this independent count.
     con = duckdb.connect()
     catalog.check_purchases(con, demo_purchases_csv, tmp_path)
-    pooled = figures.seasonality_figures(con)[-1]
+    pooled = figures.seasonality_figures(con, dt.date(2023, 1, 1))[-1]
     assert pooled.year == 0
     assert pooled.surge == pytest.approx(surge, abs=1e-9)
     assert pooled.november_share == pytest.approx(share, abs=1e-9)
@@ -137,7 +143,7 @@ def test_black_friday_is_the_busiest_day_of_recent_years(demo_frame):
     daily = demo_frame.groupby("day").size()
     for year in (2020, 2021, 2022):
         in_year = daily[daily.index.year == year]
-        assert in_year.idxmax().date() == seasonality.black_friday(year), year
+        assert in_year.idxmax().date() == calendar.black_friday(year), year
 
 
 def test_products_longtail_most_sell_once(demo_frame):

@@ -1,64 +1,84 @@
-"""Thanksgiving, Black Friday and Cyber Monday as Spark columns, exact for 2018-2022, and the flags."""
+"""Every consumer of the Black Friday calendar agrees with seasons/calendar.py for every day of 2000-2040: the
+Spark flags on order lines and the daily mart, the season rows of the summary, the generator's peak week and
+the generator figures' periods."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import functions as F
+import numpy as np
+import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from transforms import calendar
+from datagen import figures, seasonality
+from seasons import calendar
+from transforms import calendar as spark_calendar
+from transforms import marts
 
 D = dt.date
+YEARS = list(range(calendar.FIRST_YEAR, calendar.LAST_YEAR + 1))
+EVERY_DAY = [row["order_date"] for row in calendar.calendar_days(calendar.FIRST_YEAR, calendar.LAST_YEAR)]
 
 
-def test_holiday_dates_2018_to_2022(spark):
-    years = spark.createDataFrame([(y,) for y in range(2018, 2023)], "year int")
-    got = years.select(
-        "year",
-        calendar.thanksgiving(F.col("year")).alias("thanksgiving"),
-        calendar.black_friday(F.col("year")).alias("black_friday"),
-        calendar.cyber_monday(F.col("year")).alias("cyber_monday"),
-    )
+def test_spark_flags_agree_with_the_calendar_on_every_day(spark):
+    days = spark.createDataFrame([(day,) for day in EVERY_DAY], "order_date date")
+    got = spark_calendar.with_period_flags(days)
     expected = spark.createDataFrame(
-        [
-            (2018, D(2018, 11, 22), D(2018, 11, 23), D(2018, 11, 26)),
-            (2019, D(2019, 11, 28), D(2019, 11, 29), D(2019, 12, 2)),
-            (2020, D(2020, 11, 26), D(2020, 11, 27), D(2020, 11, 30)),
-            (2021, D(2021, 11, 25), D(2021, 11, 26), D(2021, 11, 29)),
-            (2022, D(2022, 11, 24), D(2022, 11, 25), D(2022, 11, 28)),
-        ],
-        "year int, thanksgiving date, black_friday date, cyber_monday date",
+        [(day, *(calendar.PERIODS[name].contains(day) for name in calendar.FLAG_PERIODS)) for day in EVERY_DAY],
+        "order_date date, " + ", ".join(f"{flag} boolean" for flag in spark_calendar.FLAG_COLUMNS),
     )
     assertDataFrameEqual(got, expected)
 
 
-def test_flags_follow_thanksgiving_and_keep_the_seed_window(spark):
-    days = spark.createDataFrame(
-        [
-            (D(2019, 11, 22),),
-            (D(2019, 11, 28),),
-            (D(2019, 11, 29),),
-            (D(2019, 12, 2),),
-            (D(2019, 12, 3),),
-            (D(2022, 11, 21),),
-            (D(2022, 11, 25),),
-        ],
-        "order_date date",
+def test_the_published_date_dimension_is_the_calendar(spark):
+    frame = spark_calendar.calendar_frame(spark, 2019, 2024).orderBy("order_date").collect()
+    assert [row.asDict() for row in frame] == calendar.calendar_days(2019, 2024)
+
+
+def test_the_summary_season_rows_agree_with_the_calendar(spark):
+    as_of = D(2024, 12, 1)
+    rows = {row.year: row for row in marts.seasons(spark, YEARS, as_of).collect()}
+    for year in YEARS:
+        row = rows[year]
+        assert (row.thanksgiving, row.black_friday, row.cyber_monday, row.season_end) == (
+            calendar.thanksgiving(year),
+            calendar.black_friday(year),
+            calendar.cyber_monday(year),
+            calendar.season_end(year),
+        )
+        assert row.status == calendar.season_status(year, as_of)
+        november = [D(year, 11, day) for day in range(1, 31)]
+        assert row.november_days_outside_window == sum(
+            not calendar.PERIODS["black_friday_window"].contains(day) for day in november
+        )
+
+
+def test_the_generator_and_its_figures_agree_with_the_calendar():
+    days = np.array(EVERY_DAY, dtype="datetime64[D]")
+    assert seasonality.days_from_thanksgiving(days).tolist() == [calendar.days_from_thanksgiving(d) for d in EVERY_DAY]
+    assert seasonality.in_peak_week(days).tolist() == [calendar.PERIODS["peak_week"].contains(d) for d in EVERY_DAY]
+    assert sorted(seasonality.PEAK_WEEK_WEIGHT) == list(
+        range(seasonality.PEAK_WEEK.first, seasonality.PEAK_WEEK.last + 1)
     )
-    got = calendar.with_black_friday_flags(days)
-    expected = spark.createDataFrame(
-        [
-            # date, seed flag (Nov 22-28), Thanksgiving..Cyber Monday, Black Friday, Cyber Monday
-            (D(2019, 11, 22), True, False, False, False),
-            (D(2019, 11, 28), True, True, False, False),  # Thanksgiving 2019: last day of the seed's window
-            (D(2019, 11, 29), False, True, True, False),  # Black Friday 2019 falls outside the seed's flag
-            (D(2019, 12, 2), False, True, False, True),
-            (D(2019, 12, 3), False, False, False, False),
-            (D(2022, 11, 21), False, False, False, False),
-            (D(2022, 11, 25), True, True, True, False),
-        ],
-        "order_date date, is_black_friday_week boolean, is_black_friday_window boolean, "
-        "is_black_friday boolean, is_cyber_monday boolean",
-    )
-    assertDataFrameEqual(got, expected)
+    periods = figures._seasons(YEARS).to_pylist()
+    assert [(p["peak_first"], p["peak_last"], p["seed_first"], p["seed_last"]) for p in periods] == [
+        (*calendar.PERIODS["peak_week"].days(y), *calendar.PERIODS["seed_week"].days(y)) for y in YEARS
+    ]
+
+
+def test_a_date_outside_the_calendar_fails_the_job_naming_it(spark):
+    days = spark.createDataFrame([(D(1999, 12, 31),)], "order_date date")
+    with pytest.raises(Exception, match="1999-12-31 is outside the calendar"):
+        spark_calendar.with_period_flags(days).collect()
+
+
+def test_flags_of_a_late_thanksgiving(spark):
+    days = spark.createDataFrame([(D(2019, 11, d),) for d in (26, 28, 29)] + [(D(2019, 12, 2),)], "order_date date")
+    got = spark_calendar.with_period_flags(days).orderBy("order_date")
+    assert [tuple(row) for row in got.select("order_date", *spark_calendar.FLAG_COLUMNS).collect()] == [
+        # date, window, peak week, seed week, Black Friday, Cyber Monday
+        (D(2019, 11, 26), False, True, True, False, False),
+        (D(2019, 11, 28), True, True, True, False, False),  # Thanksgiving: the seed week's last day
+        (D(2019, 11, 29), True, True, False, True, False),  # Black Friday falls outside the seed week
+        (D(2019, 12, 2), True, True, False, False, True),
+    ]

@@ -13,6 +13,7 @@ from pyspark.testing import assertDataFrameEqual
 from datagen import catalog, figures
 from jobs import build_marts, build_order_lines, import_purchases
 from transforms import marts, order_lines
+from transforms.calendar import with_period_flags
 
 D = dt.date
 
@@ -51,12 +52,12 @@ def test_daily_sales_counts_orders_customers_and_excludes_cancelled(spark):
     )
     expected = spark.createDataFrame(
         [
-            (2022, 11, D(2022, 11, 25), 2, 4, Decimal("32.00"), 16.0, 2, True, True, True, False),
-            (2022, 11, D(2022, 11, 30), 1, 1, Decimal("10.00"), 10.0, 1, False, False, False, False),
+            (2022, 11, D(2022, 11, 25), 2, 4, Decimal("32.00"), 16.0, 2, True, True, True, True, False),
+            (2022, 11, D(2022, 11, 30), 1, 1, Decimal("10.00"), 10.0, 1, False, False, False, False, False),
         ],
         "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2), "
-        "average_order_value double, unique_customers long, is_black_friday_week boolean, "
-        "is_black_friday_window boolean, is_black_friday boolean, is_cyber_monday boolean",
+        "average_order_value double, unique_customers long, is_black_friday_window boolean, is_peak_week boolean, "
+        "is_seed_week boolean, is_black_friday boolean, is_cyber_monday boolean",
     )
     got = marts.daily_sales(marts.mart_lines(lines)).withColumn(
         "average_order_value", F.col("average_order_value").cast("double")
@@ -141,50 +142,82 @@ def test_order_and_customer_counts_equal_distinct_counts_in_every_mart(spark):
     assert cube.where("state IS NULL AND category IS NULL AND month = 11").first().unique_customers == 3
 
 
-def test_black_friday_summary_by_hand(spark):
+def daily_frame(spark, days: list[tuple]):
+    """The daily mart's rows from (date, orders, revenue), flagged from the calendar."""
+    columns = marts.daily_sales(marts.mart_lines(spark.createDataFrame([], order_lines.CURATED_SCHEMA))).columns
+    frame = spark.createDataFrame(
+        [(d.year, d.month, d, orders, orders, Decimal(revenue)) for d, orders, revenue in days],
+        "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)",
+    )
+    filled = frame.withColumns({"average_order_value": F.lit(1.0), "unique_customers": F.lit(1).cast("long")})
+    return with_period_flags(filled).select(*columns)
+
+
+def november_2022(spark):
     # 2022: Thanksgiving Nov 24 .. Cyber Monday Nov 28. 10 orders a day on the other 25 November days,
-    # 20 a day in the window (5 days), Black Friday 40.
+    # 20 a day in the window (5 days), Black Friday 40; then December.
     days = []
     for day in range(1, 31):
-        date = D(2022, 11, day)
         orders = 40 if day == 25 else 20 if 24 <= day <= 28 else 10
-        days.append((2022, 11, date, orders, orders, Decimal(orders)))
-    daily = marts.daily_sales(
-        marts.mart_lines(spark.createDataFrame([], order_lines.CURATED_SCHEMA))
-    )  # for the column types
-    frame = spark.createDataFrame(
-        days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
-    )
-    flagged = frame.withColumns({"average_order_value": F.lit(1.0), "unique_customers": F.lit(1).cast("long")})
-    from transforms.calendar import with_black_friday_flags
+        days.append((D(2022, 11, day), orders, orders))
+    return daily_frame(spark, [*days, (D(2022, 12, 1), 5, 5)])
 
-    summary = marts.black_friday_summary(with_black_friday_flags(flagged).select(*daily.columns)).collect()[0]
+
+def test_black_friday_summary_by_hand(spark):
+    daily = november_2022(spark)
+    summary = marts.black_friday_summary(daily, D(2022, 12, 1)).collect()[0]
     window_orders = 20 * 4 + 40
-    assert (summary.thanksgiving, summary.cyber_monday) == (D(2022, 11, 24), D(2022, 11, 28))
+    assert (summary.thanksgiving, summary.black_friday, summary.cyber_monday) == (
+        D(2022, 11, 24),
+        D(2022, 11, 25),
+        D(2022, 11, 28),
+    )
+    assert (summary.status, summary.as_of, summary.season_end) == ("complete", D(2022, 12, 1), D(2022, 11, 30))
     assert summary.window_daily_order_surge == pytest.approx(round((window_orders / 5) / 10 - 1, 4))
     assert summary.window_november_share == pytest.approx(round(window_orders / (window_orders + 250), 4))
     seed_orders = 10 + 10 + 20 * 3 + 40 + 20  # Nov 22..28
+    november = 250 + window_orders
     assert summary.seed_week_daily_order_surge == pytest.approx(
-        round((seed_orders / 7) / ((sum(d[3] for d in days) - seed_orders) / 23) - 1, 4)
+        round((seed_orders / 7) / ((november - seed_orders) / 23) - 1, 4)
     )
+    assert (summary.november_orders, summary.window_orders) == (november, window_orders)
     assert (summary.peak_day, summary.peak_day_orders) == (D(2022, 11, 25), 40)
     assert (summary.black_friday_orders, summary.cyber_monday_orders) == (40, 20)
 
 
-def test_a_november_the_data_has_not_finished_has_no_surge_or_share(spark):
-    days = [(2026, 11, D(2026, 11, day), 10, 10, Decimal(10)) for day in range(1, 26)]  # data up to Nov 25
-    daily = marts.daily_sales(marts.mart_lines(spark.createDataFrame([], order_lines.CURATED_SCHEMA)))
-    frame = spark.createDataFrame(
-        days, "year int, month int, order_date date, orders long, quantity long, revenue decimal(16,2)"
-    )
-    flagged = frame.withColumns({"average_order_value": F.lit(1.0), "unique_customers": F.lit(1).cast("long")})
-    from transforms.calendar import with_black_friday_flags
-
-    summary = marts.black_friday_summary(with_black_friday_flags(flagged).select(*daily.columns)).collect()[0]
-    assert summary.thanksgiving == D(2026, 11, 26)
+@pytest.mark.parametrize("as_of", [D(2022, 11, 17), D(2022, 11, 25), D(2022, 11, 30)])
+def test_a_running_season_has_no_surge_or_share_even_when_the_data_reaches_november_30(spark, as_of):
+    # the data holds the whole of November (and a December day): the as-of date decides, not the data
+    summary = marts.black_friday_summary(november_2022(spark), as_of).collect()[0]
+    assert (summary.status, summary.as_of) == ("in_progress", as_of)
     assert (summary.window_daily_order_surge, summary.window_november_share) == (None, None)
     assert (summary.seed_week_daily_order_surge, summary.seed_week_november_share) == (None, None)
-    assert summary.peak_day_orders == 10  # the days so far still count
+    known = [10 if d < 24 else 40 if d == 25 else 20 if d <= 28 else 10 for d in range(1, as_of.day + 1)]
+    assert summary.november_orders == sum(known)  # the days up to the as-of date count, later ones do not
+
+
+def test_a_season_before_november_has_not_started(spark):
+    summary = marts.black_friday_summary(november_2022(spark), D(2022, 10, 31)).collect()
+    assert summary == []  # no day of the data is known yet as of October 31
+    daily = daily_frame(spark, [(D(2022, 10, 30), 3, 3)])
+    row = marts.black_friday_summary(daily, D(2022, 10, 31)).collect()[0]
+    assert (row.status, row.november_orders, row.window_november_share) == ("not_started", 0, None)
+
+
+def test_season_to_date_aligns_seasons_on_days_from_thanksgiving(spark):
+    # 2021: Thanksgiving Nov 25; 2022: Nov 24. As of Black Friday 2022 (still filling).
+    days = [(D(2021, 11, 4) + dt.timedelta(days=i), 1 + i, 1 + i) for i in range(30)]
+    days += [(D(2022, 11, 3) + dt.timedelta(days=i), 2, 2) for i in range(22)]  # Nov 3 (T-21) .. Nov 24
+    rows = marts.season_to_date(daily_frame(spark, days), D(2022, 11, 25)).orderBy("year", "days_from_thanksgiving")
+    got = [tuple(r) for r in rows.select("year", "days_from_thanksgiving", "order_date", "orders_to_date").collect()]
+    last_year = [r for r in got if r[0] == 2021]
+    assert [r[1] for r in last_year] == list(range(-21, 5))  # every comparison day of a complete season
+    assert last_year[0] == (2021, -21, D(2021, 11, 4), 1) and last_year[-1][3] == sum(range(1, 27))
+    this_year = [r for r in got if r[0] == 2022]
+    assert [r[1] for r in this_year] == list(range(-21, 2))  # up to the as-of day, Black Friday
+    assert this_year[-1] == (2022, 1, D(2022, 11, 25), 2 * 22)  # Nov 25 has no orders yet: 0, not missing
+    complete = rows.where("year = 2022").select("is_complete_day").collect()
+    assert [r.is_complete_day for r in complete] == [True] * 22 + [False]
 
 
 def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_csv, tmp_path):
@@ -202,17 +235,19 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
         ]
         == "success"
     )
-    assert build_marts.run(spark, build_marts.parse_args(["--lake", lake]))["status"] == "success"
+    as_of = ["--as-of", "2023-01-01"]  # every season of the file complete
+    assert build_marts.run(spark, build_marts.parse_args(["--lake", lake, *as_of]))["status"] == "success"
 
     summary = {int(r.year): r for r in spark.read.parquet(f"{lake}/marts/black_friday_summary").collect()}
     con = duckdb.connect()
     catalog.check_purchases(con, demo_purchases_csv, tmp_path / "q")
-    by_year = {f.year: f for f in figures.seasonality_figures(con) if f.year}
+    by_year = {f.year: f for f in figures.seasonality_figures(con, D(2023, 1, 1)) if f.year}
     assert sorted(summary) == sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
     for year, measured in by_year.items():
         row = summary[int(year)]
         # Two engines, one file: the seed-week share and the peak agree exactly.
-        assert row.seed_week_november_share == pytest.approx(measured.seed_flag_share, abs=1e-4)
+        assert row.seed_week_november_share == pytest.approx(measured.seed_week_share, abs=1e-4)
+        assert row.status == "complete"
         assert (row.peak_day, row.peak_day_orders) == (measured.peak_day, measured.peak_orders)
         assert row.window_daily_order_surge > 0.3  # the calibrated surge shows in the Thu..Mon window too
     daily_total = spark.read.parquet(f"{lake}/marts/daily_sales").agg(F.sum("orders")).first()[0]

@@ -131,7 +131,7 @@ def test_historical_rows_get_stable_ids_and_duplicates_stay_distinct(spark):
     assert ids == sorted(r.order_id for r in second.collect())
     assert len(set(ids)) == 3
     row = first.where(F.col("unit_price") == 6).first()
-    assert (row.revenue, row.is_black_friday_week, row.is_black_friday, row.source, row.source_ref) == (
+    assert (row.revenue, row.is_seed_week, row.is_black_friday, row.source, row.source_ref) == (
         Decimal("6.00"),
         True,
         True,
