@@ -74,7 +74,7 @@ def load_view_defs(ddl_dir: Path) -> dict[str, ViewDef]:
     for path in sorted(ddl_dir.glob("*.sql")):
         for statement in sqlglot.parse(path.read_text(), read="athena"):
             if isinstance(statement, exp.Create) and statement.kind == "VIEW":
-                view = ViewDef(statement.this.db, statement.this.name, statement.sql(dialect="athena"))
+                view = ViewDef(statement.this.db, statement.this.name, statement.sql("athena", comments=False))
                 views[view.qualified] = view
     return views
 
@@ -285,8 +285,8 @@ class LocalCatalog:
             self._create_views(conn)
 
     def ensure_views(self) -> None:
-        with self._connect() as conn:
-            self._create_views(conn)
+        """The views over the tables; a table nothing was registered in yet gets its empty view first."""
+        self.ensure_tables()
 
     def _create_views(self, conn: duckdb.DuckDBPyConnection) -> None:
         for view in self.views.values():

@@ -31,7 +31,9 @@ def written_partitions(refresh: dict) -> dict[str, list[str]]:
 def removed_partitions(refresh: dict) -> dict[str, list[str]]:
     """Table -> partitions every row moved out of (what registration drops)."""
     removed = refresh.get("order_lines", {}).get("partitions_removed", [])
-    return {CURATED_TABLE: removed} if removed else {}
+    tables = {CURATED_TABLE: removed} if removed else {}
+    tables.update(refresh.get("marts", {}).get("partitions_removed", {}))  # season marts a new as-of date shrank
+    return tables
 
 
 def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int | None = None) -> dict:

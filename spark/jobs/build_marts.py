@@ -89,7 +89,13 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     }
     if years:
         seasonal["curated.calendar"] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
-    _write_all(seasonal, lake, rows, written)
+    # Replaced whole (static overwrite): a year the new as-of date does not reach yet leaves no stale row behind;
+    # its partition is reported as removed, for registration to drop.
+    removed = {}
+    for table in seasonal:
+        before = lake_io.list_dirs(spark, f"{lake}/{table.replace('.', '/')}")
+        _write_all({table: seasonal[table]}, lake, rows, written, {"partitionOverwriteMode": "static"})
+        removed[table] = sorted(set(before) - set(written[table]))
     all_days.unpersist()
     summary = {
         "event": "build_marts",
@@ -97,6 +103,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         "rows_in": rows_in,
         "rows_out": rows,
         "partitions": written,
+        "partitions_removed": {table: specs for table, specs in removed.items() if specs},
         "years": args.year_list or "all",
         "as_of": args.as_of.isoformat(),
         "path": f"{lake}/marts",
@@ -106,10 +113,11 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     return summary
 
 
-def _write_all(outputs: dict, lake: str, rows: dict, written: dict) -> None:
+def _write_all(outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None) -> None:
     """Writes each table's frame under its folder; records its rows and the partitions written."""
     for table, (frame, partitions) in outputs.items():
-        rows[table], values = lake_io.write_partitioned(frame, f"{lake}/{table.replace('.', '/')}", partitions)
+        uri = f"{lake}/{table.replace('.', '/')}"
+        rows[table], values = lake_io.write_partitioned(frame, uri, partitions, options=options)
         written[table] = [lake_io.partition_spec(partitions, value) for value in values]
 
 

@@ -32,6 +32,7 @@ def settings(oltp_url, tmp_path):
         page_rows=7,
         alerts_path=str(tmp_path / "alerts.jsonl"),
         catalog_path=str(tmp_path / "catalog.duckdb"),
+        report_dir=str(tmp_path / "report"),
         spark_package=tmp_path / "dist" / "bfp_spark.zip",
         spark_driver_memory="1g",
     )

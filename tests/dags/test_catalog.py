@@ -52,13 +52,16 @@ def local(tmp_path):
 
 def test_the_ddl_defines_every_curated_table_and_mart():
     assert sorted(TABLES) == [
+        "curated.calendar",
         "curated.order_lines",
         "marts.black_friday_summary",
         "marts.category_sales",
         "marts.daily_sales",
         "marts.olap_cube",
+        "marts.season_to_date",
         "marts.state_sales",
     ]
+    assert sorted(catalog.load_view_defs(ROOT / "sql" / "athena")) == ["marts.latest_completed_season"]
     lines = TABLES["curated.order_lines"]
     assert lines.partition_columns == (("year", "INTEGER"), ("month", "INTEGER"))
     assert ("revenue", "DECIMAL(14, 2)") in lines.columns and lines.lake_path == "curated/order_lines"
@@ -143,7 +146,10 @@ def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(a
     )
     refresh = {
         "order_lines": {"partitions": ["year=2026/month=11"], "partitions_removed": ["year=2026/month=10"]},
-        "marts": {"partitions": {"state_sales": ["year=2026"]}},
+        "marts": {
+            "partitions": {"marts.state_sales": ["year=2026"]},
+            "partitions_removed": {"marts.season_to_date": ["year=2027"]},
+        },
     }
 
     publish_steps.register(aws, refresh)
@@ -163,6 +169,9 @@ def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(a
         + ("LOCATION 's3://bfp-lake/prod/marts/state_sales/year=2026/'")
         in queries
     )
+    assert "ALTER TABLE marts.season_to_date DROP IF EXISTS PARTITION (year=2027)" in queries
+    view = next(q for q in queries if q.startswith("CREATE OR REPLACE VIEW marts.latest_completed_season"))
+    assert "WHERE status = 'complete'" in view  # the one place the season rule is applied
     assert all(q["ResultConfiguration"]["OutputLocation"].startswith("s3://bfp-athena-results/") for q in ran)
     assert {q["WorkGroup"] for q in ran} == {"primary"}
 

@@ -37,7 +37,7 @@ def test_every_dag_imports_without_errors_and_without_io(monkeypatch):
     monkeypatch.setattr(Lake, "from_uri", forbidden)
     dagbag = load_dagbag()
     assert dagbag.import_errors == {}
-    assert {"orders_pipeline", "lake_rebuild"} <= set(dagbag.dags)
+    assert {"orders_pipeline", "lake_rebuild", "bf_report"} <= set(dagbag.dags)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def dags():
     return load_dagbag().dags
 
 
-@pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild"])
+@pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild", "bf_report"])
 def test_dag_structure(dags, dag_id):
     dag = dags[dag_id]
     assert dag.tags and dag.doc_md and "re-run" in dag.doc_md.lower()
@@ -57,6 +57,25 @@ def test_dag_structure(dags, dag_id):
         assert task.retry_exponential_backoff
         assert task.on_failure_callback, f"{task.task_id} has no failure alert"
         assert not task.on_retry_callback, "alerts are raised once, after the last retry"
+
+
+def test_the_report_is_scheduled_on_every_publication(dags):
+    from pipeline.wiring import LAKE_PUBLISHED
+
+    timetable = dags["bf_report"].timetable
+    assert type(timetable).__name__ == "AssetTriggeredTimetable"
+    assert [(a.name, a.uri) for a in timetable.asset_condition.objects] == [
+        (LAKE_PUBLISHED.name, "bfp://lake/published")
+    ]
+
+
+def test_the_season_marts_are_as_of_the_window_end_or_the_rebuild_param():
+    from pipeline.wiring import as_of_date
+
+    assert as_of_date("2026-12-01T00:00:00+00:00") == "2026-12-01"  # the window [Nov 30 23:00, Dec 1 00:00)
+    assert as_of_date("2026-11-30T23:30:00-05:00") == "2026-12-01"  # in UTC
+    assert as_of_date("2024-11-30") == "2024-11-30"
+    assert as_of_date(pendulum.datetime(2024, 12, 3, 8, tz="UTC")) == "2024-12-03"
 
 
 def test_extract_windows_come_from_a_data_interval_timetable(dags):
@@ -98,6 +117,7 @@ def run_env(monkeypatch, settings, dags=None) -> None:
     monkeypatch.setenv("BFP_EXTRACT_LAG_SECONDS", "0")
     monkeypatch.setenv("BFP_ALERTS_PATH", settings.alerts_path)
     monkeypatch.setenv("BFP_CATALOG_PATH", settings.catalog_path)
+    monkeypatch.setenv("BFP_REPORT_DIR", settings.report_dir)
     monkeypatch.setenv("BFP_SPARK_PACKAGE", str(settings.spark_package))
     monkeypatch.setenv("BFP_SPARK_DRIVER_MEMORY", settings.spark_driver_memory)
 
@@ -293,7 +313,7 @@ def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
     events_before = len(asset_events())
 
     dagrun = dags["lake_rebuild"].test(
-        run_conf={"purchases_csv": str(csv_path), "import_id": "t400", "full_repair": True}
+        run_conf={"purchases_csv": str(csv_path), "import_id": "t400", "full_repair": True, "as_of": "2022-11-30"}
     )
 
     assert dagrun.state == "success", task_states(dagrun)
@@ -301,8 +321,29 @@ def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
         settings, "SELECT source, count(*), count(DISTINCT order_id) FROM curated.order_lines GROUP BY 1"
     )
     assert counted == [("purchases", 400, 400)]  # every file line is one order
-    (years,) = analyst_query(settings, "SELECT count(*) FROM marts.black_friday_summary")
-    assert years[0] == len({row[:4] for row in table.column("Order Date").to_pylist()})
+    seasons = analyst_query(settings, "SELECT year, status, as_of FROM marts.black_friday_summary ORDER BY year")
+    assert [year for year, _, _ in seasons] == sorted({int(d[:4]) for d in table.column("Order Date").to_pylist()})
+    # as of Nov 30, 2022 (the param) the 2022 season is still running, whatever the file holds after that day
+    assert seasons[-1] == (2022, "in_progress", dt.date(2022, 11, 30))
+    assert analyst_query(settings, "SELECT year FROM marts.latest_completed_season") == [(2021,)]
     (event,) = asset_events()[events_before:]
     assert event["import"] == "t400" and event["rows"] == {"order_lines": 400} and event["dq_verdict"] == "passed"
     assert lake.read_json(lake.path("_dq", "curated_order_lines", f"{file_safe(dagrun.run_id)}.json"))["rows"] == 400
+
+
+def test_the_report_renders_after_a_publication(airflow_db, dags, settings, lake, monkeypatch, tmp_path):
+    from datagen import purchases
+
+    run_env(monkeypatch, settings, dags)
+    table = purchases.generate_purchases(purchases.Scale("tiny", rows=600, products=80, customers=20), seed=4)
+    csv_path = purchases.write_purchases_csv(table, tmp_path / "purchases.csv")
+    conf = {"purchases_csv": str(csv_path), "import_id": "r600", "full_repair": True, "as_of": "2023-01-01"}
+    assert dags["lake_rebuild"].test(run_conf=conf).state == "success"
+    published = asset_events()[-1]
+
+    dagrun = dags["bf_report"].test()
+
+    assert dagrun.state == "success", task_states(dagrun)
+    page = (ROOT / settings.report_dir / "index.html").read_text()
+    assert "Data as of 2023-01-01" in page and "latest completed season:\n    2022" in page
+    assert published["import"] == "r600"
