@@ -7,6 +7,7 @@ Works in a scratch database (bfp_bench) of the local cluster, so the demo's data
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import resource
 import time
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     con = duckdb.connect()
     catalog.check_purchases(con, args.out, args.out.parent / "quarantine")
-    print(figures.format_figures(figures.seasonality_figures(con)))
+    print(figures.format_figures(figures.seasonality_figures(con, datetime.date.today())))
     return 0
 
 
