@@ -125,8 +125,11 @@ redis_up() {
     log "redis already running (pid $(cat "$REDIS_PID"))"
   else
     [ -f "$REDIS_PID" ] && { log "removing stale $REDIS_PID"; rm -f "$REDIS_PID"; }
+    # Carts live here: an append-only file fsynced every second keeps them across a restart (at most the
+    # last second's writes are lost on a crash; a clean shutdown loses nothing).
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
-      --pidfile "$REDIS_PID" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no >/dev/null
+      --pidfile "$REDIS_PID" --logfile "$REDIS_DIR/redis.log" --save "" \
+      --appendonly yes --appendfsync everysec >/dev/null
   fi
   local deadline=$((SECONDS + 30))
   until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import psycopg
 from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
 
@@ -25,6 +26,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     from serving.ops.routes import bp as ops
     from serving.orders.pages import bp as orders_pages
     from serving.ratelimit import CheckoutLimiter
+    from serving.validation import init_app as init_validation
 
     config = config or ServingConfig.from_env()
     app = Flask(__name__)
@@ -36,6 +38,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    init_validation(app)  # bounds on URL, headers and body before any view runs
     app.extensions["bfp_database"] = Database(config)
     app.extensions["bfp_cache"] = Cache(config)
 
@@ -52,7 +55,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
         def menu():
             try:
                 return queries.categories()
-            except StorefrontError:
+            except (StorefrontError, psycopg.Error):
                 return []  # the error page still renders when the database is down
 
         return {"menu": menu}

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 from flask import Flask
 from flask_smorest import Api, Blueprint
 
 from serving.schemas import ErrorSchema
+from serving.validation import IdConverter, id_parameter_schema
+
+
+# A text field with a pattern of its own also carries the NUL check (serving.validation.Text): the spec shows
+# the field's own pattern, which excludes NUL as well.
+warnings.filterwarnings("ignore", message="More than one regex validator", category=UserWarning)
 
 
 class StorefrontApi(Api):
@@ -32,6 +40,7 @@ def init_api(app: Flask) -> list[Blueprint]:
         },
     )
     api = StorefrontApi(app)
+    api.register_converter(IdConverter, id_parameter_schema)
     from serving.admin.api import blp as admin_blp
     from serving.cart.api import blp as cart_blp
     from serving.catalog.api import blp as catalog_blp

@@ -11,6 +11,8 @@ from typing import Any
 
 import redis
 from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from serving import metrics
 from serving.config import ServingConfig
@@ -64,11 +66,15 @@ class Cache:
 
     def __init__(self, config: ServingConfig):
         self.config = config
+        # One reconnect without backoff (a connection that died with a restarted server), no more: a frozen
+        # Redis costs at most 2 x the timeout before the cart answers 503 (redis-py's default retries 3 times
+        # with backoff, past a second).
         self.client = redis.Redis.from_url(
             config.redis_url,
             socket_timeout=config.redis_timeout_seconds,
             socket_connect_timeout=config.redis_timeout_seconds,
             health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
         )
 
     def get_or_load(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> Any:

@@ -1,7 +1,8 @@
 """One bounded PostgreSQL pool per process, opened lazily after gunicorn forks.
 
 A request waits at most `db_pool_wait_seconds` for a connection; past that (or when too many already wait)
-it answers 503 with Retry-After instead of hanging.
+it answers 503 with Retry-After instead of hanging. Connections are checked before a request gets them, and a
+connection lost mid-request is a 503 too, never a 500.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Database:
                             "row_factory": dict_row,
                             "options": f"-c statement_timeout={self.config.statement_timeout_ms}",
                         },
+                        # a connection that died with the server (a restart, an RDS failover) is found
+                        # and replaced here, before a request gets it
+                        check=ConnectionPool.check_connection,
                         open=True,
                         name="storefront",
                     )
@@ -63,9 +67,9 @@ class Database:
             metrics.POOL_EXHAUSTED.inc()
             raise ServiceUnavailable("the database is busy; retry in a second", code="database_busy") from exc
         try:
-            yield conn
+            yield conn  # an OperationalError escaping here is answered 503 (serving.errors)
         finally:
-            pool.putconn(conn)  # the pool rolls back anything a failed request left open
+            pool.putconn(conn)  # the pool rolls back anything a failed request left open, or drops a dead one
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():

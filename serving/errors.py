@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -72,6 +73,19 @@ def handle_http_exception(exc: HTTPException):
     return error_response(exc.code or 500, code, exc.description or exc.name, details)
 
 
+def handle_database_lost(exc: psycopg.OperationalError):
+    """The database went away or timed out mid-request (a restart, an RDS failover): nothing was committed
+    (checkout commits last), so the client may retry; a checkout retried with the same Idempotency-Key makes
+    the order once. 503 + Retry-After, never a 500."""
+    from serving import metrics
+
+    metrics.DATABASE_LOST.inc()
+    return error_response(
+        503, "database_unavailable", "the database did not answer; nothing was changed, retry in a second", {}, 1
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(StorefrontError, handle_storefront_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(psycopg.OperationalError, handle_database_lost)

@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gunicorn import util
+
 wsgi_app = "serving:create_app()"
 bind = os.environ.get("BFP_BIND", "127.0.0.1:8000")
 # Two workers per core is gunicorn's rule of thumb; threads overlap the waits on Postgres and Redis.
@@ -37,6 +39,23 @@ access_log_format = json.dumps(
 
 # Metrics of all workers are summed from files in one folder; set before any worker imports prometheus_client.
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bfp-metrics-")))
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's own refusals (URL or header too long, malformed request) in the storefront's error shape,
+    {code, message, details}, instead of gunicorn's HTML page."""
+    body = json.dumps({"code": reason.lower().replace(" ", "_"), "message": mesg or reason, "details": {}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin1")
+    util.write_nonblock(sock, head + body)
+
+
+# The workers' error path calls gunicorn.util.write_error by name: answer in JSON (set in the master, inherited).
+util.write_error = write_json_error
+# The request line may be as long as gunicorn allows; the app refuses past 4096 bytes in JSON (serving.validation).
+limit_request_line = 8190
 
 
 def on_starting(server):

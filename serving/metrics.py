@@ -29,6 +29,7 @@ POOL_WAIT = Histogram(
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 POOL_EXHAUSTED = Counter("storefront_db_pool_exhausted_total", "Requests shed because no connection freed up in time")
+DATABASE_LOST = Counter("storefront_db_unavailable_total", "Requests answered 503: the database went away or timed out")
 
 
 def exposition() -> tuple[bytes, str]:

@@ -5,25 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from serving.validation import BIGINT_MAX, NOT_BLANK, Anchored, StrictInteger, Text
+
 # USPS codes of the 50 states, DC and Puerto Rico: where the shop ships.
 US_STATES = (
     "AK AL AR AZ CA CO CT DC DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH "
     "OK OR PA PR RI SC SD TN TX UT VA VT WA WI WV WY"
 ).split()
-# Leading and trailing spaces are stripped on load, so a value needs one visible character (and no NUL).
-NOT_BLANK = validate.Regexp(r"^[^\x00]*\S[^\x00]*$", error="must not be blank")
 MONEY = {"description": "Amount in USD as a decimal string", "example": "19.99"}
-
-
-class Text(fields.String):
-    """A string PostgreSQL can store: NUL characters are a field error (and a pattern in the spec), not a 500."""
-
-    def __init__(self, *args, **kwargs):
-        validators = kwargs.pop("validate", None)
-        validators = [] if validators is None else [validators] if callable(validators) else list(validators)
-        if not any(isinstance(v, validate.Regexp) for v in validators):  # a field's own pattern excludes NUL
-            validators.append(validate.Regexp("^[^\x00]*$", error="must not contain NUL characters"))
-        super().__init__(*args, validate=validators, **kwargs)
 
 
 class ErrorSchema(ma.Schema):
@@ -61,8 +50,8 @@ class SearchHitSchema(ProductSummarySchema):
 
 
 class ListingQuerySchema(ma.Schema):
-    sort = Text(load_default="price", validate=validate.OneOf(["price", "newest", "title"]))
-    cursor = Text(load_default=None, validate=validate.Length(max=500))
+    sort = Text(load_default="price", max_length=10, validate=validate.OneOf(["price", "newest", "title"]))
+    cursor = Text(load_default=None, max_length=500)
     limit = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
 
 
@@ -73,8 +62,8 @@ class ProductPageSchema(ma.Schema):
 
 
 class SearchQuerySchema(ma.Schema):
-    q = Text(required=True, validate=validate.Length(min=3, max=100))
-    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    q = Text(required=True, min_length=3, max_length=100)
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=BIGINT_MAX))
     limit = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
 
 
@@ -101,22 +90,31 @@ class CartSchema(ma.Schema):
 
 
 class AddToCartSchema(ma.Schema):
-    product_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=99))
+    product_id = StrictInteger(required=True, minimum=1, maximum=BIGINT_MAX)
+    quantity = StrictInteger(load_default=1, minimum=1, maximum=99)
 
 
 class SetQuantitySchema(ma.Schema):
-    quantity = fields.Integer(required=True, validate=validate.Range(min=0, max=99))
+    quantity = StrictInteger(required=True, minimum=0, maximum=99)
+
+
+class CartLineFormSchema(SetQuantitySchema):
+    """The cart page's forms: the line's product and (to change it) its quantity."""
+
+    product_id = StrictInteger(required=True, minimum=1, maximum=BIGINT_MAX)
+    quantity = StrictInteger(minimum=0, maximum=99)
 
 
 class ShippingSchema(ma.Schema):
     """Where to ship; the checkout form validates with the same rules."""
 
-    name = Text(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
-    address = Text(required=True, validate=[validate.Length(min=1, max=200), NOT_BLANK])
-    city = Text(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
-    state = Text(required=True, validate=validate.OneOf(US_STATES, error="must be a US state code"))
-    zip = Text(required=True, validate=validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="must be 12345 or 12345-6789"))
+    name = Text(required=True, min_length=1, max_length=100, validate=NOT_BLANK)
+    address = Text(required=True, min_length=1, max_length=200, validate=NOT_BLANK)
+    city = Text(required=True, min_length=1, max_length=100, validate=NOT_BLANK)
+    state = Text(required=True, max_length=2, validate=validate.OneOf(US_STATES, error="must be a US state code"))
+    zip = Text(
+        required=True, max_length=10, validate=Anchored("[0-9]{5}(-[0-9]{4})?", error="must be 12345 or 12345-6789")
+    )
 
     @ma.pre_load
     def strip(self, data, **kwargs):
@@ -125,8 +123,17 @@ class ShippingSchema(ma.Schema):
         return data
 
 
+IDEMPOTENCY_KEY_MAX = 255  # the column's CHECK (length BETWEEN 1 AND 255)
+
+
 class IdempotencyHeaderSchema(ma.Schema):
-    idempotency_key = Text(required=True, data_key="Idempotency-Key", validate=validate.Length(min=1, max=255))
+    idempotency_key = Text(required=True, data_key="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
+
+
+class CheckoutFormSchema(ShippingSchema):
+    """The checkout page's form: the shipping fields and the form's idempotency token (a hidden field)."""
+
+    idempotency_key = Text(required=True, min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
 
 
 class OrderLineSchema(ma.Schema):
@@ -156,7 +163,7 @@ class OrderSchema(OrderSummarySchema):
 
 
 class OrderHistoryQuerySchema(ma.Schema):
-    cursor = Text(load_default=None, validate=validate.Length(max=500))
+    cursor = Text(load_default=None, max_length=500)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -169,7 +176,8 @@ class ProductChangeSchema(ma.Schema):
     """Fields to change; an empty body changes nothing (PATCH semantics)."""
 
     price = Text(
-        validate=validate.Regexp(r"^[0-9]{1,6}(\.[0-9]{1,2})?$", error="must be like 19.99 (0 to 999999.99)"),
+        max_length=9,
+        validate=Anchored(r"[0-9]{1,6}(\.[0-9]{1,2})?", error="must be like 19.99 (0 to 999999.99)"),
         metadata=MONEY,
     )
-    stock = fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+    stock = StrictInteger(minimum=0, maximum=10_000_000)

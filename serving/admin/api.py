@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 
 from flask import current_app, request
 from flask_smorest import Blueprint
@@ -18,18 +19,23 @@ SQL = statements("admin.sql")
 blp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin", description="Catalog administration (bearer token)")
 
 
+BEARER = re.compile(r"Bearer ([!-~]+)")  # exactly one space, then the token: visible ASCII, no spaces or tabs
+
+
 @blp.before_request
 def require_admin() -> None:
-    """Unauthorized unless the request carries `Authorization: Bearer <BFP_ADMIN_TOKEN>`."""
+    """Unauthorized unless the request carries exactly `Authorization: Bearer <BFP_ADMIN_TOKEN>` (compared in
+    constant time); a bare token, another scheme, extra spaces or tabs are refused."""
     expected = current_app.config["BFP"].admin_token
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    match = BEARER.fullmatch(request.headers.get("Authorization", ""))
+    given = match.group(1) if match else ""
+    if not expected or not match or not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized(
             "admin calls need `Authorization: Bearer <token>` matching BFP_ADMIN_TOKEN", code="admin_token_required"
         )
 
 
-@blp.route("/products/<int:product_id>", methods=["PATCH"])
+@blp.route("/products/<id:product_id>", methods=["PATCH"])
 @blp.arguments(ProductChangeSchema)
 @blp.response(200, ProductSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Missing or wrong admin token")

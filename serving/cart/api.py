@@ -30,7 +30,7 @@ def add_item(args):
     return store.view(customer_id, store.add(customer_id, args["product_id"], args["quantity"]))
 
 
-@blp.route("/items/<int:product_id>", methods=["PUT"])
+@blp.route("/items/<id:product_id>", methods=["PUT"])
 @blp.arguments(SetQuantitySchema)
 @blp.response(200, CartSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
@@ -41,7 +41,7 @@ def set_item_quantity(args, product_id):
     return store.view(customer_id, store.set_quantity(customer_id, product_id, args["quantity"]))
 
 
-@blp.route("/items/<int:product_id>", methods=["DELETE"])
+@blp.route("/items/<id:product_id>", methods=["DELETE"])
 @blp.response(200, CartSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="The product is not in the cart")
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")

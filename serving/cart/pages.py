@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 
 from serving.cart import store
 from serving.errors import Unprocessable
 from serving.identity import current_shopper, ensure_shopper
+from serving.schemas import AddToCartSchema, CartLineFormSchema
+from serving.validation import load_form
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
-
-
-def form_int(name: str, default: int | None = None) -> int:
-    raw = request.form.get(name, "")
-    if raw == "" and default is not None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise Unprocessable(f"{name} must be a whole number", code="invalid_form", details={name: raw}) from None
 
 
 @bp.route("")
@@ -28,22 +20,23 @@ def view():
 
 @bp.route("/add", methods=["POST"])
 def add():
-    product_id, quantity = form_int("product_id"), form_int("quantity", 1)
-    if quantity < 1:
-        raise Unprocessable("quantity must be at least 1", code="invalid_quantity", details={"quantity": quantity})
-    store.add(ensure_shopper(), product_id, quantity)
+    line = load_form(AddToCartSchema())  # the same rules, and the same 422, as POST /api/v1/cart/items
+    store.add(ensure_shopper(), line["product_id"], line["quantity"])
     flash("Added to your cart.")
     return redirect(url_for("cart.view"), code=303)
 
 
 @bp.route("/update", methods=["POST"])
 def update():
-    store.set_quantity(ensure_shopper(), form_int("product_id"), form_int("quantity"))
+    line = load_form(CartLineFormSchema())
+    if "quantity" not in line:
+        raise Unprocessable("some fields are not valid", code="invalid_form", details={"quantity": ["required"]})
+    store.set_quantity(ensure_shopper(), line["product_id"], line["quantity"])
     return redirect(url_for("cart.view"), code=303)
 
 
 @bp.route("/remove", methods=["POST"])
 def remove():
-    store.remove(ensure_shopper(), form_int("product_id"))
+    store.remove(ensure_shopper(), load_form(CartLineFormSchema())["product_id"])
     flash("Removed from your cart.")
     return redirect(url_for("cart.view"), code=303)

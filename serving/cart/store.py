@@ -21,7 +21,7 @@ def cart_key(customer_id: int) -> str:
 
 def _unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
-        "the cart is unavailable right now; your items are kept, retry in a moment", code="cart_unavailable"
+        "the cart store is not answering; nothing was changed, retry in a moment", code="cart_unavailable"
     )
 
 

@@ -47,7 +47,7 @@ def search_products(args):
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@blp.route("/products/<int:product_id>")
+@blp.route("/products/<id:product_id>")
 @blp.response(200, ProductSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
 def get_product(product_id):

@@ -42,6 +42,6 @@ def search():
     return render_template("catalog/search.html", q=text, page=page, problem=problem)
 
 
-@bp.route("/p/<int:product_id>")
+@bp.route("/p/<id:product_id>")
 def product(product_id: int):
     return render_template("catalog/product.html", product=queries.product(product_id))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from serving.cache import cache, jsonable
+from serving.cursors import decode_cursor, encode_cursor
 from serving.db import database
 from serving.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from serving.sql_files import statements
@@ -34,26 +33,6 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
     prev_cursor: str | None
-
-
-def encode_cursor(direction: str, key: Any, row_id: int) -> str:
-    raw = json.dumps([direction, str(key), row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str, int]:
-    """(direction, key, id) of a cursor made by encode_cursor; BadRequest naming the parameter otherwise."""
-    try:
-        direction, key, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if direction not in ("next", "prev") or not isinstance(row_id, int) or not isinstance(key, str):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error):
-        raise BadRequest(
-            "cursor is not one this API issued; start again without it",
-            code="invalid_cursor",
-            details={"cursor": cursor},
-        ) from None
-    return direction, key, row_id
 
 
 def categories() -> list[dict[str, Any]]:
@@ -134,7 +113,7 @@ def category_page_json(category_code: str, sort: str, cursor: str | None, limit:
     if sort not in SORTS:
         raise Unprocessable(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort", details={"sort": sort})
     try:
-        position = decode_cursor(cursor) if cursor else None
+        position = decode_cursor(listing_scope(category_code, sort), cursor) if cursor else None
     except BadRequest:
         category_by_code(category_code)  # an unknown category is a 404 whatever the cursor
         raise
@@ -144,14 +123,24 @@ def category_page_json(category_code: str, sort: str, cursor: str | None, limit:
     def load() -> dict[str, Any]:
         category = category_by_code(category_code)  # only on a miss: a cached page proves the category
         with database().connection() as conn:
-            page = _keyset_page(conn, category["id"], sort, position, limit)
+            page = _keyset_page(conn, category["id"], sort, position, limit, listing_scope(category_code, sort))
         return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
     return cache().get_or_load_json("category_page", key, cache().config.category_ttl_seconds, load)
 
 
+def listing_scope(category_code: str, sort: str) -> str:
+    """What a listing cursor is signed for: it pages this category in this order only."""
+    return f"category:{category_code}:{sort}"
+
+
 def _keyset_page(
-    conn: psycopg.Connection, category_id: int, sort: str, position: tuple[str, str, int] | None, limit: int
+    conn: psycopg.Connection,
+    category_id: int,
+    sort: str,
+    position: tuple[str, str, int] | None,
+    limit: int,
+    scope: str,
 ) -> Page:
     column, shown_direction, key_type = SORTS[sort]
     forward = position is None or position[0] == "next"
@@ -185,8 +174,8 @@ def _keyset_page(
     items = [{k: v for k, v in row.items() if k != "sort_key"} for row in rows]
     return Page(
         items,
-        encode_cursor("next", last["sort_key"], last["id"]) if more_after else None,
-        encode_cursor("prev", first["sort_key"], first["id"]) if more_before else None,
+        encode_cursor(scope, "next", last["sort_key"], last["id"]) if more_after else None,
+        encode_cursor(scope, "prev", first["sort_key"], first["id"]) if more_before else None,
     )
 
 

@@ -11,7 +11,8 @@ from serving.checkout.service import place_order
 from serving.errors import Conflict
 from serving.identity import current_shopper
 from serving.ratelimit import check_checkout_rate
-from serving.schemas import US_STATES, ShippingSchema
+from serving.schemas import US_STATES, CheckoutFormSchema, ShippingSchema
+from serving.validation import form_input
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 FIELDS = ("name", "address", "city", "state", "zip")
@@ -37,11 +38,11 @@ def form():
 @bp.route("", methods=["POST"])
 def submit():
     check_checkout_rate(current_shopper())
-    values = {field: request.form.get(field, "") for field in FIELDS}
-    values["idempotency_key"] = request.form.get("idempotency_key", "")
-    errors = ShippingSchema().validate({field: values[field] for field in FIELDS})
-    if not values["idempotency_key"]:
-        errors["idempotency_key"] = ["the form is missing its token; reload the page"]
+    values = {field: request.form.get(field, "") for field in (*FIELDS, "idempotency_key")}
+    errors = CheckoutFormSchema().validate(form_input(request.form, CheckoutFormSchema()))
+    if "idempotency_key" in errors:  # a hidden field: the shopper can only reload
+        errors["idempotency_key"] = ["the form's token is missing or damaged; reload the page"]
+        values["idempotency_key"] = ""
     if errors:
         return render_form(values, errors, "Please correct the marked fields.", 422)
     customer_id = current_shopper()

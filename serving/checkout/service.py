@@ -77,7 +77,7 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
                 [line["title"] for line in short] + [f"product {pid} (no longer sold)" for pid in missing]
             )
             raise Conflict(
-                f"not enough stock for: {', '.join(names)}",
+                f"not enough stock for: {names}",
                 code="out_of_stock",
                 details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
             )

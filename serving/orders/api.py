@@ -21,7 +21,7 @@ def list_orders(args):
     return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/<int:order_id>")
+@blp.route("/<id:order_id>")
 @blp.response(200, OrderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order of this shopper")
 def get_order(order_id):

@@ -16,7 +16,7 @@ def history():
     return render_template("orders/history.html", orders=orders, next_cursor=next_cursor)
 
 
-@bp.route("/<int:order_id>")
+@bp.route("/<id:order_id>")
 def detail(order_id: int):
     order = queries.find_order(current_shopper(), order_id)
     return render_template("orders/detail.html", order=order, placed=request.args.get("placed") == "1")

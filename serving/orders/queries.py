@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from serving.cache import jsonable
-from serving.catalog.queries import decode_cursor, encode_cursor
+from serving.cursors import decode_cursor, encode_cursor
 from serving.db import database
 from serving.errors import NotFound
 from serving.sql_files import statements
@@ -41,7 +41,7 @@ def order_history(customer_id: int | None, cursor: str | None, limit: int) -> tu
         return [], None
     before_created, before_id = None, None
     if cursor:
-        _, before_created, before_id = decode_cursor(cursor)
+        _, before_created, before_id = decode_cursor(f"orders:{customer_id}", cursor)
     with database().connection() as conn:
         rows = conn.execute(
             SQL["orders_of_customer"],
@@ -50,5 +50,5 @@ def order_history(customer_id: int | None, cursor: str | None, limit: int) -> tu
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor("next", last["created_at"].isoformat(), last["id"])
+        next_cursor = encode_cursor(f"orders:{customer_id}", "next", last["created_at"].isoformat(), last["id"])
     return jsonable(rows[:limit]), next_cursor

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from serving.catalog.queries import SORTS
@@ -54,15 +57,50 @@ def test_previous_cursor_returns_the_page_before(client):
     assert back["prev_cursor"] is None
 
 
-def test_a_forged_cursor_is_a_400_naming_the_parameter(client):
+def unsigned_cursor(direction, key, row_id) -> str:
+    """A well-formed cursor of the old, unsigned kind: JSON in base64."""
+    raw = json.dumps([direction, key, row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+FORGED = {
+    "not a cursor": "not-a-cursor",
+    "NaN key": unsigned_cursor("next", "NaN", 1),
+    "Infinity key": unsigned_cursor("next", "Infinity", 1),
+    "id past bigint": unsigned_cursor("next", "1.00", 2**63),
+    "unsigned but plausible": unsigned_cursor("next", "5.00", 10),
+}
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+@pytest.mark.parametrize("forgery", list(FORGED))
+def test_a_forged_cursor_is_a_400_naming_the_parameter(client, sort, forgery):
     code = largest_category(client)["code"]
-    response = client.get(f"/api/v1/categories/{code}/products", query_string={"cursor": "not-a-cursor"})
+    cursor = FORGED[forgery]
+    response = client.get(f"/api/v1/categories/{code}/products", query_string={"cursor": cursor, "sort": sort})
     assert response.status_code == 400
     assert response.get_json() == {
         "code": "invalid_cursor",
-        "message": "cursor is not one this API issued; start again without it",
-        "details": {"cursor": "not-a-cursor"},
+        "message": "cursor is not one this API issued for this listing; start again without it",
+        "details": {"cursor": cursor[:100]},
     }
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_a_cursor_only_pages_the_listing_it_was_issued_for(client, sort):
+    categories = sorted(client.get("/api/v1/categories").get_json(), key=lambda c: c["product_count"], reverse=True)
+    first, second = categories[0]["code"], categories[1]["code"]
+    issued = client.get(f"/api/v1/categories/{first}/products", query_string={"limit": 2, "sort": sort}).get_json()
+    cursor = issued["next_cursor"]
+    other_sort = next(s for s in SORTS if s != sort)
+    for code, used_sort in ((second, sort), (first, other_sort)):
+        response = client.get(f"/api/v1/categories/{code}/products", query_string={"cursor": cursor, "sort": used_sort})
+        assert (response.status_code, response.get_json()["code"]) == (400, "invalid_cursor")
+    payload, signature = cursor.rsplit(".", 1)
+    tampered = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    response = client.get(f"/api/v1/categories/{first}/products", query_string={"cursor": tampered, "sort": sort})
+    assert response.status_code == 400
+    assert client.get(f"/c/{first}", query_string={"cursor": tampered, "sort": sort}).status_code == 400  # the page
 
 
 def test_unknown_category_and_product_are_404_json(client):
