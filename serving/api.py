@@ -10,7 +10,6 @@ from flask_smorest import Api, Blueprint
 from serving.schemas import ErrorSchema
 from serving.validation import IdConverter, id_parameter_schema
 
-
 # A text field with a pattern of its own also carries the NUL check (serving.validation.Text): the spec shows
 # the field's own pattern, which excludes NUL as well.
 warnings.filterwarnings("ignore", message="More than one regex validator", category=UserWarning)
