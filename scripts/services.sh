@@ -3,6 +3,7 @@
 # project-local folder on non-default ports, so nothing on the machine is touched.
 #
 #   scripts/services.sh up|down|status|env|destroy   (destroy = down, then delete the data)
+#   scripts/services.sh restart-postgres|restart-redis|freeze-redis|thaw-redis   (fault drills and tests)
 #
 # Settings (environment): BFP_STATE_DIR (default <repo>/.local/services), BFP_PG_PORT (55432),
 # BFP_REDIS_PORT (56379), BFP_DB_NAME (bfp), BFP_DB_USER (bfp).
@@ -182,6 +183,36 @@ cmd_status() {
   return $rc
 }
 
+# Fault drills and tests: restart one service in place (same port, same data; carts survive in Redis's
+# append-only file), or freeze / thaw Redis (SIGSTOP / SIGCONT: it holds connections and answers nothing).
+cmd_restart_postgres() {
+  local bin data
+  bin=$(pg_bindir) || die "PostgreSQL server binaries not found"
+  data=$(pg_base)/data
+  pg_running "$data" || die "postgres is not running ($data)"
+  as_pg "$bin/pg_ctl" -D "$data" -l "$(pg_base)/postgres.log" -o "-p $PG_PORT" -m fast -w -t 60 restart >/dev/null \
+    || die "postgres did not restart, see $(pg_base)/postgres.log"
+  log "postgres restarted"
+}
+
+cmd_restart_redis() {
+  redis_running || die "redis is not running"
+  redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true  # a clean shutdown writes the append-only file
+  local deadline=$((SECONDS + 30))
+  while redis_running; do
+    [ $SECONDS -lt $deadline ] || die "redis did not stop"
+    sleep 0.05
+  done
+  rm -f "$REDIS_PID"
+  redis_up
+  log "redis restarted"
+}
+
+cmd_signal_redis() {
+  redis_running || die "redis is not running"
+  kill "-$1" "$(cat "$REDIS_PID")"
+}
+
 cmd_destroy() {
   cmd_down
   rm -rf "$(pg_base)" "$STATE_DIR"
@@ -194,5 +225,9 @@ case "${1:-}" in
   status) cmd_status ;;
   env) print_env ;;
   destroy) cmd_destroy ;;
-  *) echo "usage: $0 up|down|status|env|destroy" >&2; exit 2 ;;
+  restart-postgres) cmd_restart_postgres ;;
+  restart-redis) cmd_restart_redis ;;
+  freeze-redis) cmd_signal_redis STOP ;;
+  thaw-redis) cmd_signal_redis CONT ;;
+  *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|restart-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
 esac

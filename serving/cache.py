@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import redis
-from flask import current_app
+import redis.client
+from flask import current_app, g, has_request_context
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -61,15 +62,55 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
+def _failed_earlier() -> bool:
+    return has_request_context() and g.get("redis_failed", False)
+
+
+def _note_failure() -> None:
+    if has_request_context():
+        g.redis_failed = True
+
+
+class RequestScopedRedis(redis.Redis):
+    """A client that, once Redis failed to answer in a request, fails the request's later calls at once: a
+    frozen server would cost every call its timeout, and a page makes several (cart, products, menu)."""
+
+    def execute_command(self, *args, **options):
+        if _failed_earlier():
+            raise redis.ConnectionError("Redis did not answer earlier in this request")
+        try:
+            return super().execute_command(*args, **options)
+        except (redis.ConnectionError, redis.TimeoutError):  # not a reply error (NOSCRIPT is routine)
+            _note_failure()
+            raise
+
+    def pipeline(self, transaction=True, shard_hint=None) -> RequestScopedPipeline:
+        return RequestScopedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+class RequestScopedPipeline(redis.client.Pipeline):
+    """The pipeline of RequestScopedRedis: the same rule for its one round trip."""
+
+    def execute(self, raise_on_error: bool = True):
+        if _failed_earlier():
+            self.reset()
+            raise redis.ConnectionError("Redis did not answer earlier in this request")
+        try:
+            return super().execute(raise_on_error)
+        except (redis.ConnectionError, redis.TimeoutError):
+            _note_failure()
+            raise
+
+
 class Cache:
     """Cache-aside over one Redis client with short socket timeouts (a dead Redis costs milliseconds)."""
 
     def __init__(self, config: ServingConfig):
         self.config = config
         # One reconnect without backoff (a connection that died with a restarted server), no more: a frozen
-        # Redis costs at most 2 x the timeout before the cart answers 503 (redis-py's default retries 3 times
-        # with backoff, past a second).
-        self.client = redis.Redis.from_url(
+        # Redis costs a request at most 2 x the timeout before its 503 (redis-py's default retries 3 times with
+        # backoff, past a second; RequestScopedRedis fails the request's later calls at once).
+        self.client = RequestScopedRedis.from_url(
             config.redis_url,
             socket_timeout=config.redis_timeout_seconds,
             socket_connect_timeout=config.redis_timeout_seconds,

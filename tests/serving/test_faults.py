@@ -1,0 +1,186 @@
+"""Infrastructure faults, on a PostgreSQL cluster and a redis-server of this module's own (scripts/services.sh,
+so the same commands the drill uses): a database restart under requests answers 200 or 503, never another 5xx,
+and is served again within 2 s; a Redis restart keeps the carts; a frozen Redis answers 503 within the budget.
+gunicorn's own refusals come in the error shape."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+import requests
+
+from datagen import purchases
+from datagen.load import load_catalog
+from serving import create_app
+from serving.config import ServingConfig
+from serving.migrate import apply_migrations
+from tests.conftest import SMALL_SCALE, free_port, parse_env_lines, run_services
+from tests.serving.conftest import product_in_stock
+
+RECOVERY_SECONDS = 2.0
+REDIS_BUDGET_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class OwnServices:
+    database_url: str
+    redis_url: str
+    env: dict[str, str]
+
+    def run(self, command: str) -> None:
+        done = run_services(command, self.env)
+        assert done.returncode == 0, f"services.sh {command}:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory) -> Iterator[OwnServices]:
+    state = tmp_path_factory.mktemp("own-services")
+    env = {
+        **os.environ,
+        "BFP_STATE_DIR": str(state / "services"),
+        "BFP_PG_PORT": str(free_port()),
+        "BFP_REDIS_PORT": str(free_port()),
+        "BFP_DB_NAME": "bfp_faults",
+    }
+    started = run_services("up", env)
+    assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
+    urls = parse_env_lines(started.stdout)
+    apply_migrations(urls["DATABASE_URL"])
+    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), state / "p.csv")
+    load_catalog(csv_path, urls["DATABASE_URL"], state / "quarantine")
+    yield OwnServices(urls["DATABASE_URL"], urls["REDIS_URL"], env)
+    run_services("destroy", env)
+
+
+@pytest.fixture
+def app(own):
+    config = ServingConfig.from_env(
+        {"BFP_SECRET_KEY": secrets.token_hex(16), "DATABASE_URL": own.database_url, "REDIS_URL": own.redis_url}
+    )
+    app = create_app(config)
+    yield app
+    app.extensions["bfp_database"].close()
+
+
+def search(client) -> int:
+    return client.get("/api/v1/search", query_string={"q": "the", "limit": 5}).status_code
+
+
+def test_a_database_restart_under_requests_is_200_or_503_and_served_again_within_2_s(app, own):
+    client = app.test_client()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:  # open several pooled connections first
+        assert set(pool.map(lambda _: search(app.test_client()), range(32))) == {200}
+    statuses: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            statuses[search(app.test_client())] += 1
+
+    loaders = [threading.Thread(target=load) for _ in range(4)]
+    for thread in loaders:
+        thread.start()
+    own.run("restart-postgres")  # returns once the server accepts connections again
+    back = time.monotonic()
+    first_success = None
+    while first_success is None and time.monotonic() - back < 10:
+        if search(client) == 200:
+            first_success = time.monotonic() - back
+    stop.set()
+    for thread in loaders:
+        thread.join()
+
+    assert set(statuses) <= {200, 503}, statuses  # a lost connection is a 503 with Retry-After, never a 500
+    assert first_success is not None and first_success <= RECOVERY_SECONDS
+    # the pool found and replaced every connection that died: sixty requests in a row all succeed
+    assert Counter(search(client) for _ in range(60)) == Counter({200: 60})
+
+
+def test_a_redis_restart_keeps_the_carts(app, own):
+    client = app.test_client()
+    product = a_product_in_stock(own)
+    assert client.post("/api/v1/cart/items", json={"product_id": product, "quantity": 2}).status_code == 200
+    own.run("restart-redis")
+    cart = client.get("/api/v1/cart")
+    assert cart.status_code == 200
+    assert [(line["product_id"], line["quantity"]) for line in cart.get_json()["lines"]] == [(product, 2)]
+
+
+def test_a_frozen_redis_answers_503_within_the_budget(app, own):
+    client = app.test_client()
+    product = a_product_in_stock(own)
+    assert client.post("/api/v1/cart/items", json={"product_id": product}).status_code == 200
+    own.run("freeze-redis")
+    try:
+        for call in (
+            lambda: client.get("/api/v1/cart"),
+            lambda: client.post("/api/v1/cart/items", json={"product_id": product}),
+            lambda: client.put(f"/api/v1/cart/items/{product}", json={"quantity": 3}),
+            lambda: client.get("/cart"),
+        ):
+            started = time.monotonic()
+            response = call()
+            took = time.monotonic() - started
+            assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+            assert took < REDIS_BUDGET_SECONDS, f"{took:.2f} s before the 503"
+        assert "nothing was changed" in client.get("/api/v1/cart").get_json()["message"]
+    finally:
+        own.run("thaw-redis")
+    assert client.get("/api/v1/cart").status_code == 200
+
+
+def a_product_in_stock(own: OwnServices) -> int:
+    with psycopg.connect(own.database_url) as conn:
+        return product_in_stock(conn)["id"]
+
+
+def raw_request(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Sends bytes as they are (requests would refuse some of these) and reads the whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("what", "request_bytes", "status", "code"),
+    [
+        ("URL past gunicorn's limit", b"GET /api/v1/search?q=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414,
+         "uri_too_long"),
+        ("URL past the app's limit", b"GET /api/v1/search?q=" + b"x" * 5000 + b" HTTP/1.1\r\nHost: a\r\n"
+         b"Connection: close\r\n\r\n", 414, "uri_too_long"),
+        ("header past gunicorn's limit", b"GET /api/v1/categories HTTP/1.1\r\nHost: a\r\nX-Pad: " + b"y" * 9000
+         + b"\r\n\r\n", 431, "request_header_fields_too_large"),
+        ("malformed request line", b"NOT HTTP\r\n\r\n", 400, "bad_request"),
+    ],
+)  # fmt: skip
+def test_server_layer_refusals_come_in_the_error_shape(live_server, what, request_bytes, status, code):
+    got_status, headers, body = raw_request(live_server.url, request_bytes)
+    assert got_status == status, what
+    assert headers["Content-Type"].startswith("application/json"), what
+    assert json.loads(body)["code"] == code
+
+
+def test_a_body_of_megabytes_is_refused_with_413(live_server):
+    response = requests.post(
+        live_server.url + "/api/v1/cart/items", data=b"{" + b" " * 5_000_000 + b"}", timeout=30,
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
