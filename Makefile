@@ -20,7 +20,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: drill-serve help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-query serve-stop query report mwaa-bundle clean
 
@@ -76,6 +76,9 @@ serve: venv services-up migrate ## run the storefront (gunicorn, gthread) on htt
 
 bench-serve: venv services-up ## Locust at 1..500 users, bare-Flask ceiling vs cached detail (wrk), checkout/s, full catalog
 	$(PY) -m bench.serve
+
+drill-serve: venv ## fault drill: shoppers on production gunicorn while a worker dies, Postgres restarts, Redis stops/freezes
+	$(PY) -m drills.serve
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
 	$(PY) -m bench.generate

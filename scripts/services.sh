@@ -3,7 +3,7 @@
 # project-local folder on non-default ports, so nothing on the machine is touched.
 #
 #   scripts/services.sh up|down|status|env|destroy   (destroy = down, then delete the data)
-#   scripts/services.sh restart-postgres|restart-redis|freeze-redis|thaw-redis   (fault drills and tests)
+#   scripts/services.sh restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis (drills)
 #
 # Settings (environment): BFP_STATE_DIR (default <repo>/.local/services), BFP_PG_PORT (55432),
 # BFP_REDIS_PORT (56379), BFP_DB_NAME (bfp), BFP_DB_USER (bfp).
@@ -196,16 +196,21 @@ cmd_restart_postgres() {
 }
 
 cmd_restart_redis() {
+  cmd_stop_redis  # a clean shutdown writes the append-only file
+  redis_up
+  log "redis restarted"
+}
+
+cmd_stop_redis() {
   redis_running || die "redis is not running"
-  redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true  # a clean shutdown writes the append-only file
+  redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 30))
   while redis_running; do
     [ $SECONDS -lt $deadline ] || die "redis did not stop"
     sleep 0.05
   done
   rm -f "$REDIS_PID"
-  redis_up
-  log "redis restarted"
+  log "redis stopped"
 }
 
 cmd_signal_redis() {
@@ -227,7 +232,9 @@ case "${1:-}" in
   destroy) cmd_destroy ;;
   restart-postgres) cmd_restart_postgres ;;
   restart-redis) cmd_restart_redis ;;
+  stop-redis) cmd_stop_redis ;;
+  start-redis) redis_up ;;
   freeze-redis) cmd_signal_redis STOP ;;
   thaw-redis) cmd_signal_redis CONT ;;
-  *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|restart-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
 esac
