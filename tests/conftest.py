@@ -177,3 +177,28 @@ def oltp_url(services, catalog_template):
     """A fresh database of this test with the schema and the small catalog, and no orders yet."""
     with database_from_template(services, catalog_template) as url:
         yield url
+
+
+def headless_chromium(offline: bool = False):
+    """Debian's chromium driven by its chromedriver through Selenium, headless, with the browser console log;
+    `offline`: every request beyond loopback and files fails (a proxy where nothing listens)."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromedriver, chromium = shutil.which("chromedriver"), shutil.which("chromium")
+    assert chromedriver and chromium, "chromium and chromium-driver missing: run `make venv` (scripts/bootstrap.sh)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,2600",
+        "--disable-background-networking",
+        *(["--proxy-server=127.0.0.1:9"] if offline else []),
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(chromedriver), options=options)

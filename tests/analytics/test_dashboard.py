@@ -4,18 +4,14 @@ redraws them, and what it shows equals the canonical queries' rows."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from analytics import __main__ as cli
 from analytics import queries
-from tests.conftest import ROOT
+from tests.conftest import ROOT, headless_chromium
 
 CHARTS = ("daily", "to_date", "surge", "share", "states", "categories")
 SCREENSHOT = ROOT / "test-output" / "dashboard.png"
@@ -30,21 +26,7 @@ def dashboard(catalog_path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromedriver, chromium = shutil.which("chromedriver"), shutil.which("chromium")
-    assert chromedriver and chromium, "chromium and chromium-driver missing: run `make venv` (scripts/bootstrap.sh)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,2600",
-        "--disable-background-networking",
-        "--proxy-server=127.0.0.1:9",  # nothing answers there: a page that fetches from the network fails
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver = headless_chromium(offline=True)
     yield driver
     driver.quit()
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, headless_chromium
 from tests.serving.conftest import SHIPPING
 
 SCREENSHOTS = ROOT / "test-output" / "browser"
@@ -20,13 +17,7 @@ SCREENSHOTS = ROOT / "test-output" / "browser"
 
 @pytest.fixture(scope="module")
 def browser():
-    chromedriver, chromium = shutil.which("chromedriver"), shutil.which("chromium")
-    assert chromedriver and chromium, "chromium and chromium-driver missing: run `make venv` (scripts/bootstrap.sh)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver = headless_chromium()
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
