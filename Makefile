@@ -86,8 +86,8 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.extract
 
-airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) for `airflow dags test|backfill`
-	@AIRFLOW_HOME=$(AIRFLOW_HOME) $(VENV)/bin/airflow db migrate >/dev/null && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"
+airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) and the lake writers' pool
+	@PYTHONPATH=$(CURDIR)/dags $(PY) -m pipeline.airflow_setup && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"
 
 SPARK_ZIP := .local/dist/bfp_spark.zip
 # spark-submit finds its Spark home with the python3 first on PATH: the venv's

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER
 
 DOC = """
 ### bf_report
@@ -32,7 +32,7 @@ with DAG(
     default_args={**DEFAULT_ARGS, "retries": 2},
 ) as dag:
 
-    @task
+    @task(**LAKE_WRITER)  # reads the catalog: not while a registration writes it
     def render_dashboard(run_id=None, triggering_asset_events=None) -> dict:
         from pipeline import report, settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, as_of_date, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, as_of_date, file_safe
 
 DOC = """
 ### lake_rebuild
@@ -48,7 +48,7 @@ with DAG(
     },
 ) as dag:
 
-    @task(retries=1)
+    @task(retries=1, **LAKE_WRITER)
     def transform(params=None, run_id=None, logical_date=None, dag_run=None) -> dict:
         from pipeline import publish_steps, settings
 
@@ -60,12 +60,12 @@ with DAG(
         return publish_steps.transform(settings.from_env(), file_safe(run_id), args)
 
     @task(**NO_RETRIES)
-    def dq_gate(refresh: dict, run_id=None) -> dict:
+    def dq_gate(refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import publish_steps, settings
 
-        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [], refresh)
+        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [], refresh, ti.try_number)
 
-    @task
+    @task(**LAKE_WRITER)
     def register_partitions(refresh: dict, dq: dict, params=None) -> dict:
         from pipeline import publish_steps, settings
 

@@ -7,7 +7,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, NO_RETRIES, as_of_date, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, as_of_date, file_safe
 
 DOC = """
 ### orders_pipeline
@@ -20,7 +20,7 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
    (only touched months rewritten), then the marts of the touched years and the season marts as of the
    window end's date (`--as-of`). Skipped for an empty window.
 3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
-   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in `_dq/`.
+   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in `_dq/<suite>/<run>/<attempt>.json`.
    A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
 4. **register_partitions**: exactly the partitions written (`ALTER TABLE … ADD IF NOT EXISTS PARTITION` on
    Athena; the DuckDB catalog locally). Until then they are invisible to analysts.
@@ -29,8 +29,10 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
 * **Schedule**: `CronDataIntervalTimetable("0 * * * *", UTC)` (a cron string would give zero-width windows).
   Catchup is off: a new deployment starts with the current hour. `max_active_runs=1`.
 * **Safety**: a window is extracted only when it ended at least `BFP_EXTRACT_LAG_SECONDS` ago and no
-  transaction that began before its end is still open. Otherwise the task fails and retries (exponential
-  backoff); the window is never shrunk or skipped.
+  transaction that began before its end is still open. Otherwise the task fails and retries every minute
+  (30 times, then one alert); the window is never shrunk or skipped.
+* **One writer**: the extract, transform and registration run in the pool `bfp_lake_writer` (one slot), so a
+  manual run, a backfill and `lake_rebuild` queue instead of writing the lake at once.
 * **Re-run a window**: clear the run's tasks; the window folder and the partitions are replaced exactly.
 * **Manual window**: trigger with params `window_start`/`window_end` (ISO-8601 with zone); `dry_run` counts
   without writing (later steps are skipped).
@@ -60,7 +62,7 @@ with DAG(
     },
 ) as dag:
 
-    @task
+    @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None) -> dict:
         """Extract the run's window (see pipeline.orders_extract)."""
         from pipeline import orders_extract, settings
@@ -68,7 +70,7 @@ with DAG(
         window = orders_extract.window_for_run(data_interval_start, data_interval_end, params)
         return orders_extract.run(window, settings.from_env(), dry_run=params["dry_run"])
 
-    @task(retries=2)
+    @task(retries=2, **LAKE_WRITER)
     def transform(extract: dict, params=None, run_id=None) -> dict:
         from pipeline import publish_steps, settings
 
@@ -81,12 +83,13 @@ with DAG(
         return publish_steps.transform(settings.from_env(), file_safe(run_id), args, rows_in)
 
     @task(**NO_RETRIES)
-    def dq_gate(extract: dict, refresh: dict, run_id=None) -> dict:
+    def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import publish_steps, settings
 
-        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [extract["window"]["label"]], refresh)
+        windows = [extract["window"]["label"]]
+        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
 
-    @task
+    @task(**LAKE_WRITER)
     def register_partitions(refresh: dict, dq: dict) -> dict:
         from pipeline import publish_steps, settings
 

@@ -131,13 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         console.rule("[bold]3/4 Airflow: lake_rebuild, then orders_pipeline")
         # The demo's window ends now: no lag (the extract still checks that no transaction before it is open).
         env = {**os.environ, "BFP_EXTRACT_LAG_SECONDS": "0"}
-        subprocess.run(
-            [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        subprocess.run([sys.executable, "-m", "pipeline.airflow_setup"], env=env, check=True)  # db + the pool
         purchases = str((ROOT / args.purchases).resolve())
         airflow_dag_test("lake_rebuild", {"purchases_csv": purchases, "import_id": "demo"}, env)
         window = {

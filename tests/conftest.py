@@ -137,10 +137,15 @@ def redis_client(services: Services) -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's SQLite metadata database for this test session, migrated once."""
+    """Airflow's SQLite metadata database for this test session, migrated once, with the lake writers' pool."""
     TEST_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, "-m", "pipeline.airflow_setup"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "dags")},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return TEST_AIRFLOW_HOME

@@ -23,19 +23,32 @@ LOG_EVENTS = {
 }
 
 
+def run_window(context: dict) -> dict | None:
+    """The window the run covers, whatever kind of run it is: the manual window_start/window_end params, else
+    the data interval; None for a run that covers no window (lake_rebuild)."""
+    params = context.get("params") or {}
+    start, end = params.get("window_start"), params.get("window_end")
+    if start and end:
+        return {"start": str(start), "end": str(end), "from": "params"}
+    interval_start, interval_end = context.get("data_interval_start"), context.get("data_interval_end")
+    if interval_start is not None and interval_end is not None and interval_start != interval_end:
+        return {"start": interval_start.isoformat(), "end": interval_end.isoformat(), "from": "data interval"}
+    return None
+
+
 def build_alert(context: dict) -> dict:
-    """What on-call needs: which task of which run failed, on which window, why, and where the log is."""
+    """What on-call needs: which task of which run failed, on which window (or import), why, and where the log
+    is."""
     ti = context["ti"]
+    params = context.get("params") or {}
     return {
         "event": "task_failed",
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,
         "run_id": ti.run_id,
         "try_number": ti.try_number,
-        "window": {
-            "start": str(context.get("data_interval_start")),
-            "end": str(context.get("data_interval_end")),
-        },
+        "window": run_window(context),
+        "import": params.get("import_id"),
         "error": f"{type(context.get('exception')).__name__}: {context.get('exception')}",
         "log_url": getattr(ti, "log_url", None),
         "next_step": f"read the error above and the task's log line ({LOG_EVENTS.get(ti.task_id, ti.task_id)!r} event);"

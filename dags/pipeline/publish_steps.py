@@ -59,12 +59,12 @@ def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int
     return refresh
 
 
-def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict) -> dict:
+def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, attempt: int = 1) -> dict:
     """Validates the run's raw windows, curated partitions and marts; raises DataQualityError on a failure."""
     lake = Lake.from_uri(settings.lake_uri)
     checks = quality.checks_for_run(lake, windows, refresh)
     try:
-        summary = quality.gate(lake, run_id, checks, settings.expectations_dir)
+        summary = quality.gate(lake, run_id, checks, settings.expectations_dir, attempt)
     except quality.DataQualityError as exc:
         log.error(
             json.dumps(

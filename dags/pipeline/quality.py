@@ -2,7 +2,7 @@
 
 Data is read from the lake with pyarrow (file:// and s3:// alike), reconciliations are computed with DuckDB over
 those Arrow tables, and every check is validated on a pandas batch of an ephemeral GX context. Each result is
-written to <lake>/_dq/<suite>/<run>.json. If any expectation fails, DataQualityError names the failed
+written to <lake>/_dq/<suite>/<run>/<attempt>.json. If any expectation fails, DataQualityError names the failed
 expectations with sample bad values, and the DAG stops before registration and publication.
 """
 
@@ -184,6 +184,8 @@ def _failure(result) -> dict:
 
 def validate(checks: list[Check], suites_dir: Path) -> list[dict]:
     """Validates every check with GX Core; returns one JSON-ready result per check."""
+    # GX logs hundreds of INFO lines per run; on-call reads the gate's own line (and GX's warnings)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
@@ -214,16 +216,18 @@ def validate(checks: list[Check], suites_dir: Path) -> list[dict]:
     return outcomes
 
 
-def gate(lake: Lake, run_id: str, checks: list[Check], suites_dir: Path) -> dict:
-    """Validates, writes each result to _dq/<suite>/<run_id>[-n].json, and raises if anything failed."""
+def gate(lake: Lake, run_id: str, checks: list[Check], suites_dir: Path, attempt: int = 1) -> dict:
+    """Validates, writes each result to _dq/<suite>/<run_id>/<attempt>[-n].json (a re-run never overwrites the
+    evidence of a failed attempt), and raises if anything failed."""
     outcomes = validate(checks, suites_dir)
     paths = []
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome["suite"]] = counts.get(outcome["suite"], 0) + 1
         suffix = "" if counts[outcome["suite"]] == 1 else f"-{counts[outcome['suite']]}"
-        path = lake.path("_dq", outcome["suite"], f"{run_id}{suffix}.json")
-        lake.write_json(path, {**outcome, "run_id": run_id, "validated_at": dt.datetime.now(dt.UTC).isoformat()})
+        path = lake.path("_dq", outcome["suite"], run_id, f"{attempt}{suffix}.json")
+        validated_at = dt.datetime.now(dt.UTC).isoformat()
+        lake.write_json(path, {**outcome, "run_id": run_id, "attempt": attempt, "validated_at": validated_at})
         paths.append(lake.uri_of(path))
     failed = [o for o in outcomes if not o["success"]]
     summary = {
@@ -246,7 +250,8 @@ def gate(lake: Lake, run_id: str, checks: list[Check], suites_dir: Path) -> dict
         raise DataQualityError(
             "DQ gate failed; nothing was registered or published. Failed expectations:\n  "
             + "\n  ".join(lines)
-            + f"\nResults: {lake.uri_of(lake.path('_dq'))}/<suite>/{run_id}.json. Fix the data (or the suite, if it"
+            + f"\nResults: {lake.uri_of(lake.path('_dq'))}/<suite>/{run_id}/{attempt}.json. Fix the data (or the suite,"
+            " if it"
             " is wrong), then clear this run's tasks."
         )
     return summary

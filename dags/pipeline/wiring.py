@@ -10,17 +10,23 @@ from airflow.sdk import Asset
 
 from pipeline import alerts
 
+# One slot: tasks that write or register lake tables run one at a time across DAGs, manual runs and backfills
+# (pipeline.airflow_setup creates it).
+LAKE_WRITER_POOL = "bfp_lake_writer"
 # Consumers (reports, downstream DAGs) schedule on this; each event's extra names the windows, rows and partitions.
 LAKE_PUBLISHED = Asset(name="bfp_lake_published", uri="bfp://lake/published")
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 8,
+    # A fixed delay: Airflow's exponential backoff grows with the try number, which clearing a task does not
+    # reset, so a task cleared a few times would wait its 20-minute cap after a one-off failure.
     "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=20),
+    "retry_exponential_backoff": False,
     "on_failure_callback": alerts.on_task_failure,
 }
+# Tasks that write or register lake tables.
+LAKE_WRITER = {"pool": LAKE_WRITER_POOL}
 # A failed DQ gate fails again on the same data: alert at once instead of retrying.
 NO_RETRIES = {"retries": 0}
 

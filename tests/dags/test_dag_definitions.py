@@ -16,7 +16,7 @@ import pytest
 
 from pipeline import alerts, audit, orders_extract, publish_steps
 from pipeline.lake import Lake
-from pipeline.wiring import file_safe
+from pipeline.wiring import LAKE_WRITER_POOL, file_safe
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window, set_updated_at
 
@@ -54,7 +54,11 @@ def test_dag_structure(dags, dag_id):
         assert task.owner == "data-engineering"
         # the DQ gate fails the same way on the same data: it alerts at once instead of retrying
         assert task.retries == 0 if task.task_id == "dq_gate" else task.retries >= 1
-        assert task.retry_exponential_backoff
+        # a fixed delay: exponential backoff grows with every clear (the try number is not reset)
+        assert not task.retry_exponential_backoff and task.retry_delay.total_seconds() <= 60
+        writes_the_lake = task.task_id in ("extract_orders_window", "transform", "register_partitions")
+        if writes_the_lake or task.task_id == "render_dashboard":
+            assert task.pool == LAKE_WRITER_POOL
         assert task.on_failure_callback, f"{task.task_id} has no failure alert"
         assert not task.on_retry_callback, "alerts are raised once, after the last retry"
 
@@ -187,9 +191,9 @@ def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
     assert analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales") == [(expected_revenue,)]
     # the DQ results are in the lake, one per suite
     run = file_safe(dagrun.run_id)
-    raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
+    raw_result = lake.read_json(lake.path("_dq", "raw_orders", run, "1.json"))
     assert raw_result["success"] and raw_result["rows"] == 5
-    assert lake.read_json(lake.path("_dq", "reconcile_revenue", f"{run}.json"))["success"]
+    assert lake.read_json(lake.path("_dq", "reconcile_revenue", run, "1.json"))["success"]
     # the Asset event says what was published
     events = asset_events()[events_before:]
     assert len(events) == 1
@@ -209,7 +213,7 @@ def test_an_empty_window_skips_spark_and_still_passes_the_gate_and_publishes(
 
     assert dagrun.state == "success", task_states(dagrun)
     run = file_safe(dagrun.run_id)
-    raw_result = lake.read_json(lake.path("_dq", "raw_orders", f"{run}.json"))
+    raw_result = lake.read_json(lake.path("_dq", "raw_orders", run, "1.json"))
     assert raw_result["success"] and raw_result["rows"] == 0
     assert not lake.exists(lake.path("_runs", "refresh", f"{run}.json"))  # Spark was not started
     (event,) = asset_events()[events_before:]
@@ -249,7 +253,7 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     assert len(asset_events()) == events_before
     with open(settings.alerts_path) as handle:
         (alert,) = [json.loads(line) for line in handle]
-    assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-16 12:00:00")
+    assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-16T12:00:00")
     assert alert["next_step"].endswith("runbook: docs/runbook.md#dq_gate")
     assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
     assert str(bad[0].id) in alert["error"] or any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
@@ -281,7 +285,7 @@ def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake
     with open(settings.alerts_path) as handle:
         (alert,) = [json.loads(line) for line in handle]
     assert (alert["dag_id"], alert["task_id"]) == ("orders_pipeline", "extract_orders_window")
-    assert alert["window"]["end"].startswith("2026-01-15 13:00:00")
+    assert alert["window"]["end"].startswith("2026-01-15T13:00:00")
     assert "OperationalError" in alert["error"]
     gaps = audit.gap_report(
         lake, audit.expected_windows(hour_end - dt.timedelta(hours=2), hour_end, dt.timedelta(hours=1))
@@ -295,11 +299,35 @@ def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake
 def test_the_same_failed_attempt_alerts_only_once(settings, monkeypatch):
     run_env(monkeypatch, settings)
     ti = types.SimpleNamespace(dag_id="d", task_id="t", run_id="r", try_number=3, log_url="http://log")
-    context = {"ti": ti, "exception": RuntimeError("boom"), "data_interval_start": 1, "data_interval_end": 2}
+    start = pendulum.datetime(2026, 11, 27, 9, tz="UTC")
+    context = {
+        "ti": ti,
+        "exception": RuntimeError("boom"),
+        "data_interval_start": start,
+        "data_interval_end": start.add(hours=1),
+    }
     alerts.on_task_failure(context)
     alerts.on_task_failure(context)
     with open(settings.alerts_path) as handle:
         assert len(handle.readlines()) == 1
+
+
+def test_an_alert_names_the_window_of_every_kind_of_run():
+    ti = types.SimpleNamespace(dag_id="orders_pipeline", task_id="transform", run_id="manual__x", try_number=1)
+    manual = {"ti": ti, "exception": RuntimeError("boom"), "data_interval_start": None, "data_interval_end": None}
+    manual["params"] = {"window_start": "2026-11-27T09:00:00Z", "window_end": "2026-11-27T10:00:00Z"}
+    assert alerts.build_alert(manual)["window"] == {
+        "start": "2026-11-27T09:00:00Z",
+        "end": "2026-11-27T10:00:00Z",
+        "from": "params",
+    }
+    start = pendulum.datetime(2026, 11, 27, 9, tz="UTC")
+    scheduled = {"ti": ti, "exception": RuntimeError("boom"), "params": {"window_start": None, "window_end": None}}
+    scheduled |= {"data_interval_start": start, "data_interval_end": start.add(hours=1)}
+    assert alerts.build_alert(scheduled)["window"]["start"] == "2026-11-27T09:00:00+00:00"
+    rebuild = {"ti": ti, "exception": RuntimeError("boom"), "params": {"import_id": "demo"}}
+    alert = alerts.build_alert(rebuild)
+    assert (alert["window"], alert["import"], alert["run_id"]) == (None, "demo", "manual__x")
 
 
 def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
@@ -328,7 +356,7 @@ def test_lake_rebuild_imports_a_purchases_file_and_publishes_it(
     assert analyst_query(settings, "SELECT year FROM marts.latest_completed_season") == [(2021,)]
     (event,) = asset_events()[events_before:]
     assert event["import"] == "t400" and event["rows"] == {"order_lines": 400} and event["dq_verdict"] == "passed"
-    assert lake.read_json(lake.path("_dq", "curated_order_lines", f"{file_safe(dagrun.run_id)}.json"))["rows"] == 400
+    assert lake.read_json(lake.path("_dq", "curated_order_lines", file_safe(dagrun.run_id), "1.json"))["rows"] == 400
 
 
 def test_the_report_renders_after_a_publication(airflow_db, dags, settings, lake, monkeypatch, tmp_path):
