@@ -20,7 +20,8 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
    (only touched months rewritten), then the marts of the touched years and the season marts as of the
    window end's date (`--as-of`). Skipped for an empty window.
 3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
-   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in `_dq/<suite>/<run>/<attempt>.json`.
+   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in
+   `_dq/<suite>/<run>/<attempt>.json` (a re-run keeps a failed attempt's).
    A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
 4. **register_partitions**: exactly the partitions written (`ALTER TABLE … ADD IF NOT EXISTS PARTITION` on
    Athena; the DuckDB catalog locally). Until then they are invisible to analysts.
