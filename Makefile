@@ -20,7 +20,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: drill-serve help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: airflow airflow-stop drill-serve help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-query serve-stop query report mwaa-bundle clean
 
@@ -85,6 +85,12 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.extract
+
+airflow: venv services-up migrate ## Airflow for real (standalone) on http://127.0.0.1:8080, login admin/admin, DAGs unpaused
+	@scripts/airflow.sh up
+
+airflow-stop: ## stop every Airflow process `make airflow` started
+	@scripts/airflow.sh down
 
 airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) and the lake writers' pool
 	@PYTHONPATH=$(CURDIR)/dags $(PY) -m pipeline.airflow_setup && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"

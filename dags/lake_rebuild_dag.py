@@ -66,10 +66,11 @@ with DAG(
         return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [], refresh, ti.try_number)
 
     @task(**LAKE_WRITER)
-    def register_partitions(refresh: dict, dq: dict, params=None) -> dict:
+    def register_partitions(refresh: dict, dq: dict, params=None, run_id=None) -> dict:
         from pipeline import publish_steps, settings
 
-        return publish_steps.register(settings.from_env(), refresh, full_repair=params["full_repair"])
+        repair = params["full_repair"]
+        return publish_steps.register(settings.from_env(), refresh, full_repair=repair, run_id=file_safe(run_id))
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:

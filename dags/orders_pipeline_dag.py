@@ -91,10 +91,10 @@ with DAG(
         return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
 
     @task(**LAKE_WRITER)
-    def register_partitions(refresh: dict, dq: dict) -> dict:
+    def register_partitions(refresh: dict, dq: dict, run_id=None) -> dict:
         from pipeline import publish_steps, settings
 
-        return publish_steps.register(settings.from_env(), refresh)
+        return publish_steps.register(settings.from_env(), refresh, run_id=file_safe(run_id))
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:

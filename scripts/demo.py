@@ -103,7 +103,7 @@ def airflow_dag_test(dag_id: str, conf: dict, env: dict) -> None:
         )
     if done.returncode != 0:
         raise DemoError(f"the {dag_id} run failed; read {log_path} (and docs/runbook.md)")
-    if '"event": "publish"' not in log_path.read_text():
+    if '"bfp_task": "publish"' not in log_path.read_text():
         raise DemoError(f"{dag_id} finished without a publish line; read {log_path}")
     console.print(f"[green]✓[/green] {dag_id}: published — log {log_path.relative_to(ROOT)}")
 

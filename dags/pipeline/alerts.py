@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline import settings as settings_module
 
 log = logging.getLogger("pipeline.alerts")
-# task id -> the "event" of the one structured line the task logs (docs/runbook.md lists them)
+# task id -> the `bfp_task` of the one structured line the task logs (docs/runbook.md lists them)
 LOG_EVENTS = {
     "extract_orders_window": "extract_window",
     "transform": "transform",
@@ -42,7 +42,7 @@ def build_alert(context: dict) -> dict:
     ti = context["ti"]
     params = context.get("params") or {}
     return {
-        "event": "task_failed",
+        "bfp_task": "task_failed",
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,
         "run_id": ti.run_id,

@@ -58,7 +58,7 @@ class ExtractResult:
     def summary(self) -> dict:
         """The task's one structured log line (also its return value / XCom)."""
         return {
-            "event": "extract_window",
+            "bfp_task": "extract_window",
             "status": self.status,
             "window": self.window.as_dict(),
             "run_id": self.run_id,

@@ -36,7 +36,7 @@ def run(window: Window, settings: Settings, dry_run: bool = False, run_id: str |
         log.warning(
             json.dumps(
                 {
-                    "event": "extract_window",
+                    "bfp_task": "extract_window",
                     "status": "deferred",
                     "window": window.as_dict(),
                     "error": str(exc),
@@ -50,7 +50,7 @@ def run(window: Window, settings: Settings, dry_run: bool = False, run_id: str |
         log.error(
             json.dumps(
                 {
-                    "event": "extract_window",
+                    "bfp_task": "extract_window",
                     "status": "failed",
                     "window": window.as_dict(),
                     "error": f"{type(exc).__name__}: {exc}",

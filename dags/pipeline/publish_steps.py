@@ -1,10 +1,13 @@
 """The steps after the extract, as plain functions the DAG tasks call: Spark transform -> DQ gate -> partition
-registration -> the publication record (the Asset event's extra). Each logs one structured JSON line."""
+registration -> the publication record (the Asset event's extra). Each attempt logs one structured JSON line
+under the key `bfp_task` (which Airflow's own JSON log lines never use), whether it succeeded or failed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 
 from pipeline import catalog, quality, spark_jobs
 from pipeline.lake import Lake
@@ -14,9 +17,28 @@ log = logging.getLogger("pipeline.publish")
 CURATED_TABLE = "curated.order_lines"
 
 
-def _log(event: dict) -> dict:
-    log.info(json.dumps(event, default=str, sort_keys=True))
+def _log(event: dict, level: int = logging.INFO) -> dict:
+    log.log(level, json.dumps(event, default=str, sort_keys=True))
     return event
+
+
+@contextlib.contextmanager
+def failure_logged(task: str, run_id: str | None, next_step: str) -> Iterator[None]:
+    """A failure inside logs the task's line (status failed, the error, what to do) before it propagates."""
+    try:
+        yield
+    except Exception as exc:
+        _log(
+            {
+                "bfp_task": task,
+                "status": "failed",
+                "run_id": run_id,
+                "error": f"{type(exc).__name__}: {exc}"[:3000],
+                "next_step": next_step,
+            },
+            logging.ERROR,
+        )
+        raise
 
 
 def written_partitions(refresh: dict) -> dict[str, list[str]]:
@@ -39,11 +61,13 @@ def removed_partitions(refresh: dict) -> dict[str, list[str]]:
 def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int | None = None) -> dict:
     """Runs the Spark refresh job; an extract window without orders skips Spark (nothing to merge)."""
     if rows_in == 0:
-        return _log({"event": "transform", "status": "skipped", "reason": "no orders in the window", "run_id": run_id})
-    refresh = spark_jobs.run_refresh(settings, run_id, job_args)
+        skipped = {"bfp_task": "transform", "status": "skipped", "reason": "no orders in the window", "run_id": run_id}
+        return _log(skipped)
+    with failure_logged("transform", run_id, "see docs/runbook.md#transform; then clear this task"):
+        refresh = spark_jobs.run_refresh(settings, run_id, job_args)
     _log(
         {
-            "event": "transform",
+            "bfp_task": "transform",
             "status": "success",
             "run_id": run_id,
             "args": job_args,
@@ -69,7 +93,7 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, 
         log.error(
             json.dumps(
                 {
-                    "event": "dq_gate",
+                    "bfp_task": "dq_gate",
                     "verdict": "failed",
                     "run_id": run_id,
                     "windows": windows,
@@ -79,7 +103,7 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, 
             )
         )
         raise
-    return _log({"event": "dq_gate", "run_id": run_id, "windows": windows, **summary})
+    return _log({"bfp_task": "dq_gate", "run_id": run_id, "windows": windows, **summary})
 
 
 def make_catalog(settings: Settings):
@@ -97,21 +121,24 @@ def make_catalog(settings: Settings):
     return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
 
 
-def register(settings: Settings, refresh: dict, full_repair: bool = False) -> dict:
+def register(settings: Settings, refresh: dict, full_repair: bool = False, run_id: str | None = None) -> dict:
     """Registers exactly the partitions the run wrote (and drops the emptied ones); with full_repair, every
     table is repaired from the lake instead (MSCK REPAIR TABLE on Athena)."""
-    target = make_catalog(settings)
     written, removed = written_partitions(refresh), removed_partitions(refresh)
-    if full_repair:
-        for table in target.tables:
-            target.repair(table)
-    else:
-        for table in sorted(set(written) | set(removed)):
-            target.register(table, written.get(table, []), removed.get(table, []))
-    target.ensure_views()
+    with failure_logged("register", run_id, "see docs/runbook.md#register_partitions; then clear this task"):
+        target = make_catalog(settings)
+        if full_repair:
+            for table in target.tables:
+                target.repair(table)
+        else:
+            for table in sorted(set(written) | set(removed)):
+                target.register(table, written.get(table, []), removed.get(table, []))
+        target.ensure_views()
     return _log(
         {
-            "event": "register",
+            "bfp_task": "register",
+            "status": "success",
+            "run_id": run_id,
             "target": settings.target,
             "mode": "full_repair" if full_repair else "partitions",
             "registered": written,
@@ -125,7 +152,7 @@ def publication(windows: list[str], refresh: dict, dq: dict, rows: dict) -> dict
     """What the Asset event carries: the windows, rows, the partitions now visible, the DQ verdict."""
     return _log(
         {
-            "event": "publish",
+            "bfp_task": "publish",
             "windows": windows,
             "import": refresh.get("import_purchases", {}).get("import_id"),
             "rows": rows,

@@ -16,7 +16,7 @@ def render_dashboard(settings: Settings, run_id: str, publications: list[dict]) 
     if settings.target != "local":
         # The dashboard queries the DuckDB catalog; the aws target's analysts use Athena with the same SQL.
         record = {
-            "event": "bf_report",
+            "bfp_task": "bf_report",
             "status": "skipped",
             "run_id": run_id,
             "reason": "aws target: no DuckDB catalog",
@@ -24,10 +24,12 @@ def render_dashboard(settings: Settings, run_id: str, publications: list[dict]) 
         log.warning(json.dumps(record))
         return record
     from analytics import dashboard
+    from pipeline.publish_steps import failure_logged
 
-    path = dashboard.render(settings.catalog_path, settings.report_dir)
+    with failure_logged("bf_report", run_id, "see docs/runbook.md#bf_report; the previous page stays in place"):
+        path = dashboard.render(settings.catalog_path, settings.report_dir)
     record = {
-        "event": "bf_report",
+        "bfp_task": "bf_report",
         "status": "success",
         "run_id": run_id,
         "path": str(path),
