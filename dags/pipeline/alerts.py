@@ -77,7 +77,7 @@ def on_task_failure(context: dict) -> None:
     if settings.target == "aws":
         from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
-        SnsHook().publish_to_target(
+        SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(  # the connection Athena and EMR use
             target_arn=settings.sns_topic_arn,
             message=json.dumps(alert, sort_keys=True),
             subject=f"[bfp] {alert['dag_id']}.{alert['task_id']} failed"[:100],

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "dags"))
 from pipeline import catalog
 from seasons import calendar
+from tests.conftest import ROOT
 
 D = dt.date
 TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import time
 from dataclasses import replace
 
@@ -12,12 +11,9 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT, free_port
-
-sys.path.insert(0, str(ROOT / "dags"))  # as on MWAA: the dags folder is importable
-
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
+from tests.conftest import free_port
 
 
 @pytest.fixture

@@ -187,7 +187,6 @@ def test_on_aws_a_full_repair_is_msck_repair_table(athena, settings):
 
 
 def test_the_mwaa_bundle_carries_the_suites_and_ddl_where_the_settings_look(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
     from mwaa_bundle import bundle
 
     archive = bundle(tmp_path / "mwaa")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import types
 
 import pytest
 
@@ -34,3 +36,38 @@ def test_a_registration_that_fails_logs_its_failed_line(settings, caplog):
     (line,) = task_lines(caplog)
     assert (line["bfp_task"], line["status"], line["run_id"]) == ("register", "failed", "manual_run_2")
     assert "register_partitions" in line["next_step"]
+
+
+def test_on_aws_the_alert_goes_to_sns_through_the_configured_connection(aws_endpoint, monkeypatch):
+    import boto3
+
+    from pipeline import alerts
+
+    sns = boto3.client("sns", endpoint_url=aws_endpoint)
+    topic = sns.create_topic(Name="bfp-alerts")["TopicArn"]
+    queue = boto3.client("sqs", endpoint_url=aws_endpoint)
+    queue_url = queue.create_queue(QueueName="on-call")["QueueUrl"]
+    queue_arn = queue.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    # the pipeline's AWS connection is not aws_default: the alert must use it too
+    monkeypatch.setenv("AIRFLOW_CONN_BFP_AWS", os.environ["AIRFLOW_CONN_AWS_DEFAULT"])
+    monkeypatch.delenv("AIRFLOW_CONN_AWS_DEFAULT")
+    aws_settings = {
+        "BFP_TARGET": "aws",
+        "BFP_AWS_CONN_ID": "bfp_aws",
+        "BFP_LAKE_URI": "s3://bfp-lake/prod",
+        "DATABASE_URL": "postgresql://db.example/bfp",
+        "BFP_ALERTS_SNS_TOPIC_ARN": topic,
+        "BFP_ATHENA_OUTPUT_URI": "s3://bfp-lake/athena/",
+        "BFP_EMR_APPLICATION_ID": "app",
+        "BFP_EMR_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/emr",
+        "BFP_SPARK_CODE_URI": "s3://bfp-lake/code/",
+    }
+    for name, value in aws_settings.items():
+        monkeypatch.setenv(name, value)
+    ti = types.SimpleNamespace(dag_id="orders_pipeline", task_id="dq_gate", run_id="manual__x", try_number=1)
+    alerts.on_task_failure({"ti": ti, "exception": RuntimeError("boom"), "params": {"import_id": None}})
+
+    messages = queue.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    alert = json.loads(json.loads(messages[0]["Body"])["Message"])
+    assert (alert["bfp_task"], alert["task_id"], alert["run_id"]) == ("task_failed", "dq_gate", "manual__x")

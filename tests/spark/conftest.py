@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "spark"))
 # pandas-on-Spark (used by assertDataFrameEqual) asks for this before the first session starts
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
 # py4j logs an INFO line at interpreter exit, after pytest has closed its capture streams

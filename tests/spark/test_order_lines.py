@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,11 +14,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs import build_order_lines
-from tests.conftest import ROOT
-from transforms import order_lines, purchases, raw_schemas
-
-sys.path.insert(0, str(ROOT / "dags"))
 from pipeline import raw_tables
+from transforms import order_lines, purchases, raw_schemas
 
 UTC = dt.UTC
 

@@ -7,7 +7,6 @@ divides by an unfinished November."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from decimal import Decimal
 
 import pytest
@@ -15,12 +14,10 @@ from pyspark.sql import functions as F
 
 from analytics import queries
 from jobs import build_marts, lake_io
+from pipeline import catalog
 from seasons import calendar
 from tests.conftest import ROOT
 from transforms import order_lines
-
-sys.path.insert(0, str(ROOT / "dags"))
-from pipeline import catalog
 
 D = dt.date
 HISTORY_STATE = {2022: "NY", 2023: "CA", 2024: "TX"}  # each year's orders ship to one state: the answer shows the year

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
 from package_spark import package
+
+from tests.conftest import ROOT
 
 
 def test_import_job_runs_under_spark_submit_with_the_package(tmp_path):
