@@ -38,8 +38,20 @@ class Conflict(StorefrontError):
     status, code = 409, "conflict"
 
 
+class PayloadTooLarge(StorefrontError):
+    status, code = 413, "payload_too_large"
+
+
+class UriTooLong(StorefrontError):
+    status, code = 414, "uri_too_long"
+
+
 class Unprocessable(StorefrontError):
     status, code = 422, "unprocessable"
+
+
+class HeadersTooLarge(StorefrontError):
+    status, code = 431, "request_header_fields_too_large"
 
 
 class ServiceUnavailable(StorefrontError):

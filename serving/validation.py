@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
 
-from serving.errors import BadRequest, StorefrontError, Unprocessable
+from serving.errors import BadRequest, HeadersTooLarge, PayloadTooLarge, Unprocessable, UriTooLong
 
 INT_MAX = 2**31 - 1  # PostgreSQL integer
 BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint (ids)
@@ -39,18 +39,6 @@ def no_lone_surrogates(value: str) -> str:
     if _SURROGATE.search(value):
         raise ma.ValidationError("must be valid Unicode text (no lone surrogates)")
     return value
-
-
-class PayloadTooLarge(StorefrontError):
-    status, code = 413, "payload_too_large"
-
-
-class UriTooLong(StorefrontError):
-    status, code = 414, "uri_too_long"
-
-
-class HeadersTooLarge(StorefrontError):
-    status, code = 431, "request_header_fields_too_large"
 
 
 # One visible character at least (leading and trailing spaces are stripped on load), and storable.
