@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${BFP_VENV:-$ROOT/.venv}
 PORT=${BFP_AIRFLOW_PORT:-8080}
-STATE=$ROOT/.local/airflow
+STATE=${BFP_AIRFLOW_STATE:-$ROOT/.local/airflow}  # tests run their own Airflow in a folder of theirs
 PID_FILE=$STATE/standalone.pid
 LOG=$STATE/standalone.log
 
