@@ -52,7 +52,8 @@ up() {
   setsid airflow standalone >"$LOG" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   local deadline=$((SECONDS + 180))
-  until curl -fsS "http://127.0.0.1:$PORT/api/v2/monitor/health" >/dev/null 2>&1; do
+  until python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/api/v2/monitor/health', timeout=2)" \
+      >/dev/null 2>&1; do
     running || { tail -40 "$LOG" >&2; log "ERROR: airflow standalone exited; see $LOG"; exit 1; }
     [ $SECONDS -lt $deadline ] || { log "ERROR: no answer on :$PORT after 180 s; see $LOG"; exit 1; }
     sleep 1
