@@ -1,14 +1,17 @@
-# The storefront image for EKS: gunicorn (gthread) serving serving:create_app() on port 8000.
+# The storefront image for EKS: gunicorn (gthread) serving serving:create_app() on port 8000, as a non-root user
+# with a read-only root filesystem (the pod mounts /tmp writable: the workers' metric files and heartbeats).
 # Build from the repository root: docker build -f docker/storefront.Dockerfile -t storefront .
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     BFP_BIND=0.0.0.0:8000 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# the storefront's own dependency set: the Flask stack only
+COPY serving/requirements.txt serving/requirements.txt
+RUN pip install --no-cache-dir -r serving/requirements.txt
 COPY serving/ serving/
-COPY sql/ sql/
+# the schema the migration Job applies (python -m serving.migrate)
+COPY sql/oltp/ sql/oltp/
 RUN useradd --uid 10001 --no-create-home storefront
 USER 10001
 EXPOSE 8000

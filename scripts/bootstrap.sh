@@ -39,7 +39,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 
-wanted=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+wanted=$(cat "$ROOT/requirements.txt" "$ROOT/serving/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
   log "installing requirements into $VENV (first run takes a few minutes)"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"

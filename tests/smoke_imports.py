@@ -33,6 +33,16 @@ MODULES = {
     "prometheus-client": "prometheus_client",
     "psycopg2-binary": "psycopg2",
     "redis": "redis",
+    "itsdangerous": "itsdangerous",
+    "werkzeug": "werkzeug",
+    "jinja2": "jinja2",
+    "markupsafe": "markupsafe",
+    "click": "click",
+    "blinker": "blinker",
+    "apispec": "apispec",
+    "webargs": "webargs",
+    "wtforms": "wtforms",
+    "packaging": "packaging",
     "hiredis": "hiredis",
     "tqdm": "tqdm",
     "sqlglot": "sqlglot",
@@ -46,8 +56,12 @@ MODULES = {
 
 
 def pins(requirements: Path) -> dict[str, str]:
+    """name -> pinned version, following `-r other.txt` includes."""
     found = {}
     for line in requirements.read_text().splitlines():
+        if line.startswith("-r "):
+            found |= pins(requirements.parent / line.split(maxsplit=1)[1])
+            continue
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;#]+).*", line.strip())
         if match:
             found[match.group(1).lower()] = match.group(2)

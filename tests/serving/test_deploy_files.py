@@ -1,38 +1,165 @@
-"""The EKS manifests and the image point at routes, files and settings the storefront really has."""
+"""The storefront image and its EKS manifests, checked as far as a machine without Docker or a cluster allows:
+hadolint on the Dockerfile, the manifests against the Kubernetes schemas (strict, the EKS version), what a
+zero-downtime roll needs, and the image's own files and dependency set installed into an empty folder and venv
+and booted with the image's command."""
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
+from tests.serving.conftest import wait_until
 
 MANIFEST = ROOT / "docker" / "k8s" / "storefront.yaml"
 DOCKERFILE = ROOT / "docker" / "storefront.Dockerfile"
+EKS_KUBERNETES_VERSION = "1.34"
+BIN = Path(sys.executable).parent
 
 
 def documents() -> dict[str, dict]:
     return {doc["kind"]: doc for doc in yaml.safe_load_all(MANIFEST.read_text())}
 
 
+def pod_spec() -> dict:
+    return documents()["Deployment"]["spec"]["template"]["spec"]
+
+
+def test_the_dockerfile_passes_hadolint():
+    done = subprocess.run([str(BIN / "hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_manifests_validate_strictly_against_the_eks_kubernetes_version():
+    done = subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", "-k", EKS_KUBERNETES_VERSION, str(MANIFEST)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("passed") == len(documents()) == 4
+
+
 def test_probes_hit_the_apps_health_routes(client):
-    container = documents()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    container = pod_spec()["containers"][0]
     for probe in ("livenessProbe", "readinessProbe"):
         path = container[probe]["httpGet"]["path"]
         assert client.get(path).status_code == 200, path
     assert container["ports"][0]["containerPort"] == 8000
 
 
-def test_the_autoscaler_targets_the_deployment():
+def test_a_roll_never_drops_requests():
     docs = documents()
+    spec, pod = docs["Deployment"]["spec"], pod_spec()
+    container = pod["containers"][0]
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    gunicorn_conf = (ROOT / "serving" / "gunicorn.conf.py").read_text()
+    graceful = int(re.search(r"^graceful_timeout = (\d+)", gunicorn_conf, re.M)[1])
+    assert pod["terminationGracePeriodSeconds"] >= pre_stop + graceful  # drained before the kill
+    assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
+    pdb = docs["PodDisruptionBudget"]["spec"]
+    assert pdb["selector"]["matchLabels"] == spec["selector"]["matchLabels"] and pdb["minAvailable"] >= 1
     hpa = docs["HorizontalPodAutoscaler"]["spec"]
     assert hpa["scaleTargetRef"]["name"] == docs["Deployment"]["metadata"]["name"]
-    assert 1 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    assert 1 <= hpa["minReplicas"] < hpa["maxReplicas"] and hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
 
 
-def test_the_image_copies_what_the_app_reads_and_runs_the_gunicorn_config():
-    text = DOCKERFILE.read_text()
-    for source in ("requirements.txt", "serving/", "sql/"):
-        assert f"COPY {source}" in text
-        assert (ROOT / source.rstrip("/")).exists()
-    assert '"serving/gunicorn.conf.py"' in text
-    assert "BFP_BIND=0.0.0.0:8000" in text
+def test_the_pod_runs_as_non_root_on_a_read_only_filesystem_with_a_writable_metrics_folder():
+    pod = pod_spec()
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    metrics_dir = dockerfile_env()["PROMETHEUS_MULTIPROC_DIR"]
+    mounts = [m["mountPath"] for m in container["volumeMounts"]]
+    assert any(metrics_dir == m or metrics_dir.startswith(m.rstrip("/") + "/") for m in mounts), mounts
+    assert f"USER {pod['securityContext']['runAsUser']}" in DOCKERFILE.read_text()
+
+
+def dockerfile_env() -> dict[str, str]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env |= dict(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
+
+
+def dockerfile_copies() -> list[tuple[str, str]]:
+    return [tuple(line.split()[1:3]) for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY ")]
+
+
+def image_python() -> str:
+    """The image's Python (3.12) when this machine has it (pyenv), else this one."""
+    found = shutil.which("pyenv")
+    if found:
+        done = subprocess.run(
+            [found, "which", "python"], env={**os.environ, "PYENV_VERSION": "3.12.1"}, capture_output=True, text=True
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return sys.executable
+
+
+@pytest.mark.timeout(900)
+def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, services, tmp_path):
+    app_dir, venv = tmp_path / "app", tmp_path / "venv"
+    app_dir.mkdir()
+    for source, target in dockerfile_copies():  # exactly what the image copies, nothing else of the repository
+        if source.endswith("/"):
+            shutil.copytree(ROOT / source, app_dir / target, dirs_exist_ok=True)
+        else:
+            (app_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / source, app_dir / target)
+    subprocess.run([image_python(), "-m", "venv", str(venv)], check=True)
+    pip = str(venv / "bin" / "pip")
+    install = subprocess.run(
+        [pip, "install", "--quiet", "--disable-pip-version-check", "-r", "serving/requirements.txt"],
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    installed = subprocess.run([str(venv / "bin" / "pip"), "list"], capture_output=True, text=True, check=True).stdout
+    assert not re.search(r"(?im)^(apache-airflow|pyspark|great.expectations|duckdb|pandas) ", installed)
+
+    command = next(line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD "))
+    argv = yaml.safe_load(command[4:])
+    port = free_port()
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        **dockerfile_env(),
+        "BFP_BIND": f"127.0.0.1:{port}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "BFP_SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": oltp_url,
+        "REDIS_URL": services.redis_url,
+        "BFP_WORKERS": "1",
+    }
+    process = subprocess.Popen(argv, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+
+        def ready():
+            if process.poll() is not None:
+                raise AssertionError(process.stdout.read().decode()[-3000:])
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, 60, "the image's command to answer /readyz")
+        assert requests.get(f"http://127.0.0.1:{port}/api/v1/categories", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
