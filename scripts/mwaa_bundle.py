@@ -8,7 +8,6 @@ Usage: python scripts/mwaa_bundle.py [OUT_DIR]   (default .local/dist/mwaa)
 
 from __future__ import annotations
 
-import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -28,8 +27,19 @@ def bundle(out_dir: Path) -> Path:
         for folder, pattern in CONTRACT.items():
             for path in sorted((ROOT / folder).glob(pattern)):
                 archive.write(path, f"{folder}/{path.name}")
-    shutil.copy(ROOT / "requirements.txt", out_dir / "requirements.txt")
+    (out_dir / "requirements.txt").write_text("\n".join(flattened(ROOT / "requirements.txt")) + "\n")
     return archive_path
+
+
+def flattened(requirements: Path) -> list[str]:
+    """The file's lines with every `-r other.txt` replaced by that file's lines: MWAA gets one file."""
+    lines = []
+    for line in requirements.read_text().splitlines():
+        if line.startswith("-r "):
+            lines += flattened(requirements.parent / line.split(maxsplit=1)[1])
+        else:
+            lines.append(line)
+    return lines
 
 
 if __name__ == "__main__":
