@@ -132,15 +132,20 @@ def partition_clause(table: TableDef, spec: str) -> str:
     return "PARTITION (" + ", ".join(f"{n}={_literal(v, kinds[n])}" for n, v in parse_spec(table, spec)) + ")"
 
 
-def render_add_partitions(table: TableDef, specs: list[str], lake_uri: str, batch: int = ATHENA_BATCH) -> list[str]:
-    """Batched ALTER TABLE ... ADD IF NOT EXISTS PARTITION statements, one LOCATION per partition."""
+def render_add_partitions(
+    table: TableDef, specs: list[str], lake_uri: str, batch: int = ATHENA_BATCH, locations: dict | None = None
+) -> list[str]:
+    """Batched ALTER TABLE ... ADD IF NOT EXISTS PARTITION statements, one LOCATION per partition (its folder in
+    the table, or the published snapshot given in `locations`), then, for snapshots, one SET LOCATION per
+    partition: a partition that was registered already moves to its new snapshot."""
+    where = {spec: f"{lake_uri.rstrip('/')}/{table.lake_path}/{spec.strip('/')}/" for spec in specs}
+    where |= {spec: location.rstrip("/") + "/" for spec, location in (locations or {}).items()}
     statements = []
     for first in range(0, len(specs), batch):
-        parts = [
-            f"{partition_clause(table, spec)} LOCATION '{lake_uri.rstrip('/')}/{table.lake_path}/{spec.strip('/')}/'"
-            for spec in specs[first : first + batch]
-        ]
+        parts = [f"{partition_clause(table, spec)} LOCATION '{where[spec]}'" for spec in specs[first : first + batch]]
         statements.append(f"ALTER TABLE {table.qualified} ADD IF NOT EXISTS\n  " + "\n  ".join(parts))
+    for spec in locations or {}:
+        statements.append(f"ALTER TABLE {table.qualified} {partition_clause(table, spec)} SET LOCATION '{where[spec]}'")
     return statements
 
 
@@ -193,11 +198,13 @@ class AthenaCatalog:
             query_ids.append(query_id)
         return query_ids
 
-    def register(self, qualified: str, specs: list[str], removed: list[str] = ()) -> list[str]:
+    def register(
+        self, qualified: str, specs: list[str], removed: list[str] = (), locations: dict | None = None
+    ) -> list[str]:
         """Runs the DDL and the batched ADD / DROP statements; returns their query execution ids."""
         table = table_def(self.tables, qualified)
         statements = render_create(table, self.lake_uri)
-        statements += render_add_partitions(table, specs, self.lake_uri) if specs else []
+        statements += render_add_partitions(table, specs, self.lake_uri, locations=locations) if specs else []
         statements += render_drop_partitions(table, list(removed)) if removed else []
         return self._run(statements, table.database)
 
@@ -293,12 +300,21 @@ class LocalCatalog:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {view.database}")
             conn.execute(sqlglot.transpile(view.sql, read="athena", write="duckdb")[0])
 
-    def register(self, qualified: str, specs: list[str], removed: list[str] = ()) -> list[str]:
-        """Registers partitions (idempotent) and drops the removed ones; returns the specs now registered."""
+    def register(
+        self, qualified: str, specs: list[str], removed: list[str] = (), locations: dict | None = None
+    ) -> list[str]:
+        """Registers partitions (idempotent; a partition registered before moves to its new location) and drops
+        the removed ones, in one transaction: a reader sees the table before or after, never a mix. `locations`
+        (spec -> folder or file:// URI) are published snapshots; without one a partition is its table folder.
+        Returns the specs now registered."""
         table = table_def(self.tables, qualified)
         for spec in [*specs, *removed]:
             parse_spec(table, spec)
-        missing = [spec for spec in specs if not list(Path(self.folder(table, spec)).glob("*.parquet"))]
+        where = {spec: self.folder(table, spec) for spec in specs}
+        where |= {
+            spec: urlparse(loc).path if loc.startswith("file://") else loc for spec, loc in (locations or {}).items()
+        }
+        missing = [spec for spec in specs if not list(Path(where[spec]).glob("*.parquet"))]
         if missing:
             raise CatalogError(f"{qualified}: no Parquet files in partitions {missing}; run the transform first")
         now = dt.datetime.now(dt.UTC)
@@ -306,8 +322,9 @@ class LocalCatalog:
             conn.execute("BEGIN")
             for spec in specs:
                 conn.execute(
-                    "INSERT INTO _catalog.partitions VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [qualified, spec, self.folder(table, spec), now],
+                    "INSERT INTO _catalog.partitions VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                    " SET location = excluded.location, registered_at = excluded.registered_at",
+                    [qualified, spec, where[spec], now],
                 )
             for spec in removed:
                 conn.execute("DELETE FROM _catalog.partitions WHERE table_name = ? AND spec = ?", [qualified, spec])

@@ -2,7 +2,7 @@
 
 python -m pipeline.catalog_cli init                       # create every table (empty until registered)
 python -m pipeline.catalog_cli list [--table marts.daily_sales]
-python -m pipeline.catalog_cli repair [--table curated.order_lines]   # MSCK REPAIR TABLE
+python -m pipeline.catalog_cli repair                     # publish every partition in the lake (MSCK REPAIR)
 python -m pipeline.catalog_cli register --table curated.order_lines --partition year=2026/month=11
 """
 
@@ -21,24 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partition", action="append", default=[], help="for register: year=YYYY[/month=M]")
     args = parser.parse_args(argv)
     try:
-        target = publish_steps.make_catalog(settings.from_env())
+        config = settings.from_env()
+        target = publish_steps.make_catalog(config)
         tables = [args.table] if args.table else sorted(target.tables)
         if args.command == "init":
             target.ensure_tables()
         elif args.command == "register":
             if not (args.table and args.partition):
                 parser.error("register needs --table and at least one --partition")
-            target.register(args.table, args.partition)
-        if args.command == "register":
-            target.ensure_views()
+            publish_steps.publish(config, {args.table: args.partition}, {}, run_id="catalog_cli")
+        elif args.command == "repair":
+            publish_steps.publish(config, {}, {}, full_repair=True, run_id="catalog_cli")
         for table in tables:
-            if args.command == "repair":
-                target.repair(table)
-                target.ensure_views()
             if args.command in ("list", "repair", "register"):
                 registered = target.registered(table)
                 print(f"{table}: {len(registered)} partitions {catalog.describe(registered)}")  # noqa: T201
-    except (catalog.CatalogError, settings.SettingsError) as exc:
+    except (catalog.CatalogError, settings.SettingsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     return 0

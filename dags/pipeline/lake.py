@@ -90,6 +90,12 @@ class Lake:
         with self.fs.open_input_stream(path) as handle:
             return json.loads(handle.read())
 
+    def copy_dir(self, source: str, target: str) -> None:
+        """Copies a folder's files (recursively) to `target`, which must not exist yet."""
+        if not isinstance(self.fs, pafs.S3FileSystem):  # S3 has no folders (it would get an empty marker object)
+            self.fs.create_dir(target, recursive=True)
+        pafs.copy_files(source, target, source_filesystem=self.fs, destination_filesystem=self.fs)
+
     def delete_dir(self, folder: str) -> None:
         if self.exists(folder):
             self.fs.delete_dir(folder)

@@ -5,8 +5,10 @@ under the key `bfp_task` (which Airflow's own JSON log lines never use), whether
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
+import posixpath
 from collections.abc import Iterator
 
 from pipeline import catalog, quality, spark_jobs
@@ -121,18 +123,78 @@ def make_catalog(settings: Settings):
     return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
 
 
+STAMP_FORMAT = "%Y%m%dT%H%M%S"  # a published copy's folder: <when>_<run id>
+PUBLISHED = "_published"  # <lake>/_published/<table folder>/<partition>/<stamp>: what analysts' catalog points at
+
+
+def partitions_in_lake(lake: Lake, table: catalog.TableDef) -> list[str]:
+    """Every partition folder of a table that holds files ("year=2022/month=11"), for a full repair."""
+    specs = [""]
+    for _ in table.partition_columns:
+        specs = [posixpath.join(spec, d) for spec in specs for d in lake.list_dirs(lake.path(table.lake_path, spec))]
+    return sorted(spec for spec in specs if lake.list_files(lake.path(table.lake_path, spec)))
+
+
+def snapshot(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str) -> dict[str, str]:
+    """Copies each written partition to its published location (write-audit-publish): the catalog points at the
+    copy, so the next run rewriting the table's folder (and maybe failing its gate) changes nothing analysts
+    see. Returns spec -> URI of the copy."""
+    for spec in specs:
+        catalog.parse_spec(table, spec)
+    missing = [spec for spec in specs if not lake.exists(lake.path(table.lake_path, spec))]
+    if missing:
+        raise catalog.CatalogError(f"{table.qualified}: no partition folders {missing}; run the transform first")
+    locations = {}
+    for spec in specs:
+        target = lake.path(PUBLISHED, table.lake_path, spec, stamp)
+        lake.copy_dir(lake.path(table.lake_path, spec), target)
+        locations[spec] = lake.uri_of(target)
+    return locations
+
+
+def remove_superseded(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str, keep: dt.timedelta) -> int:
+    """Deletes a partition's earlier published copies once older than `keep` (a reader that began on one before
+    the switch finishes first); never the one just registered. Returns how many went."""
+    removed = 0
+    cutoff = dt.datetime.now(dt.UTC) - keep
+    for spec in specs:
+        folder = lake.path(PUBLISHED, table.lake_path, spec)
+        for older in lake.list_dirs(folder):
+            published_at = dt.datetime.strptime(older[:15], STAMP_FORMAT).replace(tzinfo=dt.UTC)
+            if older != stamp and published_at <= cutoff:
+                lake.delete_dir(posixpath.join(folder, older))
+                removed += 1
+    return removed
+
+
 def register(settings: Settings, refresh: dict, full_repair: bool = False, run_id: str | None = None) -> dict:
-    """Registers exactly the partitions the run wrote (and drops the emptied ones); with full_repair, every
-    table is repaired from the lake instead (MSCK REPAIR TABLE on Athena)."""
-    written, removed = written_partitions(refresh), removed_partitions(refresh)
+    """Publishes the partitions the run wrote (and drops the emptied ones): each is copied to a run-stamped
+    location and the catalog switched to it, one transaction per table (Athena: ADD / SET LOCATION). With
+    full_repair every partition found in the lake is published instead (the MSCK REPAIR equivalent)."""
+    return publish(settings, written_partitions(refresh), removed_partitions(refresh), full_repair, run_id)
+
+
+def publish(
+    settings: Settings,
+    written: dict[str, list[str]],
+    removed: dict[str, list[str]],
+    full_repair: bool = False,
+    run_id: str | None = None,
+) -> dict:
+    """register() for given partitions per table (also what `python -m pipeline.catalog_cli` runs)."""
+    stamp = f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
+    superseded = 0
     with failure_logged("register", run_id, "see docs/runbook.md#register_partitions; then clear this task"):
         target = make_catalog(settings)
+        lake = Lake.from_uri(settings.lake_uri)
         if full_repair:
-            for table in target.tables:
-                target.repair(table)
-        else:
-            for table in sorted(set(written) | set(removed)):
-                target.register(table, written.get(table, []), removed.get(table, []))
+            written = {name: partitions_in_lake(lake, table) for name, table in target.tables.items()}
+            removed = {name: sorted(set(target.registered(name)) - set(written[name])) for name in target.tables}
+        for name in sorted(set(written) | set(removed)):
+            table = catalog.table_def(target.tables, name)
+            locations = snapshot(lake, table, written.get(name, []), stamp)
+            target.register(name, written.get(name, []), removed.get(name, []), locations=locations)
+            superseded += remove_superseded(lake, table, written.get(name, []), stamp, settings.published_retention)
         target.ensure_views()
     return _log(
         {
@@ -143,6 +205,8 @@ def register(settings: Settings, refresh: dict, full_repair: bool = False, run_i
             "mode": "full_repair" if full_repair else "partitions",
             "registered": written,
             "dropped": removed,
+            "published": lake.uri_of(lake.path(PUBLISHED)) + f"/<table>/<partition>/{stamp}",
+            "superseded_removed": superseded,
             "catalog": settings.catalog_path if settings.target == "local" else "athena",
         }
     )

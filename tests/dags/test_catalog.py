@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import subprocess
 import sys
 import zipfile
 from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlparse
 
 import boto3
 import duckdb
@@ -136,7 +140,7 @@ def athena(aws_endpoint):
     return boto3.client("athena", endpoint_url=aws_endpoint, region_name="us-east-1")
 
 
-def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(athena, settings):
+def test_on_aws_registration_publishes_copies_and_switches_the_partitions_on_athena(athena, aws_endpoint, settings):
     aws = replace(
         settings,
         target="aws",
@@ -151,24 +155,37 @@ def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(a
             "partitions_removed": {"marts.season_to_date": ["year=2027"]},
         },
     }
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint)
+    written = (
+        "prod/curated/order_lines/year=2026/month=11/part-0.parquet",
+        "prod/marts/state_sales/year=2026/p.parquet",
+    )
+    for key in written:
+        s3.put_object(Bucket="bfp-lake", Key=key, Body=b"PAR1")
 
-    publish_steps.register(aws, refresh)
+    logged = publish_steps.register(aws, refresh, run_id="run_7")
 
     executions = athena.list_query_executions()["QueryExecutionIds"]
     ran = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in executions]
     queries = sorted(q["Query"] for q in ran)
     assert any(q.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines") for q in queries)
     assert "LOCATION 's3://bfp-lake/prod/curated/order_lines/'" in "\n".join(queries)
+    stamp = logged["published"].rsplit("/", 1)[1]
+    assert stamp.endswith("_run_7")
+    published = f"s3://bfp-lake/prod/_published/curated/order_lines/year=2026/month=11/{stamp}/"
     assert (
-        "ALTER TABLE curated.order_lines ADD IF NOT EXISTS\n  PARTITION (year=2026, month=11) "
-        "LOCATION 's3://bfp-lake/prod/curated/order_lines/year=2026/month=11/'"
+        f"ALTER TABLE curated.order_lines ADD IF NOT EXISTS\n  PARTITION (year=2026, month=11) LOCATION '{published}'"
     ) in queries
+    # a partition registered before moves to the new copy: write-audit-publish on Athena
+    assert f"ALTER TABLE curated.order_lines PARTITION (year=2026, month=11) SET LOCATION '{published}'" in queries
+    prefix = f"prod/_published/curated/order_lines/year=2026/month=11/{stamp}/"
+    copied = s3.list_objects_v2(Bucket="bfp-lake", Prefix=prefix)
+    assert [o["Key"].rsplit("/", 1)[1] for o in copied["Contents"]] == ["part-0.parquet"]
     assert "ALTER TABLE curated.order_lines DROP IF EXISTS PARTITION (year=2026, month=10)" in queries
     assert (
         "ALTER TABLE marts.state_sales ADD IF NOT EXISTS\n  PARTITION (year=2026) "
-        + ("LOCATION 's3://bfp-lake/prod/marts/state_sales/year=2026/'")
-        in queries
-    )
+        f"LOCATION 's3://bfp-lake/prod/_published/marts/state_sales/year=2026/{stamp}/'"
+    ) in queries
     assert "ALTER TABLE marts.season_to_date DROP IF EXISTS PARTITION (year=2027)" in queries
     view = next(q for q in queries if q.startswith("CREATE OR REPLACE VIEW marts.latest_completed_season"))
     assert "WHERE status = 'complete'" in view  # the one place the season rule is applied
@@ -176,14 +193,21 @@ def test_on_aws_registration_runs_the_ddl_and_the_batched_statements_on_athena(a
     assert {q["WorkGroup"] for q in ran} == {"primary"}
 
 
-def test_on_aws_a_full_repair_is_msck_repair_table(athena, settings):
+def test_on_aws_a_full_repair_publishes_every_partition_in_the_lake(athena, aws_endpoint, settings):
     aws = replace(settings, target="aws", lake_uri="s3://bfp-lake/prod", athena_output_uri="s3://r/")
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint)
+    for year in (2025, 2026):
+        s3.put_object(Bucket="bfp-lake", Key=f"prod/marts/state_sales/year={year}/p.parquet", Body=b"PAR1")
 
-    publish_steps.register(aws, {}, full_repair=True)
+    logged = publish_steps.register(aws, {}, full_repair=True, run_id="repair")
 
     executions = athena.list_query_executions()["QueryExecutionIds"]
     queries = {athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in executions}
-    assert {f"MSCK REPAIR TABLE {name}" for name in TABLES} <= queries
+    stamp = logged["published"].rsplit("/", 1)[1]
+    assert logged["registered"]["marts.state_sales"] == ["year=2025", "year=2026"]
+    for year in (2025, 2026):
+        location = f"s3://bfp-lake/prod/_published/marts/state_sales/year={year}/{stamp}/"
+        assert f"ALTER TABLE marts.state_sales PARTITION (year={year}) SET LOCATION '{location}'" in queries
 
 
 def test_the_mwaa_bundle_carries_the_suites_and_ddl_where_the_settings_look(tmp_path):
@@ -212,3 +236,24 @@ def test_the_mwaa_bundle_carries_the_suites_and_ddl_where_the_settings_look(tmp_
         env={**os.environ, "PYTHONPATH": str(tmp_path / "dags")},
     )
     assert done.stdout.split() == [str(tmp_path / "dags" / "expectations"), str(tmp_path / "dags" / "sql" / "athena")]
+
+
+def test_publishing_moves_a_partition_to_a_fresh_copy_and_clears_superseded_ones_after_retention(local, settings):
+    lake_root = Path(urlparse(local.lake_uri).path)
+    query = "SELECT state, orders FROM marts.state_sales WHERE year = 2021 ORDER BY state"
+    first = publish_steps.publish(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_a")
+    assert visible(local.path, query) == [("CA", 5), ("TX", 3)]
+
+    write_state_sales(lake_root, 2021, {"NY": 9})  # the next run rewrites the working partition
+    assert visible(local.path, query) == [("CA", 5), ("TX", 3)]  # analysts still read the published copy
+    keep_all = dataclasses.replace(settings, published_retention=dt.timedelta(hours=24))
+    second = publish_steps.publish(keep_all, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_b")
+    assert visible(local.path, query) == [("NY", 9)]
+    copies = lake_root / "_published" / "marts" / "state_sales" / "year=2021"
+    stamps = [logged["published"].rsplit("/", 1)[1] for logged in (first, second)]
+    assert sorted(p.name for p in copies.iterdir()) == stamps  # the superseded copy is kept for its readers
+
+    drop_old = dataclasses.replace(settings, published_retention=dt.timedelta(0))
+    third = publish_steps.publish(drop_old, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_c")
+    assert [p.name for p in copies.iterdir()] == [third["published"].rsplit("/", 1)[1]]  # never the registered one
+    assert visible(local.path, query) == [("NY", 9)]

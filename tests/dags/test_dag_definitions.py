@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import types
+from pathlib import Path
 
 import duckdb
 import pendulum
@@ -269,6 +270,40 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     assert {f"o-{p.id}" for p in good} <= visible
     (event,) = asset_events()[events_before:]
     assert event["windows"] == ["20260116T1300"]
+
+
+def test_a_failed_gate_changes_nothing_analysts_see(airflow_db, dags, settings, simulator, lake, monkeypatch):
+    run_env(monkeypatch, settings, dags)
+    dag = dags["orders_pipeline"]
+    good_end = dt.datetime(2026, 1, 18, 12, 0, tzinfo=dt.UTC)
+    good = place_orders_in_window(simulator, settings, 2, good_end)
+    assert dag.test(logical_date=pendulum.instance(good_end)).state == "success"
+    seen = "SELECT order_id, line_no, revenue FROM curated.order_lines ORDER BY order_id, line_no"
+    before = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
+    assert sorted({row[0] for row in before[0]}) == sorted(f"o-{p.id}" for p in good)
+    catalog_bytes = Path(settings.catalog_path).read_bytes()
+
+    # the next window's orders land in the same curated and mart partitions, and its gate fails
+    bad_end = good_end + dt.timedelta(hours=1)
+    place_orders_in_window(simulator, settings, 3, bad_end)
+    real_run = orders_extract.run
+
+    def extract_then_duplicate_an_order(window, run_settings, **kwargs):
+        summary = real_run(window, run_settings, **kwargs)
+        folder = lake.path("raw", "orders", f"window={window.label}")
+        (part,) = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
+        table = pq.read_table(part)
+        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), part)
+        return summary
+
+    monkeypatch.setattr(orders_extract, "run", extract_then_duplicate_an_order)
+    dagrun = dag.test(logical_date=pendulum.instance(bad_end))
+
+    assert task_states(dagrun)["dq_gate"] == "failed" and task_states(dagrun)["transform"] == "success"
+    # Spark rewrote the working partitions, but analysts read the published copies: nothing changed for them
+    assert Path(settings.catalog_path).read_bytes() == catalog_bytes
+    after = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
+    assert after == before
 
 
 def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake, monkeypatch):
