@@ -70,7 +70,8 @@ with DAG(
         from pipeline import publish_steps, settings
 
         repair = params["full_repair"]
-        return publish_steps.register(settings.from_env(), refresh, full_repair=repair, run_id=file_safe(run_id))
+        config = settings.from_env()
+        return publish_steps.register(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:

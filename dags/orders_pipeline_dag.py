@@ -94,7 +94,7 @@ with DAG(
     def register_partitions(refresh: dict, dq: dict, run_id=None) -> dict:
         from pipeline import publish_steps, settings
 
-        return publish_steps.register(settings.from_env(), refresh, run_id=file_safe(run_id))
+        return publish_steps.register(settings.from_env(), refresh, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:

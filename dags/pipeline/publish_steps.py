@@ -17,6 +17,10 @@ from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.publish")
 CURATED_TABLE = "curated.order_lines"
+# <lake>/_published/<table folder>/<partition>/<stamp>/: the copies the gate validates and the catalog points at
+PUBLISHED = "_published"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # a copy's folder: <when, to the microsecond: they sort>_<run id>
+REGISTERED = "_registered.json"  # beside a partition's copies: the stamp of the one the catalog points at
 
 
 def _log(event: dict, level: int = logging.INFO) -> dict:
@@ -85,10 +89,27 @@ def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int
     return refresh
 
 
-def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, attempt: int = 1) -> dict:
-    """Validates the run's raw windows, curated partitions and marts; raises DataQualityError on a failure."""
+def stage(settings: Settings, refresh: dict, run_id: str) -> tuple[str, dict[str, dict[str, str]], dict]:
+    """Write-audit-publish's first step: copies every partition the run wrote to its run-stamped location (what
+    the gate validates and registration publishes; later writes to the working folders do not touch it).
+    Returns the stamp, table -> spec -> URI, and (table path, spec) -> folder for the checks."""
     lake = Lake.from_uri(settings.lake_uri)
-    checks = quality.checks_for_run(lake, windows, refresh)
+    tables = catalog.load_table_defs(settings.athena_ddl_dir)
+    stamp = f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
+    staged, folders = {}, {}
+    for name, specs in written_partitions(refresh).items():
+        table = catalog.table_def(tables, name)
+        staged[name] = snapshot(lake, table, specs, stamp)
+        folders |= {(table.lake_path, spec): lake.path(PUBLISHED, table.lake_path, spec, stamp) for spec in specs}
+    return stamp, staged, folders
+
+
+def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, attempt: int = 1) -> dict:
+    """Stages the run's partitions, validates the raw windows and the staged curated partitions and marts;
+    raises DataQualityError on a failure (the staged copies are then never registered)."""
+    lake = Lake.from_uri(settings.lake_uri)
+    stamp, staged, folders = stage(settings, refresh, run_id)
+    checks = quality.checks_for_run(lake, windows, refresh, folders)
     try:
         summary = quality.gate(lake, run_id, checks, settings.expectations_dir, attempt)
     except quality.DataQualityError as exc:
@@ -105,7 +126,9 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, 
             )
         )
         raise
-    return _log({"bfp_task": "dq_gate", "run_id": run_id, "windows": windows, **summary})
+    return _log(
+        {"bfp_task": "dq_gate", "run_id": run_id, "windows": windows, **summary, "stamp": stamp, "staged": staged}
+    )
 
 
 def make_catalog(settings: Settings):
@@ -121,10 +144,6 @@ def make_catalog(settings: Settings):
             views,
         )
     return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
-
-
-STAMP_FORMAT = "%Y%m%dT%H%M%S"  # a published copy's folder: <when>_<run id>
-PUBLISHED = "_published"  # <lake>/_published/<table folder>/<partition>/<stamp>: what analysts' catalog points at
 
 
 def partitions_in_lake(lake: Lake, table: catalog.TableDef) -> list[str]:
@@ -152,6 +171,12 @@ def snapshot(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str) 
     return locations
 
 
+def registered_stamp(lake: Lake, table: catalog.TableDef, spec: str) -> str:
+    """The stamp of the copy a partition is registered at ("" when none): registration only moves forward."""
+    pointer = lake.read_json(lake.path(PUBLISHED, table.lake_path, spec, REGISTERED))
+    return pointer["stamp"] if pointer else ""
+
+
 def remove_superseded(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str, keep: dt.timedelta) -> int:
     """Deletes a partition's earlier published copies once older than `keep` (a reader that began on one before
     the switch finishes first); never the one just registered. Returns how many went."""
@@ -160,18 +185,22 @@ def remove_superseded(lake: Lake, table: catalog.TableDef, specs: list[str], sta
     for spec in specs:
         folder = lake.path(PUBLISHED, table.lake_path, spec)
         for older in lake.list_dirs(folder):
-            published_at = dt.datetime.strptime(older[:15], STAMP_FORMAT).replace(tzinfo=dt.UTC)
+            published_at = dt.datetime.strptime(older.split("_", 1)[0], STAMP_FORMAT).replace(tzinfo=dt.UTC)
             if older != stamp and published_at <= cutoff:
                 lake.delete_dir(posixpath.join(folder, older))
                 removed += 1
     return removed
 
 
-def register(settings: Settings, refresh: dict, full_repair: bool = False, run_id: str | None = None) -> dict:
-    """Publishes the partitions the run wrote (and drops the emptied ones): each is copied to a run-stamped
-    location and the catalog switched to it, one transaction per table (Athena: ADD / SET LOCATION). With
-    full_repair every partition found in the lake is published instead (the MSCK REPAIR equivalent)."""
-    return publish(settings, written_partitions(refresh), removed_partitions(refresh), full_repair, run_id)
+def register(
+    settings: Settings, refresh: dict, full_repair: bool = False, run_id: str | None = None, dq: dict | None = None
+) -> dict:
+    """Publishes the partitions the run wrote (and drops the emptied ones): the catalog is switched to the copies
+    the gate validated (`dq`: its result), one transaction per table (Athena: ADD / SET LOCATION). With
+    full_repair every partition found in the lake is copied and published instead (the MSCK REPAIR equivalent).
+    """
+    staged = None if full_repair or dq is None else (dq.get("stamp"), dq.get("staged", {}))
+    return publish(settings, written_partitions(refresh), removed_partitions(refresh), full_repair, run_id, staged)
 
 
 def publish(
@@ -180,10 +209,13 @@ def publish(
     removed: dict[str, list[str]],
     full_repair: bool = False,
     run_id: str | None = None,
+    staged: tuple[str, dict] | None = None,
 ) -> dict:
-    """register() for given partitions per table (also what `python -m pipeline.catalog_cli` runs)."""
-    stamp = f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
-    superseded = 0
+    """register() for given partitions per table (also what `python -m pipeline.catalog_cli` runs). `staged`
+    (stamp, table -> spec -> URI): copies made and validated already; otherwise copies are made here. A
+    partition whose registered copy is newer than this one (a later run published first) keeps it."""
+    stamp = staged[0] if staged else f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
+    superseded, kept_newer = 0, {}
     with failure_logged("register", run_id, "see docs/runbook.md#register_partitions; then clear this task"):
         target = make_catalog(settings)
         lake = Lake.from_uri(settings.lake_uri)
@@ -192,9 +224,16 @@ def publish(
             removed = {name: sorted(set(target.registered(name)) - set(written[name])) for name in target.tables}
         for name in sorted(set(written) | set(removed)):
             table = catalog.table_def(target.tables, name)
-            locations = snapshot(lake, table, written.get(name, []), stamp)
-            target.register(name, written.get(name, []), removed.get(name, []), locations=locations)
-            superseded += remove_superseded(lake, table, written.get(name, []), stamp, settings.published_retention)
+            specs = written.get(name, [])
+            newer = [spec for spec in specs if registered_stamp(lake, table, spec) > stamp]
+            specs = [spec for spec in specs if spec not in newer]
+            locations = staged[1].get(name, {}) if staged else snapshot(lake, table, specs, stamp)
+            target.register(name, specs, removed.get(name, []), locations={s: locations[s] for s in specs})
+            for spec in specs:
+                lake.write_json(lake.path(PUBLISHED, table.lake_path, spec, REGISTERED), {"stamp": stamp})
+            superseded += remove_superseded(lake, table, specs, stamp, settings.published_retention)
+            if newer:
+                kept_newer[name] = newer
         target.ensure_views()
     return _log(
         {
@@ -207,6 +246,7 @@ def publish(
             "dropped": removed,
             "published": lake.uri_of(lake.path(PUBLISHED)) + f"/<table>/<partition>/{stamp}",
             "superseded_removed": superseded,
+            "kept_newer": kept_newer,
             "catalog": settings.catalog_path if settings.target == "local" else "athena",
         }
     )

@@ -54,13 +54,17 @@ def read_folder(lake: Lake, folder: str, partition: str = "") -> pa.Table | None
     return table
 
 
-def read_partitions(lake: Lake, table_path: str, specs: list[str], already_read: dict | None = None) -> pa.Table:
-    """The partitions `specs` of a table as one table. `already_read` (spec -> table) is used and filled, so a
-    partition two checks need is read from the lake once."""
+def read_partitions(
+    lake: Lake, table_path: str, specs: list[str], already_read: dict | None = None, staged: dict | None = None
+) -> pa.Table:
+    """The partitions `specs` of a table as one table: the run's staged copy of a partition where `staged`
+    ((table path, spec) -> folder) has one, else the table's folder. `already_read` (spec -> table) is used and
+    filled, so a partition two checks need is read from the lake once."""
     cache = {} if already_read is None else already_read
     for spec in specs:
         if spec not in cache:
-            cache[spec] = read_folder(lake, lake.path(table_path, spec), spec)
+            folder = (staged or {}).get((table_path, spec)) or lake.path(table_path, spec)
+            cache[spec] = read_folder(lake, folder, spec)
     parts = [cache[spec] for spec in specs if cache[spec] is not None]
     if not parts:
         return pa.schema([]).empty_table()
@@ -84,13 +88,14 @@ def _window_bounds(manifest: dict) -> dict:
     }
 
 
-def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]:
-    """The checks of one pipeline run: its raw windows, the curated partitions and marts it wrote, and the
-    reconciliations between them. `refresh` is the Spark refresh job's summary."""
+def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict | None = None) -> list[Check]:
+    """The checks of one pipeline run: its raw windows, the curated partitions and marts it wrote (their staged
+    copies: what registration will publish), and the reconciliations between them. `refresh` is the Spark
+    refresh job's summary; `staged` maps (table path, spec) to the copy's folder."""
     checks: list[Check] = []
     written = refresh.get("order_lines", {}).get("partitions", [])
     curated_read: dict[str, pa.Table | None] = {}
-    curated = read_partitions(lake, "curated/order_lines", written, curated_read)
+    curated = read_partitions(lake, "curated/order_lines", written, curated_read, staged)
     if curated.num_rows or written:
         checks.append(
             Check("curated_order_lines", f"curated/order_lines {catalog.describe(written)}", curated.to_pandas())
@@ -129,16 +134,16 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict) -> list[Check]
     marts = refresh.get("marts", {}).get("partitions", {})
     years = sorted({int(spec.split("/")[0].removeprefix("year=")) for spec in marts.get("marts.daily_sales", [])})
     if years:
-        daily = read_partitions(lake, "marts/daily_sales", marts["marts.daily_sales"])
+        daily = read_partitions(lake, "marts/daily_sales", marts["marts.daily_sales"], staged=staged)
         checks.append(Check("marts_daily_sales", f"marts/daily_sales years {years}", daily.to_pandas()))
         summary_specs = marts.get("marts.black_friday_summary", [])
         if summary_specs:  # none when the as-of date precedes every day the run wrote
-            summary = read_partitions(lake, "marts/black_friday_summary", summary_specs)
+            summary = read_partitions(lake, "marts/black_friday_summary", summary_specs, staged=staged)
             checks.append(
                 Check("marts_black_friday_summary", f"marts/black_friday_summary {summary_specs}", summary.to_pandas())
             )
         year_specs = partitions_of_years(lake, "curated/order_lines", years)
-        lines = read_partitions(lake, "curated/order_lines", year_specs, curated_read)
+        lines = read_partitions(lake, "curated/order_lines", year_specs, curated_read, staged)
         sql = duckdb.connect()
         sql.register("lines", lines.select(["order_date", "revenue", "status"]))
         sql.register("daily", daily)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import catalog, catalog_cli, publish_steps
+from pipeline.lake import Lake
 from tests.conftest import ROOT
 
 TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
@@ -251,9 +253,26 @@ def test_publishing_moves_a_partition_to_a_fresh_copy_and_clears_superseded_ones
     assert visible(local.path, query) == [("NY", 9)]
     copies = lake_root / "_published" / "marts" / "state_sales" / "year=2021"
     stamps = [logged["published"].rsplit("/", 1)[1] for logged in (first, second)]
-    assert sorted(p.name for p in copies.iterdir()) == stamps  # the superseded copy is kept for its readers
+    assert sorted(p.name for p in copies.iterdir() if p.is_dir()) == stamps  # the superseded one stays for readers
 
     drop_old = dataclasses.replace(settings, published_retention=dt.timedelta(0))
     third = publish_steps.publish(drop_old, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_c")
-    assert [p.name for p in copies.iterdir()] == [third["published"].rsplit("/", 1)[1]]  # never the registered one
+    third_stamp = third["published"].rsplit("/", 1)[1]
+    assert [p.name for p in copies.iterdir() if p.is_dir()] == [third_stamp]  # never the registered one
+    assert json.loads((copies / "_registered.json").read_text()) == {"stamp": third_stamp}
     assert visible(local.path, query) == [("NY", 9)]
+
+
+def test_registration_only_moves_forward(local, settings):
+    """A run that registers after a later run published the same partition keeps the later copy."""
+    lake = Lake.from_uri(local.lake_uri)
+    refresh = {"marts": {"partitions": {"marts.state_sales": ["year=2021"]}}}
+    stamp, staged, _ = publish_steps.stage(settings, refresh, "old")
+    write_state_sales(Path(urlparse(local.lake_uri).path), 2021, {"NY": 9})
+    publish_steps.publish(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="newer")  # publishes NY
+    logged = publish_steps.publish(
+        settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="old", staged=(stamp, staged)
+    )
+    assert logged["kept_newer"] == {"marts.state_sales": ["year=2021"]}
+    assert visible(local.path, "SELECT state FROM marts.state_sales WHERE year = 2021") == [("NY",)]
+    assert lake.exists(lake.path("_published", "marts", "state_sales", "year=2021", stamp))
