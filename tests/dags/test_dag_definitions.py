@@ -221,6 +221,20 @@ def test_an_empty_window_skips_spark_and_still_passes_the_gate_and_publishes(
     assert (event["windows"], event["rows"]["orders"], event["partitions"]) == (["20260117T0900"], 0, {})
 
 
+def duplicating_an_order(real_run, lake):
+    """The extract, then one order of its window written twice (the same order id): a window the gate rejects."""
+
+    def extract_then_duplicate_an_order(window, run_settings, **kwargs):
+        summary = real_run(window, run_settings, **kwargs)
+        folder = lake.path("raw", "orders", f"window={window.label}")
+        (part,) = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
+        table = pq.read_table(part)
+        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), part)
+        return summary
+
+    return extract_then_duplicate_an_order
+
+
 def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     airflow_db, dags, settings, simulator, lake, monkeypatch
 ):
@@ -229,16 +243,7 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     bad_end = dt.datetime(2026, 1, 16, 12, 0, tzinfo=dt.UTC)
     bad = place_orders_in_window(simulator, settings, 3, bad_end)
     real_run = orders_extract.run
-
-    def extract_then_duplicate_an_order(window, run_settings, **kwargs):
-        summary = real_run(window, run_settings, **kwargs)
-        folder = lake.path("raw", "orders", f"window={window.label}")
-        (part,) = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
-        table = pq.read_table(part)
-        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), part)  # the same order id twice
-        return summary
-
-    monkeypatch.setattr(orders_extract, "run", extract_then_duplicate_an_order)
+    monkeypatch.setattr(orders_extract, "run", duplicating_an_order(real_run, lake))
     events_before = len(asset_events())
     publish_steps.make_catalog(settings).ensure_tables()  # the analysts' catalog exists, with nothing registered
 
@@ -286,17 +291,7 @@ def test_a_failed_gate_changes_nothing_analysts_see(airflow_db, dags, settings, 
     # the next window's orders land in the same curated and mart partitions, and its gate fails
     bad_end = good_end + dt.timedelta(hours=1)
     place_orders_in_window(simulator, settings, 3, bad_end)
-    real_run = orders_extract.run
-
-    def extract_then_duplicate_an_order(window, run_settings, **kwargs):
-        summary = real_run(window, run_settings, **kwargs)
-        folder = lake.path("raw", "orders", f"window={window.label}")
-        (part,) = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
-        table = pq.read_table(part)
-        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), part)
-        return summary
-
-    monkeypatch.setattr(orders_extract, "run", extract_then_duplicate_an_order)
+    monkeypatch.setattr(orders_extract, "run", duplicating_an_order(orders_extract.run, lake))
     dagrun = dag.test(logical_date=pendulum.instance(bad_end))
 
     assert task_states(dagrun)["dq_gate"] == "failed" and task_states(dagrun)["transform"] == "success"
