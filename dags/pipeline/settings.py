@@ -85,7 +85,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     if target == "aws":
         for name, value in {"BFP_ATHENA_OUTPUT_URI": athena_output_uri, **emr}.items():
             if not value:
-                raise SettingsError(f"{name} is required on the aws target (see README, configuration)")
+                raise SettingsError(f"{name} is required on the aws target (see docs/configuration.md)")
     return Settings(
         target=target,
         database_url=database_url,
