@@ -65,23 +65,33 @@ class Services:
         return conn
 
 
-@pytest.fixture(scope="session")
-def services() -> Iterator[Services]:
-    """PostgreSQL + Redis for this test session only, on free ports, stopped at the end."""
-    state_dir = os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")
+@contextlib.contextmanager
+def own_services(state_dir: str, db_name: str, destroy: bool = False) -> Iterator[Services]:
+    """PostgreSQL + Redis of their own (scripts/services.sh) in `state_dir` on free ports; stopped (or, with
+    `destroy`, deleted) on exit."""
     env = {
         **os.environ,
         "BFP_STATE_DIR": state_dir,
         "BFP_PG_PORT": str(free_port()),
         "BFP_REDIS_PORT": str(free_port()),
-        "BFP_DB_NAME": "bfp_test",
+        "BFP_DB_NAME": db_name,
     }
     run_services("down", env)  # a previous session may have left them on other ports
     started = run_services("up", env)
     assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
     urls = parse_env_lines(started.stdout)
-    yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env)
-    run_services("down", env)
+    try:
+        yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env)
+    finally:
+        run_services("destroy" if destroy else "down", env)
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """PostgreSQL + Redis for this test session only, on free ports, stopped at the end."""
+    state_dir = os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")
+    with own_services(state_dir, "bfp_test") as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

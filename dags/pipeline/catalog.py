@@ -1,8 +1,8 @@
 """Partition registration: what analysts can see. The table definitions are the Athena DDL in sql/athena/.
 
-* aws target: the DDL and batched `ALTER TABLE ... ADD IF NOT EXISTS PARTITION` / `DROP IF EXISTS PARTITION`
-  statements run on Athena through the amazon provider's AthenaHook (the hook AthenaOperator uses);
-  `MSCK REPAIR TABLE` is the explicit full repair for backfills.
+* aws target: the DDL and batched `ALTER TABLE ... ADD IF NOT EXISTS PARTITION` / `SET LOCATION` /
+  `DROP IF EXISTS PARTITION` statements run on Athena through the amazon provider's AthenaHook (the hook
+  AthenaOperator uses); a full repair publishes every partition found in the lake (pipeline.publish_steps).
 * local target: a DuckDB database file with the same meaning. Each table is a view over exactly its
   registered partition folders, so a partition that was written but not registered is invisible to queries,
   and registering it makes it visible. `repair` (the MSCK equivalent) registers every complete folder found.
@@ -207,10 +207,6 @@ class AthenaCatalog:
         statements += render_add_partitions(table, specs, self.lake_uri, locations=locations) if specs else []
         statements += render_drop_partitions(table, list(removed)) if removed else []
         return self._run(statements, table.database)
-
-    def repair(self, qualified: str) -> list[str]:
-        table = table_def(self.tables, qualified)
-        return self._run([*render_create(table, self.lake_uri), f"MSCK REPAIR TABLE {table.qualified}"], table.database)
 
     def ensure_tables(self) -> None:
         for table in self.tables.values():

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import secrets
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -25,42 +23,26 @@ from datagen.load import load_catalog
 from serving import create_app
 from serving.config import ServingConfig
 from serving.migrate import apply_migrations
-from tests.conftest import SMALL_SCALE, free_port, parse_env_lines, run_services
+from tests.conftest import SMALL_SCALE, Services, own_services, run_services
 from tests.serving.conftest import product_in_stock
 
 RECOVERY_SECONDS = 2.0
 REDIS_BUDGET_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class OwnServices:
-    database_url: str
-    redis_url: str
-    env: dict[str, str]
-
-    def run(self, command: str) -> None:
-        done = run_services(command, self.env)
-        assert done.returncode == 0, f"services.sh {command}:\n{done.stdout}\n{done.stderr}"
+def run(own: Services, command: str) -> None:
+    done = run_services(command, own.env)
+    assert done.returncode == 0, f"services.sh {command}:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture(scope="module")
-def own(tmp_path_factory) -> Iterator[OwnServices]:
+def own(tmp_path_factory) -> Iterator[Services]:
     state = tmp_path_factory.mktemp("own-services")
-    env = {
-        **os.environ,
-        "BFP_STATE_DIR": str(state / "services"),
-        "BFP_PG_PORT": str(free_port()),
-        "BFP_REDIS_PORT": str(free_port()),
-        "BFP_DB_NAME": "bfp_faults",
-    }
-    started = run_services("up", env)
-    assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
-    urls = parse_env_lines(started.stdout)
-    apply_migrations(urls["DATABASE_URL"])
-    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), state / "p.csv")
-    load_catalog(csv_path, urls["DATABASE_URL"], state / "quarantine")
-    yield OwnServices(urls["DATABASE_URL"], urls["REDIS_URL"], env)
-    run_services("destroy", env)
+    with own_services(str(state / "services"), "bfp_faults", destroy=True) as started:
+        apply_migrations(started.database_url)
+        csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), state / "p.csv")
+        load_catalog(csv_path, started.database_url, state / "quarantine")
+        yield started
 
 
 @pytest.fixture
@@ -91,7 +73,7 @@ def test_a_database_restart_under_requests_is_200_or_503_and_served_again_within
     loaders = [threading.Thread(target=load) for _ in range(4)]
     for thread in loaders:
         thread.start()
-    own.run("restart-postgres")  # returns once the server accepts connections again
+    run(own, "restart-postgres")  # returns once the server accepts connections again
     back = time.monotonic()
     first_success = None
     while first_success is None and time.monotonic() - back < 10:
@@ -111,7 +93,7 @@ def test_a_redis_restart_keeps_the_carts(app, own):
     client = app.test_client()
     product = a_product_in_stock(own)
     assert client.post("/api/v1/cart/items", json={"product_id": product, "quantity": 2}).status_code == 200
-    own.run("restart-redis")
+    run(own, "restart-redis")
     cart = client.get("/api/v1/cart")
     assert cart.status_code == 200
     assert [(line["product_id"], line["quantity"]) for line in cart.get_json()["lines"]] == [(product, 2)]
@@ -121,7 +103,7 @@ def test_a_frozen_redis_answers_503_within_the_budget(app, own):
     client = app.test_client()
     product = a_product_in_stock(own)
     assert client.post("/api/v1/cart/items", json={"product_id": product}).status_code == 200
-    own.run("freeze-redis")
+    run(own, "freeze-redis")
     try:
         for call in (
             lambda: client.get("/api/v1/cart"),
@@ -136,11 +118,11 @@ def test_a_frozen_redis_answers_503_within_the_budget(app, own):
             assert took < REDIS_BUDGET_SECONDS, f"{took:.2f} s before the 503"
         assert "nothing was changed" in client.get("/api/v1/cart").get_json()["message"]
     finally:
-        own.run("thaw-redis")
+        run(own, "thaw-redis")
     assert client.get("/api/v1/cart").status_code == 200
 
 
-def a_product_in_stock(own: OwnServices) -> int:
+def a_product_in_stock(own: Services) -> int:
     with psycopg.connect(own.database_url) as conn:
         return product_in_stock(conn)["id"]
 
