@@ -21,6 +21,13 @@ from rich_argparse import RichHelpFormatter
 from analytics import queries
 
 
+def season_year(text: str) -> int:
+    """--season: a four-digit year (the value is bound into SQL as an integer)."""
+    if not text.isdigit() or len(text) != 4:
+        raise argparse.ArgumentTypeError(f"must be a year like 2025, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analytics", description=__doc__.splitlines()[0], formatter_class=RichHelpFormatter
@@ -34,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--dialect", default=queries.SOURCE_DIALECT, help="dialect of the SQL (%(default)s)")
     query.add_argument("--format", choices=["table", "csv"], default="table")
     query.add_argument("--show-sql", action="store_true", help="also print the DuckDB SQL that ran")
-    query.add_argument("--season", type=int, help="for queries that take a season (default: the latest completed)")
+    query.add_argument(
+        "--season", type=season_year, help="for queries that take a season (default: the latest completed)"
+    )
     report = commands.add_parser("report", help="render the Black Friday dashboard (self-contained HTML)")
     report.add_argument("--out", default="data/report", help="output folder (%(default)s)")
     return parser

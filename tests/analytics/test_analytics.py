@@ -103,6 +103,9 @@ def test_the_cli_runs_a_query_ad_hoc_sql_and_explains_errors(catalog_path, capsy
     ]
     assert cli.main(["--catalog", catalog_path, "query", "top_states", "--season", "2023", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["IL,40,80.0,100.0"]
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["--catalog", catalog_path, "query", "top_states", "--season", "99999999999999999999"])
+    assert refused.value.code == 2 and "must be a year like 2025" in capsys.readouterr().err
     assert cli.main(["--catalog", catalog_path, "query", "november_share", "--season", "2023"]) == 1
     assert "this query takes no parameters" in capsys.readouterr().err
     sql = "SELECT year, day_of_week(peak_day) AS dow FROM marts.black_friday_summary ORDER BY year"
