@@ -9,14 +9,24 @@ STAMP=$VENV/.requirements.sha256
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+
+# MWAA 3.3.1 runs Python 3.12: prefer it (on PATH, or a pyenv install), so the venv holds exactly MWAA's versions.
 find_python() {
   local candidate
-  for candidate in ${PYTHON:-} python3.12 python3.11 python3; do
-    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
-      echo "$candidate"; return
-    fi
+  for candidate in ${PYTHON:-} python3.12; do
+    if python_ok "$candidate"; then echo "$candidate"; return; fi
   done
-  log "ERROR: Python 3.11 or newer not found (tried ${PYTHON:-} python3.12 python3.11 python3); set PYTHON=..."
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.12\.[0-9]+$' | sort -V -r); do
+      candidate=$(PYENV_VERSION=$candidate pyenv which python 2>/dev/null) || continue
+      if python_ok "$candidate"; then echo "$candidate"; return; fi
+    done
+  fi
+  for candidate in python3.13 python3.11 python3; do
+    if python_ok "$candidate"; then echo "$candidate"; return; fi
+  done
+  log "ERROR: Python 3.11 or newer not found (tried ${PYTHON:-} python3.12, pyenv 3.12, python3.13, python3.11, python3); set PYTHON=..."
   exit 1
 }
 
@@ -39,10 +49,22 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 
-wanted=$(cat "$ROOT/requirements.txt" "$ROOT/serving/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+# Everything installs under MWAA 3.3.1's constraints (dags/constraints/), so the packages the DAG code touches are
+# at the versions MWAA runs. Those constraints are Python 3.12's; on another Python the few pins that have no
+# release for it (numpy 2.5, scipy 1.18 need 3.12) are left to pip, and the parity test names them.
+CONSTRAINTS=$ROOT/dags/constraints
+wanted=$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT"/{dags,serving,spark}/requirements.txt \
+  "$CONSTRAINTS"/*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
-  log "installing requirements into $VENV (first run takes a few minutes)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
+  airflow_constraints=$CONSTRAINTS/airflow_constraints.txt
+  if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then
+    airflow_constraints=$VENV/airflow_constraints.txt
+    grep -v -E '^(numpy|scipy)==' "$CONSTRAINTS/airflow_constraints.txt" >"$airflow_constraints"
+    log "WARNING: $("$VENV/bin/python" --version), not MWAA's 3.12: numpy and scipy will differ from MWAA's versions"
+  fi
+  log "installing requirements into $VENV under MWAA's constraints (first run takes a few minutes)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt" \
+    -c "$airflow_constraints" -c "$CONSTRAINTS/mwaa_essential_constraints.txt"
   echo "$wanted" >"$STAMP"
 fi
 

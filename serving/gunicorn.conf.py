@@ -44,6 +44,8 @@ METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mk
 def write_json_error(sock, status_int, reason, mesg):
     """gunicorn's own refusals (URL or header too long, malformed request) in the storefront's error shape,
     {code, message, details}, instead of gunicorn's HTML page."""
+    if status_int == 400 and (mesg or "").startswith("Request Line is too large"):
+        status_int, reason = 414, "URI Too Long"  # gunicorn 26 (MWAA's pin, so ours) says 400; RFC 9110 says 414
     body = json.dumps({"code": reason.lower().replace(" ", "_"), "message": mesg or reason, "details": {}}).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"

@@ -18,7 +18,6 @@ MODULES = {
     "great-expectations": "great_expectations",
     "pyspark": "pyspark.sql",
     "pandas": "pandas",
-    "numpy": "numpy",
     "pyarrow": "pyarrow.parquet",
     "duckdb": "duckdb",
     "flask": "flask",
@@ -62,7 +61,7 @@ def pins(requirements: Path) -> dict[str, str]:
         if line.startswith("-r "):
             found |= pins(requirements.parent / line.split(maxsplit=1)[1])
             continue
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;#]+).*", line.strip())
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;#]+).*", line.strip())
         if match:
             found[match.group(1).lower()] = match.group(2)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -23,8 +24,8 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
         )
         # Partition values stay text (window=20261124T1800 must not become a number).
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        # Two tasks per core of local[2]: at full scale 4 measured 61 s against 68 s with 8 (fewer, larger tasks
-        # on small data). A cluster sets its own (BFP_SPARK_SHUFFLE_PARTITIONS).
+        # Two tasks per core of local[2]: 4 beat 8 at full scale (fewer, larger tasks on small data). A cluster
+        # sets its own (BFP_SPARK_SHUFFLE_PARTITIONS).
         .config("spark.sql.shuffle.partitions", os.environ.get("BFP_SPARK_SHUFFLE_PARTITIONS", "4"))
         .config("spark.ui.showConsoleProgress", "false")
     )
@@ -32,4 +33,7 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
         # A local run's driver is its only executor: the default 1g cannot hold the cached inputs at full scale.
         memory = os.environ.get("BFP_SPARK_DRIVER_MEMORY", "4g")
         builder = builder.master(master).config("spark.ui.enabled", "false").config("spark.driver.memory", memory)
+        # Python workers must run the driver's Python (PySpark refuses another minor version, and the python3 on
+        # PATH may be another one); the JVM this starts passes its environment on to the workers.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return builder.getOrCreate()

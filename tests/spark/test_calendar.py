@@ -8,10 +8,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from pyspark.testing import assertDataFrameEqual
 
 from datagen import figures, seasonality
 from seasons import calendar
+from tests.spark.conftest import assert_frames_equal
 from transforms import calendar as spark_calendar
 from transforms import marts
 
@@ -27,7 +27,7 @@ def test_spark_flags_agree_with_the_calendar_on_every_day(spark):
         [(day, *(calendar.PERIODS[name].contains(day) for name in calendar.FLAG_PERIODS)) for day in EVERY_DAY],
         "order_date date, " + ", ".join(f"{flag} boolean" for flag in spark_calendar.FLAG_COLUMNS),
     )
-    assertDataFrameEqual(got, expected)
+    assert_frames_equal(got, expected)
 
 
 def test_the_published_date_dimension_is_the_calendar(spark):

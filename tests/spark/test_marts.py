@@ -8,10 +8,10 @@ from decimal import Decimal
 import duckdb
 import pytest
 from pyspark.sql import functions as F
-from pyspark.testing import assertDataFrameEqual
 
 from datagen import catalog, figures
 from jobs import build_marts, build_order_lines, import_purchases
+from tests.spark.conftest import assert_frames_equal
 from transforms import marts, order_lines
 from transforms.calendar import with_period_flags
 
@@ -62,7 +62,7 @@ def test_daily_sales_counts_orders_customers_and_excludes_cancelled(spark):
     got = marts.daily_sales(marts.mart_lines(lines)).withColumn(
         "average_order_value", F.col("average_order_value").cast("double")
     )
-    assertDataFrameEqual(got, expected)
+    assert_frames_equal(got, expected)
 
 
 def test_olap_cube_has_every_grouping(spark):

@@ -8,10 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from pyspark.testing import assertDataFrameEqual
 
 from datagen import purchases as generator
 from jobs import import_purchases
+from tests.spark.conftest import assert_frames_equal
 from transforms import purchases
 
 HEADER = ",".join(purchases.FILE_COLUMNS)
@@ -68,7 +68,7 @@ def test_valid_lines_are_typed(spark, tmp_path):
         "order_date date, unit_price decimal(12,2), quantity int, state string, title string, asin string, "
         "category string, survey_response_id string",
     )
-    assertDataFrameEqual(purchases.valid_purchases(typed), expected)
+    assert_frames_equal(purchases.valid_purchases(typed), expected)
     assert purchases.quarantined_purchases(typed).count() == 0
 
 
