@@ -1,45 +1,52 @@
-"""Builds the MWAA upload: dags.zip holding dags/ plus the contract files the tasks read at run time
-(expectations/*.json -> dags/expectations/, sql/athena/*.sql -> dags/sql/athena/), the dashboard package
-(analytics/ and sql/analytics/) the bf_report DAG renders, and requirements.txt.
-pipeline.settings finds the bundled copies first (MWAA deploys only what is in the dags folder).
+"""Builds the MWAA upload as MWAA loads it: a `dags/` tree to sync to the environment's S3 dags folder (MWAA
+copies it to /usr/local/airflow/dags on every worker and puts that folder on sys.path) and the environment's
+`requirements.txt`.
+
+    OUT/dags/               the DAG files and their `pipeline` package, plus the contract files the tasks read
+                            at run time (expectations/, sql/athena/) and the dashboard bf_report renders
+                            (analytics/, sql/analytics/), where pipeline.settings and analytics.queries look
+    OUT/requirements.txt    dags/requirements.txt with the `-c` line MWAA installs it with
+
+Upload: `aws s3 sync OUT/dags s3://BUCKET/dags --delete && aws s3 cp OUT/requirements.txt s3://BUCKET/`.
 
 Usage: python scripts/mwaa_bundle.py [OUT_DIR]   (default .local/dist/mwaa)
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# the contract files tasks read, and the dashboard the bf_report DAG renders (analytics/ + its queries)
-CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql", "sql/analytics": "*.sql", "analytics": "*.py"}
+# Airflow's constraints for MWAA's Airflow and Python: the file dags/constraints/airflow_constraints.txt copies.
+AIRFLOW_CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"
+# what of dags/ is not DAG code: the dependency set and MWAA's constraints go to requirements.txt instead
+NOT_UPLOADED = ("requirements.txt", "constraints", "__pycache__", "README.md")
+# the contract files tasks read, and the dashboard the bf_report DAG renders: repository folder -> pattern
+CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql", "sql/analytics": "*.sql", "analytics": "**/*"}
 
 
 def bundle(out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    archive_path = out_dir / "dags.zip"
-    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((ROOT / "dags").rglob("*")):
+    """Writes OUT/dags and OUT/requirements.txt (replacing an earlier build); returns OUT/dags."""
+    dags = out_dir / "dags"
+    if dags.exists():
+        shutil.rmtree(dags)
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns(*NOT_UPLOADED))
+    for folder, pattern in CONTRACT.items():
+        for path in sorted((ROOT / folder).glob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(ROOT / "dags").as_posix())
-        for folder, pattern in CONTRACT.items():
-            for path in sorted((ROOT / folder).glob(pattern)):
-                archive.write(path, f"{folder}/{path.name}")
-    (out_dir / "requirements.txt").write_text("\n".join(flattened(ROOT / "requirements.txt")) + "\n")
-    return archive_path
+                target = dags / path.relative_to(ROOT)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    (out_dir / "requirements.txt").write_text(mwaa_requirements())
+    return dags
 
 
-def flattened(requirements: Path) -> list[str]:
-    """The file's lines with every `-r other.txt` replaced by that file's lines: MWAA gets one file."""
-    lines = []
-    for line in requirements.read_text().splitlines():
-        if line.startswith("-r "):
-            lines += flattened(requirements.parent / line.split(maxsplit=1)[1])
-        else:
-            lines.append(line)
-    return lines
+def mwaa_requirements() -> str:
+    """dags/requirements.txt with its `-c` line first: MWAA then uses this constraints file instead of adding its
+    own (the same file), and always applies its essential constraints on top."""
+    return f"-c {AIRFLOW_CONSTRAINTS_URL}\n" + (ROOT / "dags" / "requirements.txt").read_text()
 
 
 if __name__ == "__main__":

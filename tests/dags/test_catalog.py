@@ -5,10 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -210,34 +206,6 @@ def test_on_aws_a_full_repair_publishes_every_partition_in_the_lake(athena, aws_
     for year in (2025, 2026):
         location = f"s3://bfp-lake/prod/_published/marts/state_sales/year={year}/{stamp}/"
         assert f"ALTER TABLE marts.state_sales PARTITION (year={year}) SET LOCATION '{location}'" in queries
-
-
-def test_the_mwaa_bundle_carries_the_suites_and_ddl_where_the_settings_look(tmp_path):
-    from mwaa_bundle import bundle
-
-    archive = bundle(tmp_path / "mwaa")
-    with zipfile.ZipFile(archive) as bundled:
-        names = set(bundled.namelist())
-        bundled.extractall(tmp_path / "dags")
-    assert {"orders_pipeline_dag.py", "lake_rebuild_dag.py", "pipeline/quality.py"} <= names
-    assert {"expectations/raw_orders.json", "sql/athena/curated_order_lines.sql"} <= names
-    bundled_requirements = (tmp_path / "mwaa" / "requirements.txt").read_text()
-    assert "-r " not in bundled_requirements  # one file: the storefront's included set is written out
-    assert "flask==" in bundled_requirements and "apache-airflow==" in bundled_requirements
-    # run from the unpacked bundle, the settings find the bundled contract files
-    code = (
-        "from pipeline import settings; s = settings.from_env({'BFP_TARGET': 'local'});"
-        "print(s.expectations_dir); print(s.athena_ddl_dir)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path / "dags",
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(tmp_path / "dags")},
-    )
-    assert done.stdout.split() == [str(tmp_path / "dags" / "expectations"), str(tmp_path / "dags" / "sql" / "athena")]
 
 
 def test_publishing_moves_a_partition_to_a_fresh_copy_and_clears_superseded_ones_after_retention(local, settings):
