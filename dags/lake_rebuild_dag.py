@@ -7,7 +7,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, as_of_date, file_safe
+from pipeline.transform_operator import SparkRefreshOperator, plan_for_rebuild
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe
 
 DOC = """
 ### lake_rebuild
@@ -47,17 +48,7 @@ with DAG(
         ),
     },
 ) as dag:
-
-    @task(retries=1, **LAKE_WRITER)
-    def transform(params=None, run_id=None, logical_date=None, dag_run=None) -> dict:
-        from pipeline import publish_steps, settings
-
-        as_of = as_of_date(params["as_of"] or logical_date or dag_run.run_after)
-        args = ["--import-id", params["import_id"], "--max-bad-share", str(params["max_bad_share"])]
-        args += ["--as-of", as_of]
-        args += ["--purchases-csv", params["purchases_csv"]] if params["purchases_csv"] else []
-        args += ["--all-windows"] if params["include_windows"] else []
-        return publish_steps.transform(settings.from_env(), file_safe(run_id), args)
+    transform = SparkRefreshOperator(task_id="transform", plan=plan_for_rebuild, retries=1, **LAKE_WRITER)
 
     @task(**NO_RETRIES)
     def dq_gate(refresh: dict, run_id=None, ti=None) -> dict:
@@ -82,7 +73,7 @@ with DAG(
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
 
-    refreshed = transform()
+    refreshed = transform.output
     checked = dq_gate(refreshed)
     registered = register_partitions(refreshed, checked)
     publish(refreshed, checked, registered)

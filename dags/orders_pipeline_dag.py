@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
-from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, as_of_date, file_safe
+from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe
 
 DOC = """
 ### orders_pipeline
@@ -18,7 +18,8 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
    `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last).
 2. **transform**: Spark `refresh.py --windows <label>`: latest-wins merge into `curated/order_lines`
    (only touched months rewritten), then the marts of the touched years and the season marts as of the
-   window end's date (`--as-of`). Skipped for an empty window.
+   window end's date (`--as-of`). Skipped for an empty window. On aws an EMR Serverless job run the task
+   defers on (a retry resumes it; a killed task cancels it).
 3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
    reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in
    `_dq/<suite>/<run>/<attempt>.json` (a re-run keeps a failed attempt's).
@@ -71,17 +72,7 @@ with DAG(
         window = orders_extract.window_for_run(data_interval_start, data_interval_end, params)
         return orders_extract.run(window, settings.from_env(), dry_run=params["dry_run"])
 
-    @task(retries=2, **LAKE_WRITER)
-    def transform(extract: dict, params=None, run_id=None) -> dict:
-        from pipeline import publish_steps, settings
-
-        if params["dry_run"]:
-            raise AirflowSkipException("dry run: nothing was extracted")
-        label = extract["window"]["label"]
-        rows_in = extract["rows_out"]["orders"]
-        # the season marts are as of the window's end: a season is complete once that date is past its end
-        args = ["--windows", label, "--as-of", as_of_date(extract["window"]["end"])]
-        return publish_steps.transform(settings.from_env(), file_safe(run_id), args, rows_in)
+    transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
     @task(**NO_RETRIES)
     def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
@@ -105,7 +96,8 @@ with DAG(
         return extra
 
     extracted = extract_orders_window()
-    refreshed = transform(extracted)
+    extracted >> transform
+    refreshed = transform.output
     checked = dq_gate(extracted, refreshed)
     registered = register_partitions(refreshed, checked)
     publish(extracted, refreshed, checked, registered)

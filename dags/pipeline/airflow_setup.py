@@ -4,7 +4,8 @@
 
 Every task that writes or registers lake tables runs in the pool LAKE_WRITER_POOL of one slot, so manual runs,
 backfills and lake_rebuild queue instead of writing at once. On MWAA create the same pool once (Admin > Pools,
-or `airflow pools set bfp_lake_writer 1 ...` through the MWAA CLI endpoint).
+or `airflow pools set bfp_lake_writer 1 '...' --include-deferred` through the MWAA CLI endpoint;
+"include deferred" matters: the transform defers while its EMR job run writes the lake).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def airflow(*args: str) -> None:
 
 def main() -> int:
     airflow("db", "migrate")
-    airflow("pools", "set", LAKE_WRITER_POOL, "1", POOL_DESCRIPTION)
+    # --include-deferred: a transform deferred on its EMR job run still holds the slot (the job writes the lake)
+    airflow("pools", "set", LAKE_WRITER_POOL, "1", POOL_DESCRIPTION, "--include-deferred")
     return 0
 
 

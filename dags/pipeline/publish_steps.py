@@ -21,6 +21,7 @@ CURATED_TABLE = "curated.order_lines"
 PUBLISHED = "_published"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # a copy's folder: <when, to the microsecond: they sort>_<run id>
 REGISTERED = "_registered.json"  # beside a partition's copies: the stamp of the one the catalog points at
+TRANSFORM_NEXT_STEP = "see docs/runbook.md#transform; then clear this task"
 
 
 def _log(event: dict, level: int = logging.INFO) -> dict:
@@ -65,12 +66,21 @@ def removed_partitions(refresh: dict) -> dict[str, list[str]]:
 
 
 def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int | None = None) -> dict:
-    """Runs the Spark refresh job; an extract window without orders skips Spark (nothing to merge)."""
+    """Runs the Spark refresh job (local target); an extract window without orders skips Spark."""
     if rows_in == 0:
-        skipped = {"bfp_task": "transform", "status": "skipped", "reason": "no orders in the window", "run_id": run_id}
-        return _log(skipped)
-    with failure_logged("transform", run_id, "see docs/runbook.md#transform; then clear this task"):
+        return transform_skipped(run_id)
+    with failure_logged("transform", run_id, TRANSFORM_NEXT_STEP):
         refresh = spark_jobs.run_refresh(settings, run_id, job_args)
+    return transform_succeeded(settings, run_id, job_args, refresh)
+
+
+def transform_skipped(run_id: str) -> dict:
+    """An extract window without orders: nothing to merge, Spark is not started."""
+    return _log({"bfp_task": "transform", "status": "skipped", "reason": "no orders in the window", "run_id": run_id})
+
+
+def transform_succeeded(settings: Settings, run_id: str, job_args: list[str], refresh: dict, **extra) -> dict:
+    """The transform's line for a finished job (`extra`: e.g. the EMR job run); returns the job's summary."""
     _log(
         {
             "bfp_task": "transform",
@@ -84,6 +94,7 @@ def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int
             },
             "partitions": {table: len(specs) for table, specs in written_partitions(refresh).items()},
             "summary": spark_jobs.summary_path(Lake.from_uri(settings.lake_uri), run_id),
+            **extra,
         }
     )
     return refresh

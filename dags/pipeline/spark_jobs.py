@@ -1,23 +1,28 @@
 """Runs the Spark refresh job (spark/jobs/refresh.py) for a pipeline run and returns its summary.
 
 local target: spark-submit --master local[2] with the --py-files archive, as a child process.
-aws target: an EMR Serverless job run (the amazon provider's EmrServerlessHook and its completion waiter) with
-the entry point and archive uploaded under BFP_SPARK_CODE_URI.
+aws target: an EMR Serverless job run with the entry point and archive uploaded under BFP_SPARK_CODE_URI, named
+after the pipeline run so a retry resumes it (the task defers on it: pipeline.transform_operator).
 Either way the job writes its summary to <lake>/_runs/refresh/<run_id>.json, which is read back from the lake.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from pipeline.lake import Lake
 from pipeline.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("pipeline.spark_jobs")
 LOG_TAIL_LINES = 40  # lines of the job's own output quoted in an error
+# how far back a retry looks for the job run an earlier attempt started (retries come within hours)
+EMR_LOOKBACK = dt.timedelta(days=2)
 
 
 class SparkJobError(RuntimeError):
@@ -54,15 +59,51 @@ def _submit_local(settings: Settings, job_args: list[str]) -> None:
         )
 
 
-def _submit_emr_serverless(settings: Settings, job_args: list[str], run_id: str) -> None:
+@dataclass(frozen=True)
+class EmrJobRun:
+    job_run_id: str
+    state: str
+    resumed: bool  # an earlier attempt started it: this attempt waits for it instead of starting another
+
+
+def emr_job_name(run_id: str, generation: int) -> str:
+    """The job run's name: one per pipeline run and clear of its transform (`generation`, the task's max_tries,
+    which a clear raises and a retry keeps), so a retry or a restarted worker finds the run already started."""
+    return f"bfp-refresh-{run_id}-g{generation}"[:256]
+
+
+def _emr_hook(settings: Settings):
     from airflow.providers.amazon.aws.hooks.emr import EmrServerlessHook
 
-    hook = EmrServerlessHook(aws_conn_id=settings.aws_conn_id)
+    return EmrServerlessHook(aws_conn_id=settings.aws_conn_id)
+
+
+def _job_runs_named(hook, application_id: str, name: str) -> list[dict]:
+    since = dt.datetime.now(dt.UTC) - EMR_LOOKBACK
+    try:
+        pages = list(
+            hook.conn.get_paginator("list_job_runs").paginate(applicationId=application_id, createdAtAfter=since)
+        )
+    except hook.conn.exceptions.ResourceNotFoundException:
+        return []  # an application without job runs yet (moto answers so); a wrong id fails at start_job_run
+    return [run for page in pages for run in page["jobRuns"] if run.get("name") == name]
+
+
+def start_or_resume_emr(settings: Settings, job_args: list[str], name: str, attempt: int) -> EmrJobRun:
+    """The job run named `name` that is still running or succeeded, else a new one. Starting is idempotent per
+    attempt (clientToken): a request retried by boto or a re-executed attempt never starts a second run."""
+    hook = _emr_hook(settings)
+    found = _job_runs_named(hook, settings.emr_application_id, name)
+    for run in sorted(found, key=lambda r: r["createdAt"], reverse=True):
+        if run["state"] in hook.JOB_INTERMEDIATE_STATES | hook.JOB_SUCCESS_STATES:
+            log.info("EMR Serverless job run %s (%s) already %s: resuming it", run["id"], name, run["state"])
+            return EmrJobRun(run["id"], run["state"], resumed=True)
     code = settings.spark_code_uri.rstrip("/")
     response = hook.conn.start_job_run(
         applicationId=settings.emr_application_id,
+        clientToken=hashlib.sha256(f"{name}/{attempt}".encode()).hexdigest()[:64],
         executionRoleArn=settings.emr_execution_role_arn,
-        name=f"bfp-refresh-{run_id}"[:256],
+        name=name,
         jobDriver={
             "sparkSubmit": {
                 "entryPoint": f"{code}/jobs/refresh.py",
@@ -71,31 +112,52 @@ def _submit_emr_serverless(settings: Settings, job_args: list[str], run_id: str)
             }
         },
     )
-    job_run_id = response["jobRunId"]
-    log.info("EMR Serverless job run %s started on application %s", job_run_id, settings.emr_application_id)
-    hook.get_waiter("serverless_job_completed").wait(
-        applicationId=settings.emr_application_id,
-        jobRunId=job_run_id,
-        WaiterConfig={"Delay": 30, "MaxAttempts": 240},
+    log.info(
+        "EMR Serverless job run %s (%s) started on application %s",
+        response["jobRunId"],
+        name,
+        settings.emr_application_id,
     )
-    state = hook.conn.get_job_run(applicationId=settings.emr_application_id, jobRunId=job_run_id)["jobRun"]
-    if state["state"] != "SUCCESS":
-        raise SparkJobError(
-            f"EMR Serverless job run {job_run_id} ended {state['state']}: {state.get('stateDetails')}."
-            " Read its driver log in the EMR Studio console, fix the cause, then clear this task."
-        )
+    return EmrJobRun(response["jobRunId"], "SUBMITTED", resumed=False)
 
 
-def run_refresh(settings: Settings, run_id: str, job_args: list[str]) -> dict:
-    """Submits refresh.py with `job_args` (plus --lake and --summary-uri) and returns the job's summary."""
+def cancel_emr(settings: Settings, job_run_id: str) -> bool:
+    """Asks EMR to cancel a job run that is still going (a killed or failed task leaves nothing running);
+    False when it had already ended."""
+    hook = _emr_hook(settings)
+    state = hook.conn.get_job_run(applicationId=settings.emr_application_id, jobRunId=job_run_id)["jobRun"]["state"]
+    if state not in hook.JOB_INTERMEDIATE_STATES:
+        return False
+    log.warning("cancelling EMR Serverless job run %s (was %s)", job_run_id, state)
+    hook.conn.cancel_job_run(applicationId=settings.emr_application_id, jobRunId=job_run_id)
+    return True
+
+
+def emr_failure(settings: Settings, job_run_id: str) -> SparkJobError:
+    run = _emr_hook(settings).conn.get_job_run(applicationId=settings.emr_application_id, jobRunId=job_run_id)
+    return SparkJobError(
+        f"EMR Serverless job run {job_run_id} ended {run['jobRun']['state']}: {run['jobRun'].get('stateDetails')}."
+        " Read its driver log in the EMR Studio console, fix the cause, then clear this task."
+    )
+
+
+def read_summary(settings: Settings, run_id: str) -> dict:
+    """The job's own summary (it writes <lake>/_runs/refresh/<run_id>.json at its end), checked."""
     lake = Lake.from_uri(settings.lake_uri)
-    path = summary_path(lake, run_id)
-    args = ["--lake", settings.lake_uri, "--summary-uri", lake.uri_of(path), *job_args]
-    if settings.target == "aws":
-        _submit_emr_serverless(settings, args, run_id)
-    else:
-        _submit_local(settings, args)
-    summary = lake.read_json(path)
+    summary = lake.read_json(summary_path(lake, run_id))
     if summary is None or summary.get("status") != "success":
         raise SparkJobError(f"the refresh job reported {summary}; see its next_step, then clear this task")
     return summary
+
+
+def job_arguments(settings: Settings, run_id: str, job_args: list[str]) -> list[str]:
+    """refresh.py's arguments: the lake and where to write its summary, then the run's own."""
+    lake = Lake.from_uri(settings.lake_uri)
+    return ["--lake", settings.lake_uri, "--summary-uri", lake.uri_of(summary_path(lake, run_id)), *job_args]
+
+
+def run_refresh(settings: Settings, run_id: str, job_args: list[str]) -> dict:
+    """Local target: runs refresh.py with `job_args` to the end and returns the job's summary. (aws: the
+    transform task starts or resumes an EMR job run and defers: pipeline.transform_operator.)"""
+    _submit_local(settings, job_arguments(settings, run_id, job_args))
+    return read_summary(settings, run_id)

@@ -1,0 +1,114 @@
+"""The `transform` task of both DAGs: the Spark refresh job for the run.
+
+local target: spark-submit runs to its end inside the task (pipeline.spark_jobs.run_refresh).
+aws target: the task starts the run's EMR Serverless job run, or resumes the one an earlier attempt of the same
+clear started (found by its name), and defers on the amazon provider's EmrServerlessStartJobTrigger: no worker
+slot waits on the job, a retry after a lost worker never starts a second run writing the same partitions, and a
+killed task cancels the job run (the trigger's on_kill; before deferring, this operator's). The bfp_lake_writer
+pool counts deferred tasks (pipeline.airflow_setup), so the lake keeps one writer while the job runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from pipeline.wiring import as_of_date, file_safe
+
+# how often the trigger polls the job run, and for how long (EMR jobs of this pipeline take minutes)
+WAITER_DELAY_SECONDS = 30
+WAITER_MAX_ATTEMPTS = 480  # 4 hours
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    job_args: list[str]  # refresh.py's arguments for this run (--windows ... or --import-id ...)
+    rows_in: int | None = None  # orders in the extracted window: 0 skips Spark
+
+
+def plan_for_window(context: dict) -> RefreshPlan:
+    """orders_pipeline: merge the extracted window; the season marts are as of the window's end."""
+    if context["params"]["dry_run"]:
+        raise AirflowSkipException("dry run: nothing was extracted")
+    extract = context["ti"].xcom_pull(task_ids="extract_orders_window")
+    args = ["--windows", extract["window"]["label"], "--as-of", as_of_date(extract["window"]["end"])]
+    return RefreshPlan(args, rows_in=extract["rows_out"]["orders"])
+
+
+def plan_for_rebuild(context: dict) -> RefreshPlan:
+    """lake_rebuild: import a purchases file and/or re-merge every complete window, as of the `as_of` param."""
+    params = context["params"]
+    as_of = as_of_date(params["as_of"] or context.get("logical_date") or context["dag_run"].run_after)
+    args = ["--import-id", params["import_id"], "--max-bad-share", str(params["max_bad_share"]), "--as-of", as_of]
+    args += ["--purchases-csv", params["purchases_csv"]] if params["purchases_csv"] else []
+    args += ["--all-windows"] if params["include_windows"] else []
+    return RefreshPlan(args)
+
+
+class SparkRefreshOperator(BaseOperator):
+    """Runs spark/jobs/refresh.py for the run as `plan(context)` describes; returns the job's summary."""
+
+    def __init__(self, *, plan: Callable[[dict], RefreshPlan], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.job_run_id: str | None = None
+
+    def execute(self, context: Any) -> dict:
+        from pipeline import publish_steps, settings, spark_jobs
+
+        run_id = file_safe(context["run_id"])
+        plan = self.plan(context)
+        config = settings.from_env()
+        if config.target != "aws" or plan.rows_in == 0:
+            return publish_steps.transform(config, run_id, plan.job_args, plan.rows_in)
+        ti = context["ti"]
+        with publish_steps.failure_logged("transform", run_id, publish_steps.TRANSFORM_NEXT_STEP):
+            job = spark_jobs.start_or_resume_emr(
+                config,
+                spark_jobs.job_arguments(config, run_id, plan.job_args),
+                name=spark_jobs.emr_job_name(run_id, ti.max_tries),
+                attempt=ti.try_number,
+            )
+        self.job_run_id = job.job_run_id
+        if job.state == "SUCCESS":  # finished while the worker that started it was lost
+            return self.execute_complete(context, {"status": "success"}, plan.job_args, job.job_run_id)
+        from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
+
+        self.defer(
+            trigger=EmrServerlessStartJobTrigger(
+                application_id=config.emr_application_id,
+                job_id=job.job_run_id,
+                waiter_delay=WAITER_DELAY_SECONDS,
+                waiter_max_attempts=WAITER_MAX_ATTEMPTS,
+                aws_conn_id=config.aws_conn_id,
+                cancel_on_kill=True,
+            ),
+            method_name="execute_complete",
+            kwargs={"job_args": plan.job_args, "job_run_id": job.job_run_id},
+            timeout=dt.timedelta(seconds=WAITER_DELAY_SECONDS * WAITER_MAX_ATTEMPTS),
+        )
+
+    def execute_complete(
+        self, context: Any, event: dict | None = None, job_args: list[str] | None = None, job_run_id: str = ""
+    ) -> dict:
+        from pipeline import publish_steps, settings, spark_jobs
+
+        run_id = file_safe(context["run_id"])
+        config = settings.from_env()
+        with publish_steps.failure_logged("transform", run_id, publish_steps.TRANSFORM_NEXT_STEP):
+            if not event or event.get("status") != "success":
+                spark_jobs.cancel_emr(config, job_run_id)  # a timed-out wait leaves no job behind
+                raise spark_jobs.emr_failure(config, job_run_id)
+            summary = spark_jobs.read_summary(config, run_id)
+        return publish_steps.transform_succeeded(config, run_id, job_args or [], summary, emr_job_run=job_run_id)
+
+    def on_kill(self) -> None:
+        if self.job_run_id:
+            from pipeline import settings, spark_jobs
+
+            spark_jobs.cancel_emr(settings.from_env(), self.job_run_id)
