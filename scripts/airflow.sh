@@ -3,6 +3,7 @@
 # dag-processor, triggerer, API server and UI) on http://127.0.0.1:8080 with the demo's settings.
 #
 #   scripts/airflow.sh up|down|status
+#   scripts/airflow.sh cli ARGS...     the `airflow` CLI with the same environment (runbook commands locally)
 #
 # What it sets, so a reader does not have to: the Airflow home (.local/airflow, SQLite metadata), the dags
 # folder, the pipeline's environment (database, lake, catalog, extract lag), the execution API URL matching
@@ -94,5 +95,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) if running; then log "running (pid $(cat "$PID_FILE")) on http://127.0.0.1:$PORT"; else log "stopped"; exit 3; fi ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  cli) shift; exec airflow "$@" ;;
+  *) echo "usage: $0 up|down|status|cli ARGS..." >&2; exit 2 ;;
 esac

@@ -50,16 +50,6 @@ def wait_until_db_time_passes(database_url: str, moment: dt.datetime, timeout: f
         time.sleep(0.005)
 
 
-def set_updated_at(database_url: str, stamps: dict[int, dt.datetime]) -> None:
-    """Gives orders chosen updated_at values (past windows), with the stamping triggers off for that moment."""
-    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
-        cur.execute("ALTER TABLE orders DISABLE TRIGGER orders_set_updated_at")
-        for order_id, stamp in stamps.items():
-            cur.execute("UPDATE orders SET updated_at = %s WHERE id = %s", (stamp, order_id))
-        cur.execute("ALTER TABLE orders ENABLE TRIGGER orders_set_updated_at")
-    conn.close()
-
-
 def read_window(lake: Lake, table: str, label: str):
     """Rows of one complete window (manifest present) as a list of dicts, or None if incomplete."""
     folder = lake.path("raw", table, f"window={label}")

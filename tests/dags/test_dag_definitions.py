@@ -15,11 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from datagen.simulate import backdate_orders
 from pipeline import alerts, audit, orders_extract, publish_steps
 from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
 from tests.conftest import ROOT
-from tests.dags.conftest import read_window, set_updated_at
+from tests.dags.conftest import read_window
 
 DAG_FOLDER = ROOT / "dags"
 
@@ -129,7 +130,7 @@ def run_env(monkeypatch, settings, dags=None) -> None:
 
 def place_orders_in_window(simulator, settings, count: int, hour_end: dt.datetime) -> list:
     placed = simulator.place_orders(count)
-    set_updated_at(
+    backdate_orders(
         settings.database_url, {p.id: hour_end - dt.timedelta(minutes=5 * (i + 1)) for i, p in enumerate(placed)}
     )
     return placed

@@ -11,10 +11,11 @@ import time
 import psycopg2
 import pytest
 
+from datagen.simulate import backdate_orders
 from pipeline import extract
 from pipeline.lake import Lake
 from pipeline.watermark import UnsafeWindowError, Window
-from tests.dags.conftest import complete_windows, read_window, set_updated_at, wait_until_db_time_passes
+from tests.dags.conftest import complete_windows, read_window, wait_until_db_time_passes
 
 UTC = dt.UTC
 BOUNDARY = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def test_ties_on_a_window_boundary_are_extracted_exactly_once(settings, simulato
     stamps = {i: BOUNDARY for i in ids[:25]}  # 25 rows exactly on the boundary: they belong to the later window
     stamps |= {i: BOUNDARY - MICROSECOND for i in ids[25:32]}
     stamps |= {i: BOUNDARY + MICROSECOND for i in ids[32:]}
-    set_updated_at(settings.database_url, stamps)
+    backdate_orders(settings.database_url, stamps)
 
     before = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     after = extract.extract_window(Window(BOUNDARY, BOUNDARY + HOUR), settings)
@@ -123,7 +124,7 @@ def test_a_crash_before_the_manifest_leaves_an_incomplete_window_that_a_rerun_co
     settings, simulator, lake, monkeypatch
 ):
     placed = simulator.place_orders(10)
-    set_updated_at(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
     window = Window(BOUNDARY - HOUR, BOUNDARY)
     original_write_json = Lake.write_json
 
@@ -148,7 +149,7 @@ def test_a_crash_before_the_manifest_leaves_an_incomplete_window_that_a_rerun_co
 
 def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, lake):
     placed = simulator.place_orders(9)
-    set_updated_at(settings.database_url, {p.id: BOUNDARY - dt.timedelta(seconds=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(seconds=i + 1) for i, p in enumerate(placed)})
     window = Window(BOUNDARY - HOUR, BOUNDARY)
     extract.extract_window(window, settings)
     first = read_window(lake, "orders", window.label)
@@ -161,7 +162,7 @@ def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, 
 
 def test_a_dry_run_counts_and_writes_nothing(settings, simulator, lake):
     placed = simulator.place_orders(4)
-    set_updated_at(settings.database_url, {p.id: BOUNDARY - MICROSECOND for p in placed})
+    backdate_orders(settings.database_url, {p.id: BOUNDARY - MICROSECOND for p in placed})
     result = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings, dry_run=True)
     assert (result.status, result.orders.rows) == ("dry_run", 4)
     assert result.order_items.rows >= 4
@@ -171,7 +172,7 @@ def test_a_dry_run_counts_and_writes_nothing(settings, simulator, lake):
 def test_the_manifest_describes_the_window(settings, simulator, lake):
     placed = simulator.place_orders(3)
     stamps = {p.id: BOUNDARY - dt.timedelta(minutes=10 * (i + 1)) for i, p in enumerate(placed)}
-    set_updated_at(settings.database_url, stamps)
+    backdate_orders(settings.database_url, stamps)
     result = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     manifest = lake.manifest(lake.path("raw", "orders", f"window={result.window.label}"))
     assert manifest["rows"] == 3
@@ -196,7 +197,7 @@ def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overla
         placed = simulator.place_orders(36)
         start = dt.datetime(2026, 3, 8, 4, 0, tzinfo=UTC)
         stamps = {p.id: start + dt.timedelta(minutes=10 * i) for i, p in enumerate(placed)}  # 04:00..09:50 UTC
-        set_updated_at(settings.database_url, stamps)
+        backdate_orders(settings.database_url, stamps)
 
         windows = scheduled_windows(start, start + 6 * HOUR)
         assert len(windows) == 6

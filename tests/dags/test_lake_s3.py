@@ -7,17 +7,17 @@ import datetime as dt
 import boto3
 import pyarrow.parquet as pq
 
+from datagen.simulate import backdate_orders
 from pipeline import extract
 from pipeline.lake import Lake
 from pipeline.watermark import Window
-from tests.dags.conftest import set_updated_at
 
 BOUNDARY = dt.datetime(2026, 2, 1, 0, 0, tzinfo=dt.UTC)
 
 
 def test_extract_to_s3_writes_the_same_layout(settings, simulator, aws_endpoint):
     placed = simulator.place_orders(12)
-    set_updated_at(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
     s3_settings = settings.__class__(**{**settings.__dict__, "lake_uri": "s3://bfp-lake/prod"})
     window = Window(BOUNDARY - dt.timedelta(hours=1), BOUNDARY)
 

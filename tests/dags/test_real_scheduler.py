@@ -1,59 +1,26 @@
 """Through the real scheduler (`airflow standalone`, started by the same script as `make airflow`), where the
-behaviour depends on it: two manual runs at once never write the lake at the same time (the one-slot pool),
-the runbook's REST clear re-runs a task of a manual run, and the failed-or-not DQ result of each attempt stays.
-The windows are empty (Spark is skipped), so the runs take seconds."""
+behaviour depends on it: two manual runs at once never write the lake at the same time (the one-slot pool);
+the runbook's commands (CLI trigger and dry run, backfill, clear by dates and by run id, the gap report) do
+what it says; a failed gate changes nothing analysts see, alerts with the manual run's window, and each DQ
+attempt's result stays. Most windows are empty (Spark is skipped); the gate test runs Spark three times."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import subprocess
+import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import requests
 
+from drills.airflow_api import Airflow, pipeline_env, standalone
+from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 
-SCRIPT = ROOT / "scripts" / "airflow.sh"
 POOL_TASKS = {"extract_orders_window", "transform", "register_partitions"}
-
-
-@dataclass(frozen=True)
-class Airflow:
-    url: str
-    token: str
-    lake: Lake
-
-    def api(self, method: str, path: str, **kwargs) -> dict:
-        response = requests.request(
-            method, f"{self.url}/api/v2{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=30, **kwargs
-        )
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:500]}"
-        return response.json()
-
-    def trigger(self, start: dt.datetime) -> str:
-        conf = {"window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=1)).isoformat()}
-        run = self.api("POST", "/dags/orders_pipeline/dagRuns", json={"logical_date": None, "conf": conf})
-        return run["dag_run_id"]
-
-    def task_instances(self, run_id: str) -> dict[str, dict]:
-        found = self.api("GET", f"/dags/orders_pipeline/dagRuns/{run_id}/taskInstances")["task_instances"]
-        return {ti["task_id"]: ti for ti in found}
-
-    def wait_for_run(self, run_id: str, seconds: float = 240) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            state = self.api("GET", f"/dags/orders_pipeline/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                return state
-            time.sleep(1)
-        raise AssertionError(f"{run_id} did not finish within {seconds} s: {self.task_instances(run_id)}")
 
 
 @pytest.fixture(scope="module")
@@ -61,44 +28,9 @@ def airflow(services, catalog_template, tmp_path_factory) -> Iterator[Airflow]:
     from tests.conftest import database_from_template
 
     state = tmp_path_factory.mktemp("real-airflow")
-    port = free_port()
     with database_from_template(services, catalog_template) as database_url:  # a catalog, no orders
-        env = {
-            **os.environ,
-            "BFP_AIRFLOW_STATE": str(state),
-            "AIRFLOW_HOME": str(state),
-            "BFP_AIRFLOW_PORT": str(port),
-            "BFP_DAGS_PAUSED": "True",  # only orders_pipeline is unpaused below: no hourly runs of the others
-            "DATABASE_URL": database_url,
-            "BFP_LAKE_URI": (state / "lake").as_uri(),
-            "BFP_CATALOG_PATH": str(state / "catalog.duckdb"),
-            "BFP_ALERTS_PATH": str(state / "alerts.jsonl"),
-            "BFP_REPORT_DIR": str(state / "report"),
-            "BFP_EXTRACT_LAG_SECONDS": "0",
-        }
-        started = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=400, check=False)
-        try:
-            assert started.returncode == 0, started.stderr[-3000:] + (state / "standalone.log").read_text()[-3000:]
-            url = f"http://127.0.0.1:{port}"
-            token = requests.post(
-                f"{url}/auth/token", json={"username": "admin", "password": "admin"}, timeout=30
-            ).json()["access_token"]
-            flow = Airflow(url, token, Lake.from_uri(env["BFP_LAKE_URI"]))
-            deadline = time.monotonic() + 120
-            while True:  # the dag-processor registers the DAG a few seconds after start
-                response = requests.patch(
-                    f"{url}/api/v2/dags/orders_pipeline",
-                    json={"is_paused": False},
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=30,
-                )
-                if response.status_code == 200 or time.monotonic() > deadline:
-                    break
-                time.sleep(1)
-            assert response.status_code == 200, response.text
+        with standalone(pipeline_env(state, free_port(), database_url)) as flow:
             yield flow
-        finally:
-            subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, timeout=120, check=False)
 
 
 def parse(moment: str) -> dt.datetime:
@@ -128,19 +60,95 @@ def test_the_runbook_clear_reruns_a_manual_runs_task_and_keeps_each_dq_attempt(a
     run_id = airflow.trigger(dt.datetime(2026, 11, 27, 11, tzinfo=dt.UTC))
     assert airflow.wait_for_run(run_id) == "success"
 
-    # docs/runbook.md, "Re-run a window": a manual run is cleared by its run id through the REST API
-    airflow.api(
-        "POST",
-        "/dags/orders_pipeline/clearTaskInstances",
-        json={"dag_run_id": run_id, "task_ids": ["dq_gate"], "only_failed": False, "dry_run": False},
-    )
-    deadline = time.monotonic() + 180
-    while airflow.task_instances(run_id)["dq_gate"]["try_number"] < 2 or airflow.wait_for_run(run_id) != "success":
-        assert time.monotonic() < deadline, airflow.task_instances(run_id)
-        time.sleep(1)
+    airflow.clear(run_id, ["dq_gate"])  # docs/runbook.md, "Re-run a window": a manual run, by its run id
+    assert airflow.wait_for_try(run_id, "dq_gate", 2) == "success"
 
     dq_gate = airflow.task_instances(run_id)["dq_gate"]
     assert (dq_gate["state"], dq_gate["try_number"]) == ("success", 2)
     run = file_safe(run_id)
     attempts = [airflow.lake.read_json(airflow.lake.path("_dq", "raw_orders", run, f"{n}.json")) for n in (1, 2)]
     assert [(a["attempt"], a["success"], a["rows"]) for a in attempts] == [(1, True, 0), (2, True, 0)]
+
+
+def labels_of(lake: Lake) -> set[str]:
+    return {folder.removeprefix("window=") for folder in lake.list_dirs(lake.path("raw", "orders"))}
+
+
+def test_the_runbooks_commands_trigger_backfill_clear_and_report_gaps(airflow):
+    """docs/runbook.md, "Re-run a window" and "Read the gap report", command by command."""
+    manual = {"window_start": "2026-11-26T00:00:00Z", "window_end": "2026-11-26T01:00:00Z"}
+    airflow.cli("dags", "trigger", "orders_pipeline", "-c", json.dumps(manual))
+    airflow.cli("dags", "trigger", "orders_pipeline", "-c", json.dumps(
+        {"window_start": "2026-11-26T01:00:00Z", "window_end": "2026-11-26T02:00:00Z", "dry_run": True}
+    ))  # fmt: skip
+    triggered = {run["conf"].get("window_start"): run for run in airflow.runs() if run["conf"]}
+    for start in ("2026-11-26T00:00:00Z", "2026-11-26T01:00:00Z"):
+        assert airflow.wait_for_run(triggered[start]["dag_run_id"]) == "success"
+    dry = airflow.task_instances(triggered["2026-11-26T01:00:00Z"]["dag_run_id"])
+    assert (dry["extract_orders_window"]["state"], dry["transform"]["state"]) == ("success", "skipped")
+
+    airflow.cli(
+        "backfill", "create", "--dag-id", "orders_pipeline", "--from-date", "2026-11-26T03:00:00Z",
+        "--to-date", "2026-11-26T04:00:00Z", "--max-active-runs", "1",
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not (backfilled := [r for r in airflow.runs() if r["run_type"] == "backfill"]) or any(
+        r["state"] not in ("success", "failed") for r in backfilled
+    ):
+        assert time.monotonic() < deadline, backfilled
+        time.sleep(1)
+    assert {r["state"] for r in backfilled} == {"success"}
+    assert {"20261126T0100", "20261126T0400"} <= labels_of(airflow.lake)
+    assert "20261126T0200" not in labels_of(airflow.lake)  # the dry run wrote nothing
+
+    # a scheduled or backfilled run is cleared by its dates
+    run = next(r for r in backfilled if r["data_interval_start"].startswith("2026-11-26T03:00"))
+    airflow.cli("tasks", "clear", "orders_pipeline", "-s", run["logical_date"], "-e", run["logical_date"], "--yes")
+    assert airflow.wait_for_try(run["dag_run_id"], "extract_orders_window", 2) == "success"
+
+    gaps = airflow.python("-m", "pipeline.audit", "gaps", "--from", "2026-11-26T00:00:00Z",
+                          "--to", "2026-11-26T05:00:00Z", check=False)  # fmt: skip
+    assert gaps.returncode == 1  # gaps found: the dry-run hour and the hours nobody ran
+    reported = {line.split()[0]: line for line in gaps.stdout.splitlines() if line.startswith("2026")}
+    assert {"20261126T0200", "20261126T0300"} <= set(reported)
+    assert "20261126T0100" not in reported and "20261126T0400" not in reported
+    runs = airflow.python("-m", "pipeline.audit", "runs").stdout
+    assert "20261126T0100" in runs and "20261126T0400" in runs
+    assert airflow.python("-m", "pipeline.catalog_cli", "list").returncode == 0
+
+
+def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_keeps_each_attempt(airflow):
+    """Through the scheduler: a window published, then its raw files corrupted (an order id twice, a negative
+    price) and the transform cleared: the gate fails; the catalog file is byte-identical, the alert names the
+    manual run's window, the failed DQ result survives the runbook's recovery (re-extract the window)."""
+    from datagen.simulate import Simulator, backdate_orders
+
+    window_end = dt.datetime(2026, 11, 25, 11, tzinfo=dt.UTC)
+    placed = Simulator(airflow.env["DATABASE_URL"], seed=5).place_orders(3)
+    backdate_orders(
+        airflow.env["DATABASE_URL"], {p.id: window_end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)}
+    )
+    run_id = airflow.trigger(window_end - dt.timedelta(hours=1))
+    assert airflow.wait_for_run(run_id) == "success"
+    catalog = airflow.state / "catalog.duckdb"
+    published = catalog.read_bytes()
+
+    corrupt_window(airflow.lake, "20261125T1100")
+    airflow.clear(run_id, ["transform"], downstream=True)
+    assert airflow.wait_for_try(run_id, "dq_gate", 2) == "failed"
+
+    tis = airflow.task_instances(run_id)
+    assert (tis["dq_gate"]["state"], tis["register_partitions"]["state"]) == ("failed", "upstream_failed")
+    assert catalog.read_bytes() == published
+    alerts = [json.loads(line) for line in (airflow.state / "alerts.jsonl").read_text().splitlines()]
+    (alert,) = [a for a in alerts if a["run_id"] == run_id]
+    assert alert["task_id"] == "dq_gate"
+    window = alert["window"]
+    assert (window["start"], window["end"]) == ("2026-11-25T10:00:00+00:00", "2026-11-25T11:00:00+00:00")
+
+    airflow.clear(run_id, ["extract_orders_window"], downstream=True)  # runbook: re-run the window from the extract
+    assert airflow.wait_for_try(run_id, "dq_gate", 3) == "success"
+    results = {n: airflow.lake.read_json(airflow.lake.path("_dq", "raw_orders", file_safe(run_id), f"{n}.json"))
+               for n in (1, 2, 3)}  # fmt: skip
+    assert [results[n]["success"] for n in (1, 2, 3)] == [True, False, True]
+    assert results[2]["rows"] == 4  # the duplicated order
