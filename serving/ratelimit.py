@@ -1,6 +1,6 @@
 """Per-shopper checkout rate limit: a fixed window counted in Redis by the `limits` library.
 
-Only checkout calls it (no hook on every request: Flask-Limiter's global hooks cost ~80 µs a request).
+Only checkout calls it (no hook on every request: Flask-Limiter's global hooks add a measurable cost to each one).
 If Redis is down the limit is not enforced: a limiter outage must not stop sales.
 """
 

@@ -64,7 +64,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     if args.year_list:
         lines = lines.where(F.col("year").isin(args.year_list))
     rows_in = lines.count()  # every curated line read, cancelled ones included (from the Parquet footers)
-    # Only what the marts read is cached: the titles alone are most of the curated bytes (cache 9.2 s -> 5.5 s).
+    # Only what the marts read is cached: the titles alone are most of the curated bytes.
     lines = marts.mart_lines(lines).cache()
     daily = marts.daily_sales(lines).cache()  # written, then read again by the summary
     # keyed by the analysts' table name; the lake folder is the same name with a slash

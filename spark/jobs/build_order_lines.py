@@ -27,7 +27,7 @@ from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
 
 log = logging.getLogger("jobs.build_order_lines")
 # Order ids are unique and titles nearly so within a month: a dictionary for them fills up and is thrown away.
-# Without those two, and at zstd's default level, the full-scale write took 9.6 s instead of 13.9 s (66 MB).
+# Without those two dictionaries the full-scale write is faster at the same size (docs/benchmarks.md).
 CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parquet.enable.dictionary#title": "false"}
 
 

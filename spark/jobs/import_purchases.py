@@ -27,7 +27,7 @@ from transforms import purchases
 
 log = logging.getLogger("jobs.import_purchases")
 CSV_BYTES_PER_FILE = 128 * 2**20
-# zstd level 9 (default 3): 22.5 MB instead of 25.1 MB at full scale (measured in ASIN order) for ~0.5 s more.
+# zstd level 9 (default 3): about a tenth smaller raw files for a little more write time (docs/benchmarks.md).
 # Raw files are written once and kept; curated and marts are rewritten on every run and keep the default.
 RAW_PARQUET_OPTIONS = {"parquet.compression.codec.zstd.level": "9"}
 
@@ -61,7 +61,7 @@ def run(spark, args: argparse.Namespace) -> dict:
 
     # One pass over the file: the valid lines are written to staging while the line counts are observed; the
     # file is read again only when there are bad lines to quarantine. (Caching the parsed file for the counts
-    # cost more than parsing it: 10.7 s against 8.3 s at full scale.)
+    # cost more than parsing it twice, measured at full scale.)
     typed = purchases.type_purchases(purchases.read_purchases_text(spark, args.input))
     counts = Observation("import_purchases")
     observed = typed.observe(counts, F.count(F.lit(1)).alias("lines"), F.count("reason").alias("bad"))
@@ -112,7 +112,7 @@ def run(spark, args: argparse.Namespace) -> dict:
 
 
 def output_files(spark, input_uri: str) -> int:
-    """One raw file per 128 MiB of CSV (about 11 MB of Parquet): whole files per product need a fixed count."""
+    """One raw file per 128 MiB of CSV: whole files per product need a fixed count."""
     return max(1, math.ceil(lake_io.size_bytes(spark, input_uri) / CSV_BYTES_PER_FILE))
 
 
