@@ -19,6 +19,7 @@ Manual. Imports a historical purchases file and rebuilds curated `order_lines` a
 * **Trigger**: `airflow dags trigger lake_rebuild -c '{"purchases_csv": "/data/amazon-purchases.csv",
   "import_id": "open-ecommerce-2023"}'` (a path or URI Spark can read; `s3://…` on EMR).
 * **Re-run**: same params; the import and the partitions it covers are replaced, the result is identical.
+* **import_id** null: no historical import, the OLTP windows only (with `include_windows`).
 * **as_of**: the date the season marts describe (default: the run's logical date, else when it was
   triggered); a season counts as complete once this date is past its last day.
 * **full_repair**: registers every partition found in the lake (`MSCK REPAIR TABLE` on Athena) instead of
@@ -39,7 +40,12 @@ with DAG(
     default_args=DEFAULT_ARGS,
     params={
         "purchases_csv": Param(None, type=["null", "string"], description="purchases CSV to import (path or URI)"),
-        "import_id": Param("demo", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="import name"),
+        "import_id": Param(
+            "demo",
+            type=["null", "string"],
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+            description="purchases import to merge (null: none, the OLTP windows only)",
+        ),
         "max_bad_share": Param(0.001, type="number", minimum=0, maximum=1, description="allowed quarantined share"),
         "include_windows": Param(True, type="boolean", description="also merge every complete OLTP window"),
         "full_repair": Param(False, type="boolean", description="register every partition in the lake"),

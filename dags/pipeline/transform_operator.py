@@ -44,7 +44,10 @@ def plan_for_rebuild(context: dict) -> RefreshPlan:
     """lake_rebuild: import a purchases file and/or re-merge every complete window, as of the `as_of` param."""
     params = context["params"]
     as_of = as_of_date(params["as_of"] or context.get("logical_date") or context["dag_run"].run_after)
-    args = ["--import-id", params["import_id"], "--max-bad-share", str(params["max_bad_share"]), "--as-of", as_of]
+    if params["purchases_csv"] and not params["import_id"]:
+        raise ValueError("params: purchases_csv needs an import_id (the name its rows are kept under)")
+    args = ["--max-bad-share", str(params["max_bad_share"]), "--as-of", as_of]
+    args += ["--import-id", params["import_id"]] if params["import_id"] else []  # null: OLTP windows only
     args += ["--purchases-csv", params["purchases_csv"]] if params["purchases_csv"] else []
     args += ["--all-windows"] if params["include_windows"] else []
     return RefreshPlan(args)

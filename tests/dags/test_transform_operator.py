@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from pipeline import spark_jobs
 from pipeline.lake import Lake
-from pipeline.transform_operator import RefreshPlan, SparkRefreshOperator
+from pipeline.transform_operator import RefreshPlan, SparkRefreshOperator, plan_for_rebuild
 
 ROLE = "arn:aws:iam::123456789012:role/bfp-emr"
 RUN_ID = "manual__2026-11-27T10:00:00+00:00"
@@ -168,3 +168,17 @@ def test_the_trigger_reports_the_job_runs_end_to_the_task(emr):
             return event.payload
 
     assert asyncio.run(first_event())["status"] == "success"
+
+
+def rebuild_context(**params) -> dict:
+    defaults = {"import_id": "demo", "max_bad_share": 0.001, "as_of": "2026-12-01", "purchases_csv": None}
+    return {"params": defaults | {"include_windows": True} | params, "logical_date": None}
+
+
+def test_lake_rebuild_merges_windows_alone_when_no_import_is_named():
+    assert plan_for_rebuild(rebuild_context(import_id=None)).job_args == [
+        *("--max-bad-share", "0.001", "--as-of", "2026-12-01", "--all-windows"),
+    ]
+    assert "--import-id" in plan_for_rebuild(rebuild_context()).job_args
+    with pytest.raises(ValueError, match="purchases_csv needs an import_id"):
+        plan_for_rebuild(rebuild_context(import_id=None, purchases_csv="/data/p.csv"))
