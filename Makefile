@@ -20,7 +20,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: airflow airflow-stop drill-serve help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: airflow airflow-stop drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-query serve-stop query report mwaa-bundle clean
 
@@ -86,6 +86,9 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.extract
 
+drill-pipeline: venv ## fault drill: held transaction, kill -9 Spark and scheduler, backfill twice, corrupt window, manual vs backfill, on a real airflow standalone
+	PYTHONPATH=$(CURDIR)/dags $(PY) -m drills.pipeline
+
 airflow: venv services-up migrate ## Airflow for real (standalone) on http://127.0.0.1:8080, login admin/admin, DAGs unpaused
 	@scripts/airflow.sh up
 
@@ -103,7 +106,7 @@ SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --mast
 spark-package: venv ## zip spark/transforms + spark/jobs for --py-files (the same archive goes to EMR)
 	@$(PY) scripts/package_spark.py $(SPARK_ZIP)
 
-mwaa-bundle: venv ## dags.zip for MWAA (dags/ + expectations/ + sql/athena/) and requirements.txt in .local/dist/mwaa
+mwaa-bundle: venv ## the MWAA upload in .local/dist/mwaa: dags/ (DAGs, suites, DDL, dashboard) and requirements.txt
 	@$(PY) scripts/mwaa_bundle.py .local/dist/mwaa
 
 spark-import: spark-package ## Spark: demo purchases CSV -> raw/purchases/import=demo (bad lines quarantined)
