@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import entry, lake_io
@@ -66,29 +66,16 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     rows_in = lines.count()  # every curated line read, cancelled ones included (from the Parquet footers)
     # Only what the marts read is cached: the titles alone are most of the curated bytes.
     lines = marts.mart_lines(lines).cache()
-    daily = marts.daily_sales(lines).cache()  # written, then read again by the summary
-    # keyed by the analysts' table name; the lake folder is the same name with a slash
-    outputs = {
-        "marts.daily_sales": (daily, ["year", "month"]),
-        "marts.state_sales": (marts.state_sales(lines), ["year"]),
-        "marts.category_sales": (marts.category_sales(lines), ["year"]),
-        "marts.olap_cube": (marts.olap_cube(lines), ["year", "month"]),
-    }
+    outputs = mart_tables(lines)
     rows, written = {}, {}
     _write_all(outputs, lake, rows, written)
-    daily.unpersist()
+    outputs["marts.daily_sales"][0].unpersist()
     lines.unpersist()
     # The season marts compare years: they are rebuilt from the whole daily mart (a few rows per day), so every
     # year's status follows the as-of date even when only this year's lines changed.
     stored = spark.read.parquet(f"{lake}/marts/daily_sales")  # partition values are read as text
     all_days = stored.withColumns({c: F.col(c).cast("int") for c in ("year", "month")}).cache()
-    years = [row.year for row in all_days.select("year").distinct().collect()]
-    seasonal = {
-        "marts.black_friday_summary": (marts.black_friday_summary(all_days, args.as_of), ["year"]),
-        "marts.season_to_date": (marts.season_to_date(all_days, args.as_of), ["year"]),
-    }
-    if years:
-        seasonal["curated.calendar"] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
+    seasonal = season_tables(spark, all_days, args.as_of)
     # Replaced whole (static overwrite): a year the new as-of date does not reach yet leaves no stale row behind;
     # its partition is reported as removed, for registration to drop.
     removed = {}
@@ -111,6 +98,31 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     }
     log.info(json.dumps(summary))
     return summary
+
+
+def mart_tables(lines: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:
+    """The marts of curated lines (through marts.mart_lines) and their partition columns, keyed by the analysts'
+    table name (the lake folder is the same name with a slash). tests/spark/test_contract.py checks each frame
+    against its DDL in sql/athena/."""
+    daily = marts.daily_sales(lines).cache()  # written, then read again by the summary
+    return {
+        "marts.daily_sales": (daily, ["year", "month"]),
+        "marts.state_sales": (marts.state_sales(lines), ["year"]),
+        "marts.category_sales": (marts.category_sales(lines), ["year"]),
+        "marts.olap_cube": (marts.olap_cube(lines), ["year", "month"]),
+    }
+
+
+def season_tables(spark: SparkSession, all_days: DataFrame, as_of: dt.date) -> dict[str, tuple[DataFrame, list[str]]]:
+    """The season marts of the whole daily mart as of `as_of`, and the calendar of the years it holds."""
+    seasonal = {
+        "marts.black_friday_summary": (marts.black_friday_summary(all_days, as_of), ["year"]),
+        "marts.season_to_date": (marts.season_to_date(all_days, as_of), ["year"]),
+    }
+    years = [row.year for row in all_days.select("year").distinct().collect()]
+    if years:
+        seasonal["curated.calendar"] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
+    return seasonal
 
 
 def _write_all(outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None) -> None:

@@ -1,0 +1,118 @@
+"""The lake's tables are declared once: the Athena DDL in sql/athena/ (what analysts see). Everything else that
+names their columns is checked against it here, so a column added in one place fails this test, not a run in
+production: the frames Spark writes for every curated and mart table (names, types, order, partitions), the
+GX suites' column sets and columns, and the raw tables' two declarations (the extract's pyarrow schemas, which
+the raw GX suites read, and the Spark schemas the transform reads them with)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from pyspark.sql import types as T
+from sqlglot import exp
+
+from jobs import build_marts
+from pipeline import catalog, raw_tables
+from tests.conftest import ROOT
+from transforms import marts, order_lines, raw_schemas
+
+TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
+SUITES = {path.stem: json.loads(path.read_text()) for path in (ROOT / "expectations").glob("*.json")}
+# pyarrow type -> the Spark type the transform reads it as
+ARROW_TO_SPARK = {
+    pa.int64(): T.LongType(),
+    pa.int32(): T.IntegerType(),
+    pa.int16(): T.ShortType(),
+    pa.string(): T.StringType(),
+    pa.decimal128(12, 2): T.DecimalType(12, 2),
+    pa.timestamp("us", tz="UTC"): T.TimestampType(),
+}
+
+
+def canonical(type_text: str, dialect: str) -> str:
+    """A type as Hive writes it (bigint, decimal(16,2)), whichever dialect spelled it."""
+    return exp.DataType.build(type_text, dialect=dialect).sql(dialect="hive").lower().replace(" ", "")
+
+
+def declared(table: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    definition = TABLES[table]
+    return tuple(
+        [(name, canonical(kind, "athena")) for name, kind in columns]
+        for columns in (definition.columns, definition.partition_columns)
+    )
+
+
+def written(frame, partitions: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """What a partitioned write of `frame` lays down: the data columns in order, then the partition columns."""
+    fields = {f.name: canonical(f.dataType.simpleString(), "spark") for f in frame.schema.fields}
+    return [(name, kind) for name, kind in fields.items() if name not in partitions], [
+        (name, fields[name]) for name in partitions
+    ]
+
+
+@pytest.fixture(scope="module")
+def lake_frames(spark):
+    """Every curated and mart table as the jobs build it, from one curated line of a Black Friday."""
+    row = {
+        "order_ts": dt.datetime(2025, 11, 28, 10), "order_date": dt.date(2025, 11, 28), "order_id": "o-1",
+        "line_no": 1, "customer_id": "c-1", "asin": "B000000001", "title": "T", "category": "TOYS", "state": "CA",
+        "quantity": 2, "unit_price": Decimal("5.00"), "revenue": Decimal("10.00"), "status": "delivered",
+        "source": "oltp", "source_ref": "20251128T1100",
+    }  # fmt: skip
+    base = T.StructType([f for f in order_lines.CURATED_SCHEMA.fields if f.name in row])
+    lines = order_lines._finish(spark.createDataFrame([tuple(row[f.name] for f in base.fields)], base))
+    frames = {"curated.order_lines": (lines, list(order_lines.PARTITION_COLUMNS))}
+    frames |= build_marts.mart_tables(marts.mart_lines(lines))
+    frames |= build_marts.season_tables(spark, frames["marts.daily_sales"][0], dt.date(2026, 12, 1))
+    return frames
+
+
+def test_every_table_in_the_ddl_is_written_by_spark_and_the_reverse(lake_frames):
+    assert set(lake_frames) == set(TABLES)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_spark_writes_each_table_exactly_as_its_ddl_declares(lake_frames, table):
+    frame, partitions = lake_frames[table]
+    assert written(frame, partitions) == declared(table)
+
+
+def test_the_curated_schema_the_marts_read_with_is_the_ddls(spark):
+    schema = spark.createDataFrame([], order_lines.CURATED_SCHEMA)
+    assert written(schema, list(order_lines.PARTITION_COLUMNS)) == declared("curated.order_lines")
+
+
+@pytest.mark.parametrize("suite", sorted(name for name in SUITES if name.startswith(("curated_", "marts_"))))
+def test_each_table_suite_names_only_the_ddls_columns(suite):
+    table = suite.replace("_", ".", 1)
+    data, partitions = declared(table)
+    columns = [name for name, _ in (*data, *partitions)]
+    for expectation in SUITES[suite]["expectations"]:
+        kwargs = expectation["kwargs"]
+        if expectation["type"] == "expect_table_columns_to_match_set":
+            assert sorted(kwargs["column_set"]) == sorted(columns), suite
+        for name in [kwargs.get("column"), *kwargs.get("column_list", [])]:
+            assert name is None or name in columns, f"{suite}: {expectation['type']} on unknown column {name}"
+
+
+@pytest.mark.parametrize("table", sorted(raw_tables.RAW_TABLES))
+def test_the_raw_tables_two_declarations_agree_and_the_raw_suites_name_their_columns(table):
+    arrow = raw_tables.RAW_TABLES[table]
+    spark_schema = {"orders": raw_schemas.ORDERS, "order_items": raw_schemas.ORDER_ITEMS}[table]
+    assert [(f.name, ARROW_TO_SPARK[f.type]) for f in arrow] == [(f.name, f.dataType) for f in spark_schema.fields]
+    for expectation in SUITES[f"raw_{table}"]["expectations"]:
+        kwargs = expectation["kwargs"]
+        for name in [kwargs.get("column"), *kwargs.get("column_list", [])]:
+            assert name is None or name in arrow.names, f"raw_{table}: unknown column {name}"
+
+
+def test_a_column_added_in_one_place_only_is_caught(lake_frames):
+    """The drift check itself: a frame with one more column, or a suite naming one, does not pass."""
+    frame, partitions = lake_frames["marts.state_sales"]
+    assert written(frame, partitions) == declared("marts.state_sales")
+    assert written(frame.withColumn("extra", frame["orders"]), partitions) != declared("marts.state_sales")
+    assert written(frame.drop("orders"), partitions) != declared("marts.state_sales")
