@@ -71,11 +71,12 @@ with DAG(
         return publish_steps.register(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
-    def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:
-        from pipeline import publish_steps
+    def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
+        from pipeline import publish_steps, settings
 
         rows = {"order_lines": refresh["order_lines"]["rows_out"]}
-        extra = publish_steps.publication(refresh["order_lines"].get("windows", []), refresh, dq, rows)
+        windows = refresh["order_lines"].get("windows", [])
+        extra = publish_steps.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
 

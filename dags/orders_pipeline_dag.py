@@ -65,12 +65,15 @@ with DAG(
 ) as dag:
 
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
-    def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
         """Extract the run's window (see pipeline.orders_extract)."""
         from pipeline import orders_extract, settings
 
         window = orders_extract.window_for_run(data_interval_start, data_interval_end, params)
-        return orders_extract.run(window, settings.from_env(), dry_run=params["dry_run"])
+        attempt, dry_run = ti.try_number, params["dry_run"]
+        return orders_extract.run(
+            window, settings.from_env(), run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run
+        )
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
@@ -88,10 +91,11 @@ with DAG(
         return publish_steps.register(settings.from_env(), refresh, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
-    def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None) -> dict:
-        from pipeline import publish_steps
+    def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
+        from pipeline import publish_steps, settings
 
-        extra = publish_steps.publication([extract["window"]["label"]], refresh, dq, extract["rows_out"])
+        windows, rows = [extract["window"]["label"]], extract["rows_out"]
+        extra = publish_steps.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
 

@@ -1,7 +1,7 @@
 """Failure alerts: the DAGs' on_failure_callback. Local target: one log line plus a JSON line appended to an
-alerts file. aws target: an SNS message through the amazon provider. Airflow calls on_failure_callback only
-when a task has used up its retries, so a retried failure alerts once; a repeated call for the same task
-attempt is ignored as well."""
+alerts file. aws target: an SNS message through the amazon provider. Both keep a copy in the lake. Airflow
+calls on_failure_callback only when a task has used up its retries, so a retried failure alerts once; a
+repeated call for the same task attempt is ignored as well."""
 
 from __future__ import annotations
 
@@ -69,11 +69,26 @@ def _already_sent(path: Path, alert: dict) -> bool:
     return False
 
 
+def keep_in_lake(settings, alert: dict) -> None:
+    """The alert also stays in the lake beside the run's other records (_alerts/<run>/<dag>.<task>.<try>.json),
+    so `python -m pipeline.audit run <run>` tells the whole story. Best effort: the alert itself matters more."""
+    from pipeline.lake import Lake
+    from pipeline.wiring import file_safe
+
+    try:
+        lake = Lake.from_uri(settings.lake_uri)
+        name = f"{alert['dag_id']}.{alert['task_id']}.{alert['try_number']}.json"
+        lake.write_json(lake.path("_alerts", file_safe(alert["run_id"]), name), alert)
+    except Exception:  # the lake may be what failed; the alert goes out regardless
+        log.exception("could not keep the alert in the lake; it is still sent")
+
+
 def on_task_failure(context: dict) -> None:
     """on_failure_callback: raise one alert for the failed task attempt."""
     settings = settings_module.from_env()
     alert = build_alert(context)
     log.error(json.dumps(alert, sort_keys=True))
+    keep_in_lake(settings, alert)
     if settings.target == "aws":
         from airflow.providers.amazon.aws.hooks.sns import SnsHook
 

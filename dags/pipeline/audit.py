@@ -6,6 +6,11 @@ schedule expects between two times that are not done, with their last attempt.
 
     python -m pipeline.audit runs [--last N]
     python -m pipeline.audit gaps --from 2026-11-20T00:00Z --to 2026-11-24T00:00Z [--every-minutes 60]
+    python -m pipeline.audit run <run_id>     one run's whole story from the lake
+
+Every record a run leaves carries its run id, Airflow's, in its file-safe form (pipeline.wiring.file_safe): the
+extract attempts (_audit/), the Spark summary (_runs/refresh/), each DQ attempt (_dq/<suite>/<run>/),
+registration and publication (_runs/register/, _runs/publish/) and alerts (_alerts/<run>/).
 """
 
 from __future__ import annotations
@@ -17,18 +22,21 @@ import sys
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
 from pipeline.watermark import Window
+from pipeline.wiring import file_safe
 
 AUDIT_FOLDER = ("_audit", "orders_extract")
 
 
-def record_attempt(lake: Lake, window: Window, run_id: str, status: str, details: dict) -> str:
-    """Writes one attempt's outcome; returns its path."""
-    path = lake.path(*AUDIT_FOLDER, f"window={window.label}", f"{run_id}.json")
+def record_attempt(lake: Lake, window: Window, run_id: str, attempt: int, status: str, details: dict) -> str:
+    """Writes one attempt's outcome (window=<label>/<run>.<attempt>.json: a retry never overwrites); returns
+    its path."""
+    path = lake.path(*AUDIT_FOLDER, f"window={window.label}", f"{run_id}.{attempt}.json")
     lake.write_json(
         path,
         {
             "window": window.as_dict(),
             "run_id": run_id,
+            "attempt": attempt,
             "status": status,
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
             **details,
@@ -80,6 +88,51 @@ def gap_report(lake: Lake, windows: list[Window]) -> list[dict]:
     return gaps
 
 
+def run_story(lake: Lake, run_id: str) -> list[dict]:
+    """Every record the run `run_id` (Airflow's, or its file-safe form) left in the lake, in the order its tasks
+    write them: {kind, path, record}."""
+    run = file_safe(run_id)
+    found = []
+
+    def add(kind: str, path: str) -> None:
+        record = lake.read_json(path)
+        if record is not None:
+            found.append({"kind": kind, "path": lake.uri_of(path), "record": record})
+
+    base = lake.path(*AUDIT_FOLDER)
+    for folder in lake.list_dirs(base):
+        for info in lake.list_files(f"{base}/{folder}"):
+            if info.base_name.startswith(f"{run}.") and info.base_name.endswith(".json"):
+                add("extract", info.path)
+    add("transform", lake.path("_runs", "refresh", f"{run}.json"))
+    for suite in lake.list_dirs(lake.path("_dq")):
+        for info in sorted(lake.list_files(lake.path("_dq", suite, run)), key=lambda i: i.base_name):
+            add("dq", info.path)
+    add("register", lake.path("_runs", "register", f"{run}.json"))
+    add("publish", lake.path("_runs", "publish", f"{run}.json"))
+    for info in lake.list_files(lake.path("_alerts", run)):
+        add("alert", info.path)
+    return found
+
+
+def _summary(kind: str, record: dict) -> str:
+    """One line of what a record says."""
+    if kind == "extract":
+        orders = record.get("rows_out", {}).get("orders", "")
+        return f"{record['window']['label']} try {record.get('attempt')} {record['status']} {orders} orders"
+    if kind == "transform":
+        written = sum(len(p) for p in record.get("marts", {}).get("partitions", {}).values())
+        lines = record.get("order_lines", {}).get("rows_out", "")
+        return f"{record.get('status')} {lines} lines, {written} mart partitions"
+    if kind == "dq":
+        return f"{record.get('suite')} try {record.get('attempt')} {'passed' if record.get('success') else 'FAILED'}"
+    if kind == "register":
+        return f"{record.get('status')} {sum(len(v) for v in record.get('registered', {}).values())} partitions"
+    if kind == "publish":
+        return f"windows {record.get('windows')} dq {record.get('dq_verdict')}"
+    return f"{record.get('task_id')} try {record.get('try_number')}: {record.get('error', '')[:100]}"
+
+
 def _utc(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
@@ -97,8 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     gaps.add_argument("--from", dest="start", type=_utc, required=True, help="first window start (ISO, with zone)")
     gaps.add_argument("--to", dest="end", type=_utc, required=True, help="last window end (ISO, with zone)")
     gaps.add_argument("--every-minutes", type=int, default=60, help="window length (default %(default)s)")
+    story = commands.add_parser("run", help="every record one run left in the lake")
+    story.add_argument("run_id", help="Airflow's run id (or its file-safe form used in the lake's paths)")
     args = parser.parse_args(argv)
     lake = Lake.from_uri(args.lake or settings_module.from_env().lake_uri)
+    if args.command == "run":
+        records = run_story(lake, args.run_id)
+        for found in records:
+            print(f"{found['kind']:<10}{_summary(found['kind'], found['record'])}  {found['path']}")
+        if not records:
+            print(f"no records of run {args.run_id!r} in {lake.uri_of(lake.path())}", file=sys.stderr)
+        return 0 if records else 1
     if args.command == "runs":
         print(f"{'window':<15}{'status':<10}{'orders':>9}{'lines':>9}{'seconds':>9}  run_id / error")
         for record in attempts(lake)[-args.last :]:

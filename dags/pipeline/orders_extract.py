@@ -25,14 +25,14 @@ def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datet
     return Window(data_interval_start, data_interval_end)
 
 
-def run(window: Window, settings: Settings, dry_run: bool = False, run_id: str | None = None) -> dict:
-    """Extracts one window and records the attempt; re-raises failures after recording them."""
+def run(window: Window, settings: Settings, run_id: str, attempt: int = 1, dry_run: bool = False) -> dict:
+    """Extracts one window for the run `run_id` (Airflow's, file-safe: the key every record of the run carries)
+    and records the attempt; re-raises failures after recording them."""
     lake = Lake.from_uri(settings.lake_uri)
-    run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
     try:
         result = extract.extract_window(window, settings, dry_run=dry_run, run_id=run_id)
     except UnsafeWindowError as exc:
-        audit.record_attempt(lake, window, run_id, "deferred", {"error": str(exc)})
+        audit.record_attempt(lake, window, run_id, attempt, "deferred", {"error": str(exc)})
         log.warning(
             json.dumps(
                 {
@@ -46,7 +46,7 @@ def run(window: Window, settings: Settings, dry_run: bool = False, run_id: str |
         )
         raise
     except Exception as exc:
-        audit.record_attempt(lake, window, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        audit.record_attempt(lake, window, run_id, attempt, "failed", {"error": f"{type(exc).__name__}: {exc}"})
         log.error(
             json.dumps(
                 {
@@ -61,6 +61,6 @@ def run(window: Window, settings: Settings, dry_run: bool = False, run_id: str |
         raise
     summary = result.summary()
     if not dry_run:
-        audit.record_attempt(lake, window, run_id, "success", summary)
+        audit.record_attempt(lake, window, run_id, attempt, "success", summary)
     log.info(json.dumps(summary, default=str, sort_keys=True))
     return summary

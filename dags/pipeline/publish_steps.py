@@ -246,33 +246,53 @@ def publish(
             if newer:
                 kept_newer[name] = newer
         target.ensure_views()
-    return _log(
-        {
-            "bfp_task": "register",
-            "status": "success",
-            "run_id": run_id,
-            "target": settings.target,
-            "mode": "full_repair" if full_repair else "partitions",
-            "registered": written,
-            "dropped": removed,
-            "published": lake.uri_of(lake.path(PUBLISHED)) + f"/<table>/<partition>/{stamp}",
-            "superseded_removed": superseded,
-            "kept_newer": kept_newer,
-            "catalog": settings.catalog_path if settings.target == "local" else "athena",
-        }
+    return run_record(
+        settings,
+        "register",
+        run_id,
+        _log(
+            {
+                "bfp_task": "register",
+                "status": "success",
+                "run_id": run_id,
+                "target": settings.target,
+                "mode": "full_repair" if full_repair else "partitions",
+                "registered": written,
+                "dropped": removed,
+                "published": lake.uri_of(lake.path(PUBLISHED)) + f"/<table>/<partition>/{stamp}",
+                "superseded_removed": superseded,
+                "kept_newer": kept_newer,
+                "catalog": settings.catalog_path if settings.target == "local" else "athena",
+            }
+        ),
     )
 
 
-def publication(windows: list[str], refresh: dict, dq: dict, rows: dict) -> dict:
-    """What the Asset event carries: the windows, rows, the partitions now visible, the DQ verdict."""
-    return _log(
-        {
-            "bfp_task": "publish",
-            "windows": windows,
-            "import": refresh.get("import_purchases", {}).get("import_id"),
-            "rows": rows,
-            "partitions": written_partitions(refresh),
-            "dq_verdict": dq.get("verdict"),
-            "dq_results": len(dq.get("results", [])),
-        }
+def run_record(settings: Settings, kind: str, run_id: str | None, record: dict) -> dict:
+    """Keeps a step's record in the lake beside the run's others (_runs/<kind>/<run>.json; `python -m
+    pipeline.audit run <run>` reads them all); returns the record."""
+    if run_id:
+        lake = Lake.from_uri(settings.lake_uri)
+        lake.write_json(lake.path("_runs", kind, f"{run_id}.json"), record)
+    return record
+
+
+def publication(settings: Settings, run_id: str, windows: list[str], refresh: dict, dq: dict, rows: dict) -> dict:
+    """What the Asset event carries: the run, the windows, rows, the partitions now visible, the DQ verdict."""
+    return run_record(
+        settings,
+        "publish",
+        run_id,
+        _log(
+            {
+                "bfp_task": "publish",
+                "run_id": run_id,
+                "windows": windows,
+                "import": refresh.get("import_purchases", {}).get("import_id"),
+                "rows": rows,
+                "partitions": written_partitions(refresh),
+                "dq_verdict": dq.get("verdict"),
+                "dq_results": len(dq.get("results", [])),
+            }
+        ),
     )

@@ -153,7 +153,8 @@ def read_summary(settings: Settings, run_id: str) -> dict:
 def job_arguments(settings: Settings, run_id: str, job_args: list[str]) -> list[str]:
     """refresh.py's arguments: the lake and where to write its summary, then the run's own."""
     lake = Lake.from_uri(settings.lake_uri)
-    return ["--lake", settings.lake_uri, "--summary-uri", lake.uri_of(summary_path(lake, run_id)), *job_args]
+    summary = lake.uri_of(summary_path(lake, run_id))
+    return ["--lake", settings.lake_uri, "--summary-uri", summary, "--run-id", run_id, *job_args]
 
 
 def run_refresh(settings: Settings, run_id: str, job_args: list[str]) -> dict:

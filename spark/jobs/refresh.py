@@ -23,6 +23,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="refresh", description=__doc__.splitlines()[0])
     parser.add_argument("--lake", required=True, help="lake root URI (file:///... or s3://bucket/prefix)")
     parser.add_argument("--summary-uri", required=True, help="where to write the run summary (JSON)")
+    parser.add_argument("--run-id", help="the pipeline run (Airflow's run id) the summary belongs to")
     parser.add_argument("--purchases-csv", help="import this purchases CSV first (needs --import-id)")
     parser.add_argument("--import-id", help="the purchases import to merge (raw/purchases/import=<id>)")
     parser.add_argument("--max-bad-share", type=float, default=0.001, help="allowed quarantined share (%(default)s)")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict:
-    summary: dict = {"event": "refresh", "lake": args.lake, "status": "failed"}
+    summary: dict = {"event": "refresh", "run_id": args.run_id, "lake": args.lake, "status": "failed"}
     try:
         if args.purchases_csv:
             imported = import_purchases.run(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -269,13 +272,28 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     good_end = bad_end + dt.timedelta(hours=1)
     good = place_orders_in_window(simulator, settings, 2, good_end)
 
-    dagrun = dag.test(logical_date=pendulum.instance(good_end))
+    good_run = dag.test(logical_date=pendulum.instance(good_end))
 
-    assert dagrun.state == "success", task_states(dagrun)
+    assert good_run.state == "success", task_states(good_run)
     visible = {r[0] for r in analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines")}
     assert {f"o-{p.id}" for p in good} <= visible
     (event,) = asset_events()[events_before:]
-    assert event["windows"] == ["20260116T1300"]
+    assert (event["windows"], event["run_id"]) == (["20260116T1300"], file_safe(good_run.run_id))
+
+    # one run id across every record a run leaves: the audit CLI tells each run's story from the lake alone
+    kinds = {run.run_id: [r["kind"] for r in audit.run_story(lake, run.run_id)] for run in (dagrun, good_run)}
+    assert {"extract", "transform", "dq", "alert"} <= set(kinds[dagrun.run_id])
+    assert "register" not in kinds[dagrun.run_id] and "publish" not in kinds[dagrun.run_id]
+    assert {"extract", "transform", "dq", "register", "publish"} <= set(kinds[good_run.run_id])
+    for run in (dagrun, good_run):
+        assert {r["record"]["run_id"] for r in audit.run_story(lake, run.run_id) if r["kind"] != "alert"} == {
+            file_safe(run.run_id)
+        }
+    told = subprocess.run(
+        [sys.executable, "-m", "pipeline.audit", "--lake", settings.lake_uri, "run", dagrun.run_id],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "dags")},
+    )  # fmt: skip
+    assert told.returncode == 0 and "FAILED" in told.stdout and "dq_gate try 1" in told.stdout
 
 
 def test_a_failed_gate_changes_nothing_analysts_see(airflow_db, dags, settings, simulator, lake, monkeypatch):

@@ -89,6 +89,7 @@ def test_the_task_starts_the_job_run_and_defers_on_the_providers_trigger(emr):
         "s3://bfp-lake/prod",
         "--summary-uri",
         f"s3://bfp-lake/prod/_runs/refresh/{SAFE_RUN_ID}.json",
+        *("--run-id", SAFE_RUN_ID),
         *JOB_ARGS,
     ]
 
