@@ -43,69 +43,22 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
     fingerprint = request_hash(shipping)
     with database().connection() as conn, conn.transaction():
         conn.execute(SQL["lock_shopper"], {"customer_id": customer_id})
-        previous = conn.execute(SQL["find_idempotency_key"], {"customer_id": customer_id, "key": idempotency_key})
-        previous = previous.fetchone()
-        if previous is not None:
-            if previous["request_hash"] != fingerprint:
-                metrics.CHECKOUTS.labels("key_reused").inc()
-                raise Unprocessable(
-                    "this Idempotency-Key was already used with a different request; use a new key",
-                    code="idempotency_key_reused",
-                    details={"idempotency_key": idempotency_key, "order_id": previous["order_id"]},
-                )
-            metrics.CHECKOUTS.labels("replayed").inc()
-            return CheckoutResult(order_detail(conn, customer_id, previous["order_id"]), replayed=True)
+        replayed = _replay(conn, customer_id, idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed
         if not cart:
             metrics.CHECKOUTS.labels("empty_cart").inc()
             raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
         ids = sorted(cart)
-        products = {row["id"]: row for row in conn.execute(SQL["lock_products"], {"ids": ids}).fetchall()}
-        missing = [pid for pid in ids if pid not in products]
-        short = [
-            {
-                "product_id": pid,
-                "title": products[pid]["title"],
-                "requested": cart[pid],
-                "available": products[pid]["stock"],
-            }
-            for pid in ids
-            if pid in products and products[pid]["stock"] < cart[pid]
-        ]
-        if missing or short:
-            metrics.CHECKOUTS.labels("out_of_stock").inc()
-            names = ", ".join(
-                [line["title"] for line in short] + [f"product {pid} (no longer sold)" for pid in missing]
-            )
-            raise Conflict(
-                f"not enough stock for: {names}",
-                code="out_of_stock",
-                details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
-            )
-        updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
-        new_stock = {row["id"]: row["stock"] for row in updated}
-        assert len(new_stock) == len(ids), "rows are locked, so every conditional update applies"
-        lines = [
-            {
-                "line_no": line_no,
-                "product_id": pid,
-                "asin": products[pid]["asin"],
-                "title": products[pid]["title"],
-                "category_code": products[pid]["category_code"],
-                "unit_price": products[pid]["price"],
-                "quantity": cart[pid],
-                "line_total": products[pid]["price"] * cart[pid],
-            }
-            for line_no, pid in enumerate(ids, start=1)
-        ]
-        subtotal = sum((line["line_total"] for line in lines), Decimal("0"))
+        products = _lock_products_in_stock(conn, ids, cart)
+        new_stock = _decrement_stock(conn, ids, cart)
+        lines = _order_lines(ids, cart, products)
+        totals = _totals(lines)
         header = conn.execute(
             SQL["insert_order"],
             {
                 "customer_id": customer_id,
-                "item_count": sum(cart.values()),
-                "subtotal": subtotal,
-                "shipping_fee": SHIPPING_FEE,
-                "total": subtotal + SHIPPING_FEE,
+                **totals,
                 **shipping,
                 **{f"{column}_list": [line[column] for line in lines] for column in LINE_COLUMNS},
                 "key": idempotency_key,
@@ -118,13 +71,89 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
         [new_stock[pid] for pid in ids],
         also_delete=[cart_store.cart_key(customer_id)],
     )
-    order = {
-        **header,
-        "item_count": sum(cart.values()),
+    order = {**header, **totals, "shipping": shipping, "lines": lines}
+    return CheckoutResult(jsonable(order), replayed=False)
+
+
+def _replay(conn, customer_id: int, idempotency_key: str, fingerprint: str) -> CheckoutResult | None:
+    """The order this key already made (the same request retried), or None; a key reused for another request
+    is refused."""
+    previous = conn.execute(SQL["find_idempotency_key"], {"customer_id": customer_id, "key": idempotency_key})
+    previous = previous.fetchone()
+    if previous is None:
+        return None
+    if previous["request_hash"] != fingerprint:
+        metrics.CHECKOUTS.labels("key_reused").inc()
+        raise Unprocessable(
+            "this Idempotency-Key was already used with a different request; use a new key",
+            code="idempotency_key_reused",
+            details={"idempotency_key": idempotency_key, "order_id": previous["order_id"]},
+        )
+    metrics.CHECKOUTS.labels("replayed").inc()
+    return CheckoutResult(order_detail(conn, customer_id, previous["order_id"]), replayed=True)
+
+
+def _lock_products_in_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, dict]:
+    """The cart's products, rows locked in id order; a 409 naming every line that is short or gone."""
+    products = {row["id"]: row for row in conn.execute(SQL["lock_products"], {"ids": ids}).fetchall()}
+    missing = [pid for pid in ids if pid not in products]
+    short = [
+        {
+            "product_id": pid,
+            "title": products[pid]["title"],
+            "requested": cart[pid],
+            "available": products[pid]["stock"],
+        }
+        for pid in ids
+        if pid in products and products[pid]["stock"] < cart[pid]
+    ]
+    if missing or short:
+        metrics.CHECKOUTS.labels("out_of_stock").inc()
+        names = ", ".join([line["title"] for line in short] + [f"product {pid} (no longer sold)" for pid in missing])
+        raise Conflict(
+            f"not enough stock for: {names}",
+            code="out_of_stock",
+            details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
+        )
+    return products
+
+
+class StockInvariantError(RuntimeError):
+    """A conditional stock update skipped a row that was locked and checked: a bug, never a shopper's doing."""
+
+
+def _decrement_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, int]:
+    """Takes the quantities off the locked rows; returns the new stock per product."""
+    updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
+    new_stock = {row["id"]: row["stock"] for row in updated}
+    if len(new_stock) != len(ids):  # the rows are locked and were checked: every conditional update must apply
+        raise StockInvariantError(f"stock update applied to {sorted(new_stock)} of {ids}; the order is rolled back")
+    return new_stock
+
+
+def _order_lines(ids: list[int], cart: dict[int, int], products: dict[int, dict]) -> list[dict]:
+    """The order's lines at the database's prices, numbered in product id order."""
+    return [
+        {
+            "line_no": line_no,
+            "product_id": pid,
+            "asin": products[pid]["asin"],
+            "title": products[pid]["title"],
+            "category_code": products[pid]["category_code"],
+            "unit_price": products[pid]["price"],
+            "quantity": cart[pid],
+            "line_total": products[pid]["price"] * cart[pid],
+        }
+        for line_no, pid in enumerate(ids, start=1)
+    ]
+
+
+def _totals(lines: list[dict]) -> dict[str, Any]:
+    """Item count, subtotal, shipping and total of the lines, computed once for the row and the answer."""
+    subtotal = sum((line["line_total"] for line in lines), Decimal("0"))
+    return {
+        "item_count": sum(line["quantity"] for line in lines),
         "subtotal": subtotal,
         "shipping_fee": SHIPPING_FEE,
         "total": subtotal + SHIPPING_FEE,
-        "shipping": shipping,
-        "lines": lines,
     }
-    return CheckoutResult(jsonable(order), replayed=False)
