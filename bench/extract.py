@@ -28,8 +28,8 @@ from datagen.simulate import Simulator
 from serving.migrate import apply_migrations
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
-from pipeline import extract
 from pipeline import settings as pipeline_settings
+from pipeline import window_extract
 from pipeline.watermark import Window
 
 BULK_CHUNK = 200_000
@@ -100,7 +100,7 @@ def copy_baseline_seconds(url: str, window: Window, query: str) -> float:
 
 def _extract_in_child(settings, window: Window, queue) -> None:
     started = time.perf_counter()
-    result = extract.extract_window(window, settings)
+    result = window_extract.extract_window(window, settings)
     queue.put(
         (
             time.perf_counter() - started,
@@ -145,7 +145,7 @@ def month_of_windows(admin_url: str, lake_uri: str) -> tuple[int, float, int]:
     rows = 0
     for hour in tqdm(range(720), desc="a month of hourly windows", unit="window"):
         window = Window(month_start + dt.timedelta(hours=hour), month_start + dt.timedelta(hours=hour + 1))
-        rows += extract.extract_window(window, settings).orders.rows
+        rows += window_extract.extract_window(window, settings).orders.rows
     return 720, time.perf_counter() - started, rows
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 
-from datagen import catalog, figures, purchases
+from datagen import figures, purchases, purchases_file
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
     )
     con = duckdb.connect()
-    catalog.check_purchases(con, args.out, args.out.parent / "quarantine")
+    purchases_file.check_purchases(con, args.out, args.out.parent / "quarantine")
     print(figures.format_figures(figures.seasonality_figures(con, datetime.date.today())))
     return 0
 

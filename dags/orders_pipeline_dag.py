@@ -66,14 +66,12 @@ with DAG(
 
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
-        """Extract the run's window (see pipeline.orders_extract)."""
-        from pipeline import orders_extract, settings
+        """Extract the run's window (see pipeline.extract_step)."""
+        from pipeline import extract_step, settings
 
-        window = orders_extract.window_for_run(data_interval_start, data_interval_end, params)
+        window = extract_step.window_for_run(data_interval_start, data_interval_end, params)
         attempt, dry_run = ti.try_number, params["dry_run"]
-        return orders_extract.run(
-            window, settings.from_env(), run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run
-        )
+        return extract_step.run(window, settings.from_env(), run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run)
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 

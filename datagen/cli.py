@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from datagen import catalog, figures, purchases
+from datagen import figures, purchases, purchases_file
 from datagen.load import LoadError, load_catalog
 from datagen.simulate import SimulationError, Simulator
 
@@ -170,7 +170,7 @@ def run_load(args: argparse.Namespace) -> int:
 
 def run_figures(args: argparse.Namespace) -> int:
     con = duckdb.connect()
-    catalog.check_purchases(con, args.purchases, DEFAULT_DATA_DIR / "lake" / "quarantine", max_bad_lines=0)
+    purchases_file.check_purchases(con, args.purchases, DEFAULT_DATA_DIR / "lake" / "quarantine", max_bad_lines=0)
     print(figures.format_figures(figures.seasonality_figures(con, args.as_of)))
     return 0
 
@@ -206,6 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
-    except (purchases.GenerateError, catalog.PurchasesFileError, LoadError, SimulationError) as exc:
+    except (purchases.GenerateError, purchases_file.PurchasesFileError, LoadError, SimulationError) as exc:
         print(f"datagen {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from datagen.catalog import SQL_DIR, named_statements
+from datagen.sql_files import statements
 from seasons import calendar
 
 PEAK_WEEK, SEED_WEEK = calendar.PERIODS["peak_week"], calendar.PERIODS["seed_week"]
@@ -64,7 +64,7 @@ def seasonality_figures(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[
     years = [y for (y,) in con.execute("SELECT DISTINCT year(order_date) FROM purchases ORDER BY 1").fetchall()]
     complete = [y for y in years if calendar.season_status(y, as_of) == calendar.COMPLETE]
     con.register("seasons", _seasons(complete))
-    rows = con.execute(named_statements(SQL_DIR / "seasonality_figures.sql")["by_year"]).fetchall()
+    rows = con.execute(statements("seasonality_figures.sql")["by_year"]).fetchall()
     years = [
         YearFigures(
             year=year,

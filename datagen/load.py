@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import psycopg2
 
-from datagen.catalog import SQL_DIR, CheckedPurchases, check_purchases, derive_catalog, named_statements
+from datagen.purchases_file import CheckedPurchases, check_purchases, derive_catalog
+from datagen.sql_files import statements as sql_statements
 
 log = logging.getLogger("datagen.load")
 
@@ -45,7 +46,7 @@ def load_catalog(purchases_csv: Path, database_url: str, quarantine_dir: Path, m
 
     started = time.perf_counter()
     derived = derive_catalog(con)
-    statements = named_statements(SQL_DIR / "load_catalog.sql")
+    statements = sql_statements("load_catalog.sql")
     with tempfile.TemporaryDirectory(prefix="bfp-catalog-") as tmp:
         exports = {}
         for table in STAGED_TABLES:

@@ -15,9 +15,9 @@ from decimal import Decimal
 
 import psycopg2
 
-from datagen.catalog import SQL_DIR, named_statements
+from datagen.sql_files import statements
 
-STATEMENTS = named_statements(SQL_DIR / "simulate.sql")
+STATEMENTS = statements("simulate.sql")
 CITIES = ("Springfield", "Riverside", "Franklin", "Greenville", "Fairview", "Madison", "Georgetown")
 SHIPPING_FEE = Decimal("4.99")
 FREE_SHIPPING_FROM = Decimal("35.00")

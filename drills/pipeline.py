@@ -8,7 +8,7 @@ demo's), and one at a time:
   4. a backfill run twice (`--reprocess-behavior completed`),
   5. a corrupt window (an order id twice, a negative price) published over a good one, then repaired,
   6. a manual run racing a backfill,
-  7. the runbook's steps after a backfill: lake_rebuild as of today, then `catalog_cli repair`.
+  7. the runbook's steps after a backfill: lake_rebuild as of today, then `registry_cli repair`.
 
 After each: what analysts see in the catalog against the source orders — order lines lost, duplicated — and,
 from a reader polling the catalog through the whole drill, whether any rejected row (a negative price, a
@@ -220,7 +220,7 @@ class Drill:
 
     def rebuild_and_repair(self) -> Outcome:
         """The runbook's after-a-backfill steps: lake_rebuild as of today, then the catalog CLI's full repair."""
-        result = Outcome("lake_rebuild as of today, then catalog_cli repair")
+        result = Outcome("lake_rebuild as of today, then registry_cli repair")
         self.flow.api("PATCH", "/dags/lake_rebuild", json={"is_paused": False})
         # the drill's lake has no historical import: the runbook's variant for such a lake
         conf = {"include_windows": True, "as_of": dt.datetime.now(dt.UTC).date().isoformat(), "import_id": None}
@@ -230,8 +230,8 @@ class Drill:
             lambda: [r["dag_run_id"] for r in self.flow.runs("lake_rebuild") if r["dag_run_id"] not in known], 60
         )[0]
         rebuilt = self.flow.wait_for_run(run_id, 900, dag_id="lake_rebuild")
-        repaired = self.flow.python("-m", "pipeline.catalog_cli", "repair", check=False).returncode
-        result.outcome = f"lake_rebuild {rebuilt}; catalog_cli repair exit {repaired}"
+        repaired = self.flow.python("-m", "pipeline.registry_cli", "repair", check=False).returncode
+        result.outcome = f"lake_rebuild {rebuilt}; registry_cli repair exit {repaired}"
         return self.finish(result, [rebuilt, "success" if repaired == 0 else "failed"], None)
 
     # --- helpers ---------------------------------------------------------------------------------------------

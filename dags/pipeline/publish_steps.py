@@ -11,7 +11,7 @@ import logging
 import posixpath
 from collections.abc import Iterator
 
-from pipeline import catalog, quality, spark_jobs
+from pipeline import quality, spark_jobs, table_registry
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 
@@ -105,11 +105,11 @@ def stage(settings: Settings, refresh: dict, run_id: str) -> tuple[str, dict[str
     the gate validates and registration publishes; later writes to the working folders do not touch it).
     Returns the stamp, table -> spec -> URI, and (table path, spec) -> folder for the checks."""
     lake = Lake.from_uri(settings.lake_uri)
-    tables = catalog.load_table_defs(settings.athena_ddl_dir)
+    tables = table_registry.load_table_defs(settings.athena_ddl_dir)
     stamp = f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
     staged, folders = {}, {}
     for name, specs in written_partitions(refresh).items():
-        table = catalog.table_def(tables, name)
+        table = table_registry.table_def(tables, name)
         staged[name] = snapshot(lake, table, specs, stamp)
         folders |= {(table.lake_path, spec): lake.path(PUBLISHED, table.lake_path, spec, stamp) for spec in specs}
     return stamp, staged, folders
@@ -143,10 +143,10 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, 
 
 
 def make_catalog(settings: Settings):
-    tables = catalog.load_table_defs(settings.athena_ddl_dir)
-    views = catalog.load_view_defs(settings.athena_ddl_dir)
+    tables = table_registry.load_table_defs(settings.athena_ddl_dir)
+    views = table_registry.load_view_defs(settings.athena_ddl_dir)
     if settings.target == "aws":
-        return catalog.AthenaCatalog(
+        return table_registry.AthenaCatalog(
             tables,
             settings.lake_uri,
             settings.athena_output_uri,
@@ -154,10 +154,10 @@ def make_catalog(settings: Settings):
             settings.aws_conn_id,
             views,
         )
-    return catalog.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
+    return table_registry.LocalCatalog(tables, settings.lake_uri, settings.catalog_path, views)
 
 
-def partitions_in_lake(lake: Lake, table: catalog.TableDef) -> list[str]:
+def partitions_in_lake(lake: Lake, table: table_registry.TableDef) -> list[str]:
     """Every partition folder of a table that holds files ("year=2022/month=11"), for a full repair."""
     specs = [""]
     for _ in table.partition_columns:
@@ -165,15 +165,15 @@ def partitions_in_lake(lake: Lake, table: catalog.TableDef) -> list[str]:
     return sorted(spec for spec in specs if lake.list_files(lake.path(table.lake_path, spec)))
 
 
-def snapshot(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str) -> dict[str, str]:
+def snapshot(lake: Lake, table: table_registry.TableDef, specs: list[str], stamp: str) -> dict[str, str]:
     """Copies each written partition to its published location (write-audit-publish): the catalog points at the
     copy, so the next run rewriting the table's folder (and maybe failing its gate) changes nothing analysts
     see. Returns spec -> URI of the copy."""
     for spec in specs:
-        catalog.parse_spec(table, spec)
+        table_registry.parse_spec(table, spec)
     missing = [spec for spec in specs if not lake.exists(lake.path(table.lake_path, spec))]
     if missing:
-        raise catalog.CatalogError(f"{table.qualified}: no partition folders {missing}; run the transform first")
+        raise table_registry.CatalogError(f"{table.qualified}: no partition folders {missing}; run the transform first")
     locations = {}
     for spec in specs:
         target = lake.path(PUBLISHED, table.lake_path, spec, stamp)
@@ -182,13 +182,15 @@ def snapshot(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str) 
     return locations
 
 
-def registered_stamp(lake: Lake, table: catalog.TableDef, spec: str) -> str:
+def registered_stamp(lake: Lake, table: table_registry.TableDef, spec: str) -> str:
     """The stamp of the copy a partition is registered at ("" when none): registration only moves forward."""
     pointer = lake.read_json(lake.path(PUBLISHED, table.lake_path, spec, REGISTERED))
     return pointer["stamp"] if pointer else ""
 
 
-def remove_superseded(lake: Lake, table: catalog.TableDef, specs: list[str], stamp: str, keep: dt.timedelta) -> int:
+def remove_superseded(
+    lake: Lake, table: table_registry.TableDef, specs: list[str], stamp: str, keep: dt.timedelta
+) -> int:
     """Deletes a partition's earlier published copies once older than `keep` (a reader that began on one before
     the switch finishes first); never the one just registered. Returns how many went."""
     removed = 0
@@ -222,7 +224,7 @@ def publish(
     run_id: str | None = None,
     staged: tuple[str, dict] | None = None,
 ) -> dict:
-    """register() for given partitions per table (also what `python -m pipeline.catalog_cli` runs). `staged`
+    """register() for given partitions per table (also what `python -m pipeline.registry_cli` runs). `staged`
     (stamp, table -> spec -> URI): copies made and validated already; otherwise copies are made here. A
     partition whose registered copy is newer than this one (a later run published first) keeps it."""
     stamp = staged[0] if staged else f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
@@ -234,7 +236,7 @@ def publish(
             written = {name: partitions_in_lake(lake, table) for name, table in target.tables.items()}
             removed = {name: sorted(set(target.registered(name)) - set(written[name])) for name in target.tables}
         for name in sorted(set(written) | set(removed)):
-            table = catalog.table_def(target.tables, name)
+            table = table_registry.table_def(target.tables, name)
             specs = written.get(name, [])
             newer = [spec for spec in specs if registered_stamp(lake, table, spec) > stamp]
             specs = [spec for spec in specs if spec not in newer]

@@ -20,11 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import catalog, raw_tables
+from pipeline import raw_tables, table_registry
 from pipeline.lake import MANIFEST, Lake
 
 log = logging.getLogger("pipeline.quality")
 SAMPLES = 5  # bad values shown per failed expectation
+SQL_DIR = Path(__file__).with_name("sql")  # the reconciliation queries
 
 
 class DataQualityError(RuntimeError):
@@ -97,66 +98,61 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict |
     curated_read: dict[str, pa.Table | None] = {}
     curated = read_partitions(lake, "curated/order_lines", written, curated_read, staged)
     if curated.num_rows or written:
-        checks.append(
-            Check("curated_order_lines", f"curated/order_lines {catalog.describe(written)}", curated.to_pandas())
-        )
+        where = f"curated/order_lines {table_registry.describe(written)}"
+        checks.append(Check("curated_order_lines", where, curated.to_pandas()))
     for label in windows:
-        window_rows = {}
-        for table in ("orders", "order_items"):
-            folder = lake.path("raw", table, f"window={label}")
-            manifest = lake.read_json(posixpath.join(folder, MANIFEST))
-            if manifest is None:
-                raise DataQualityError(f"raw/{table}/window={label} has no manifest: the extract did not finish")
-            rows = read_folder(lake, folder)
-            if rows is None:  # an empty window has a manifest and no files
-                rows = raw_tables.RAW_TABLES[table].empty_table()
-            window_rows[table] = (rows, manifest)
-            checks.append(
-                Check(f"raw_{table}", f"raw/{table}/window={label}", rows.to_pandas(), _window_bounds(manifest))
-            )
-        orders, manifest = window_rows["orders"]
-        sql = duckdb.connect()
-        sql.register("window_orders", orders.select(["id"]))
-        sql.register("curated", curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": []}))
-        reconciled = sql.execute(
-            "SELECT 'o-' || w.id AS order_id,"
-            " EXISTS (SELECT 1 FROM curated c WHERE c.order_id = 'o-' || w.id) AS in_curated"
-            " FROM window_orders w"
-        ).df()
-        checks.append(
-            Check(
-                "reconcile_window_to_curated",
-                f"raw/orders/window={label} -> curated/order_lines",
-                reconciled,
-                {"manifest_rows": manifest["rows"]},
-            )
-        )
-    marts = refresh.get("marts", {}).get("partitions", {})
+        checks += _window_checks(lake, label, curated)
+    checks += _mart_checks(lake, refresh.get("marts", {}).get("partitions", {}), curated_read, staged)
+    return checks
+
+
+def _reconcile(sql_file: str, **tables: pa.Table):
+    """Runs one reconciliation query (pipeline/sql/<file>) on DuckDB over the given Arrow tables."""
+    sql = duckdb.connect()
+    for name, table in tables.items():
+        sql.register(name, table)
+    return sql.execute((SQL_DIR / sql_file).read_text()).df()
+
+
+def _window_checks(lake: Lake, label: str, curated: pa.Table) -> list[Check]:
+    """A raw window's two tables against their suites, and every order of it found in curated."""
+    checks, window_rows = [], {}
+    for table in ("orders", "order_items"):
+        folder = lake.path("raw", table, f"window={label}")
+        manifest = lake.read_json(posixpath.join(folder, MANIFEST))
+        if manifest is None:
+            raise DataQualityError(f"raw/{table}/window={label} has no manifest: the extract did not finish")
+        rows = read_folder(lake, folder)
+        if rows is None:  # an empty window has a manifest and no files
+            rows = raw_tables.RAW_TABLES[table].empty_table()
+        window_rows[table] = (rows, manifest)
+        checks.append(Check(f"raw_{table}", f"raw/{table}/window={label}", rows.to_pandas(), _window_bounds(manifest)))
+    orders, manifest = window_rows["orders"]
+    in_curated = curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": pa.array([], pa.string())})
+    reconciled = _reconcile("reconcile_window_to_curated.sql", window_orders=orders.select(["id"]), curated=in_curated)
+    where = f"raw/orders/window={label} -> curated/order_lines"
+    checks.append(Check("reconcile_window_to_curated", where, reconciled, {"manifest_rows": manifest["rows"]}))
+    return checks
+
+
+def _mart_checks(lake: Lake, marts: dict, curated_read: dict, staged: dict | None) -> list[Check]:
+    """The daily mart and the season summary the run wrote, and curated revenue against the daily mart's."""
     years = sorted({int(spec.split("/")[0].removeprefix("year=")) for spec in marts.get("marts.daily_sales", [])})
-    if years:
-        daily = read_partitions(lake, "marts/daily_sales", marts["marts.daily_sales"], staged=staged)
-        checks.append(Check("marts_daily_sales", f"marts/daily_sales years {years}", daily.to_pandas()))
-        summary_specs = marts.get("marts.black_friday_summary", [])
-        if summary_specs:  # none when the as-of date precedes every day the run wrote
-            summary = read_partitions(lake, "marts/black_friday_summary", summary_specs, staged=staged)
-            checks.append(
-                Check("marts_black_friday_summary", f"marts/black_friday_summary {summary_specs}", summary.to_pandas())
-            )
-        year_specs = partitions_of_years(lake, "curated/order_lines", years)
-        lines = read_partitions(lake, "curated/order_lines", year_specs, curated_read, staged)
-        sql = duckdb.connect()
-        sql.register("lines", lines.select(["order_date", "revenue", "status"]))
-        sql.register("daily", daily)
-        difference = sql.execute(
-            "WITH c AS (SELECT order_date, sum(revenue) AS curated_revenue FROM lines"
-            "           WHERE status <> 'cancelled' GROUP BY order_date),"
-            " m AS (SELECT order_date, revenue AS mart_revenue FROM daily)"
-            " SELECT coalesce(c.order_date, m.order_date) AS order_date, curated_revenue, mart_revenue,"
-            "        CAST(coalesce(curated_revenue, 0) - coalesce(mart_revenue, 0) AS DOUBLE) AS difference"
-            " FROM c FULL JOIN m ON c.order_date = m.order_date"
-            " WHERE coalesce(curated_revenue, 0) <> 0 OR m.order_date IS NOT NULL",
-        ).df()
-        checks.append(Check("reconcile_revenue", f"curated/order_lines vs marts/daily_sales {years}", difference))
+    if not years:
+        return []
+    daily = read_partitions(lake, "marts/daily_sales", marts["marts.daily_sales"], staged=staged)
+    checks = [Check("marts_daily_sales", f"marts/daily_sales years {years}", daily.to_pandas())]
+    summary_specs = marts.get("marts.black_friday_summary", [])
+    if summary_specs:  # none when the as-of date precedes every day the run wrote
+        summary = read_partitions(lake, "marts/black_friday_summary", summary_specs, staged=staged)
+        where = f"marts/black_friday_summary {summary_specs}"
+        checks.append(Check("marts_black_friday_summary", where, summary.to_pandas()))
+    year_specs = partitions_of_years(lake, "curated/order_lines", years)
+    lines = read_partitions(lake, "curated/order_lines", year_specs, curated_read, staged)
+    difference = _reconcile(
+        "reconcile_revenue.sql", lines=lines.select(["order_date", "revenue", "status"]), daily=daily
+    )
+    checks.append(Check("reconcile_revenue", f"curated/order_lines vs marts/daily_sales {years}", difference))
     return checks
 
 

@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import catalog
+from pipeline import table_registry
 from seasons import calendar
 from tests.conftest import ROOT
 
 D = dt.date
-TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
+TABLES = table_registry.load_table_defs(ROOT / "sql" / "athena")
 D = dt.date
 
 
@@ -162,7 +162,9 @@ def catalog_path(tmp_path_factory):
         [to_date(2023, o, 12, 12 * (o + 22)) for o in range(-21, 1)] + [to_date(2023, 1, 50, 314, complete=False)],
     )
     path = str(root / "catalog.duckdb")
-    registry = catalog.LocalCatalog(TABLES, lake.as_uri(), path, catalog.load_view_defs(ROOT / "sql" / "athena"))
+    registry = table_registry.LocalCatalog(
+        TABLES, lake.as_uri(), path, table_registry.load_view_defs(ROOT / "sql" / "athena")
+    )
     for table in TABLES:
         registry.repair(table)
     registry.ensure_views()

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import alerts, audit, orders_extract, publish_steps
+from pipeline import alerts, audit, extract_step, publish_steps
 from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
 from tests.conftest import ROOT
@@ -108,8 +108,8 @@ def test_manual_params_are_validated(dags):
 def test_a_manual_window_needs_both_ends():
     start = pendulum.datetime(2026, 1, 1, tz="UTC")
     with pytest.raises(ValueError, match="both window_start and window_end"):
-        orders_extract.window_for_run(start, start, {"window_start": "2026-01-01T00:00:00Z", "window_end": None})
-    window = orders_extract.window_for_run(
+        extract_step.window_for_run(start, start, {"window_start": "2026-01-01T00:00:00Z", "window_end": None})
+    window = extract_step.window_for_run(
         start, start, {"window_start": "2026-01-01T00:00:00+00:00", "window_end": "2026-01-01T06:00:00Z"}
     )
     assert (window.start, window.end) == (start, start + dt.timedelta(hours=6))
@@ -246,8 +246,8 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     dag = dags["orders_pipeline"]
     bad_end = dt.datetime(2026, 1, 16, 12, 0, tzinfo=dt.UTC)
     bad = place_orders_in_window(simulator, settings, 3, bad_end)
-    real_run = orders_extract.run
-    monkeypatch.setattr(orders_extract, "run", duplicating_an_order(real_run, lake))
+    real_run = extract_step.run
+    monkeypatch.setattr(extract_step, "run", duplicating_an_order(real_run, lake))
     events_before = len(asset_events())
     publish_steps.make_catalog(settings).ensure_tables()  # the analysts' catalog exists, with nothing registered
 
@@ -268,7 +268,7 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
     assert str(bad[0].id) in alert["error"] or any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
 
-    monkeypatch.setattr(orders_extract, "run", real_run)
+    monkeypatch.setattr(extract_step, "run", real_run)
     good_end = bad_end + dt.timedelta(hours=1)
     good = place_orders_in_window(simulator, settings, 2, good_end)
 
@@ -310,7 +310,7 @@ def test_a_failed_gate_changes_nothing_analysts_see(airflow_db, dags, settings, 
     # the next window's orders land in the same curated and mart partitions, and its gate fails
     bad_end = good_end + dt.timedelta(hours=1)
     place_orders_in_window(simulator, settings, 3, bad_end)
-    monkeypatch.setattr(orders_extract, "run", duplicating_an_order(orders_extract.run, lake))
+    monkeypatch.setattr(extract_step, "run", duplicating_an_order(extract_step.run, lake))
     dagrun = dag.test(logical_date=pendulum.instance(bad_end))
 
     assert task_states(dagrun)["dq_gate"] == "failed" and task_states(dagrun)["transform"] == "success"

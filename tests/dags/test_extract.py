@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import extract
+from pipeline import window_extract
 from pipeline.lake import Lake
 from pipeline.watermark import UnsafeWindowError, Window
 from tests.dags.conftest import complete_windows, read_window, wait_until_db_time_passes
@@ -35,8 +35,8 @@ def test_ties_on_a_window_boundary_are_extracted_exactly_once(settings, simulato
     stamps |= {i: BOUNDARY + MICROSECOND for i in ids[32:]}
     backdate_orders(settings.database_url, stamps)
 
-    before = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
-    after = extract.extract_window(Window(BOUNDARY, BOUNDARY + HOUR), settings)
+    before = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
+    after = window_extract.extract_window(Window(BOUNDARY, BOUNDARY + HOUR), settings)
 
     earlier_rows = read_window(lake, "orders", before.window.label)
     later_rows = read_window(lake, "orders", after.window.label)
@@ -61,10 +61,10 @@ def test_a_late_commit_defers_the_window_and_lands_in_it_once_safe(settings, sim
         window = Window(placed.updated_at - dt.timedelta(minutes=5), placed.updated_at + dt.timedelta(milliseconds=1))
         wait_until_db_time_passes(settings.database_url, window.end)
         with pytest.raises(UnsafeWindowError, match="still open"):
-            extract.extract_window(window, settings)
+            window_extract.extract_window(window, settings)
         assert read_window(lake, "orders", window.label) is None  # nothing marked done
     # committed now, stamped before the window end: the retried window must hold it
-    result = extract.extract_window(window, settings)
+    result = window_extract.extract_window(window, settings)
     assert result.orders.rows == 1
     assert [r["id"] for r in read_window(lake, "orders", window.label)] == [placed.id]
 
@@ -79,7 +79,7 @@ def test_an_open_read_only_session_from_before_the_end_also_defers(settings, sim
         window = Window(began - HOUR, began + dt.timedelta(milliseconds=1))
         wait_until_db_time_passes(settings.database_url, window.end)
         with pytest.raises(UnsafeWindowError, match="idle in transaction"):
-            extract.extract_window(window, settings)
+            window_extract.extract_window(window, settings)
     finally:
         idle.close()
 
@@ -88,18 +88,18 @@ def test_a_window_that_ended_less_than_the_lag_ago_is_deferred(settings):
     now = dt.datetime.now(UTC)
     lagged = settings.__class__(**{**settings.__dict__, "extract_lag": dt.timedelta(hours=1)})
     with pytest.raises(UnsafeWindowError, match="less than the lag"):
-        extract.extract_window(Window(now - 2 * HOUR, now - dt.timedelta(minutes=30)), lagged)
+        window_extract.extract_window(Window(now - 2 * HOUR, now - dt.timedelta(minutes=30)), lagged)
 
 
 def test_a_row_updated_after_its_window_appears_again_in_a_later_window(settings, simulator, lake):
     (placed,) = simulator.place_orders(1)
     first = Window(placed.updated_at - dt.timedelta(seconds=1), placed.updated_at + dt.timedelta(milliseconds=1))
     wait_until_db_time_passes(settings.database_url, first.end)
-    extract.extract_window(first, settings)
+    window_extract.extract_window(first, settings)
     ((order_id, status, updated_at),) = simulator.advance([placed.id], cancel_share=0.0)
     second = Window(first.end, updated_at + dt.timedelta(milliseconds=1))
     wait_until_db_time_passes(settings.database_url, second.end)
-    extract.extract_window(second, settings)
+    window_extract.extract_window(second, settings)
 
     (old,) = read_window(lake, "orders", first.label)
     (new,) = read_window(lake, "orders", second.label)
@@ -109,7 +109,7 @@ def test_a_row_updated_after_its_window_appears_again_in_a_later_window(settings
 
 
 def test_an_empty_window_gets_a_zero_row_manifest(settings, lake):
-    result = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
+    result = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     manifest = lake.manifest(lake.path("raw", "orders", f"window={result.window.label}"))
     assert (manifest["rows"], manifest["files"]) == (0, [])
     assert manifest["window"] == {
@@ -135,13 +135,13 @@ def test_a_crash_before_the_manifest_leaves_an_incomplete_window_that_a_rerun_co
 
     monkeypatch.setattr(Lake, "write_json", crash_on_orders_manifest)
     with pytest.raises(OSError, match="disk went away"):
-        extract.extract_window(window, settings)
+        window_extract.extract_window(window, settings)
     folder = lake.path("raw", "orders", f"window={window.label}")
     assert [i.base_name for i in lake.list_files(folder)] == ["part-00000.parquet"]  # data, but no manifest
     assert read_window(lake, "orders", window.label) is None  # so readers ignore it
 
     monkeypatch.setattr(Lake, "write_json", original_write_json)
-    result = extract.extract_window(window, settings)
+    result = window_extract.extract_window(window, settings)
     assert result.orders.rows == 10
     assert sorted(r["id"] for r in read_window(lake, "orders", window.label)) == sorted(p.id for p in placed)
     assert not lake.exists(lake.path("_staging", "orders_extract", f"window={window.label}"))
@@ -151,10 +151,10 @@ def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, 
     placed = simulator.place_orders(9)
     backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(seconds=i + 1) for i, p in enumerate(placed)})
     window = Window(BOUNDARY - HOUR, BOUNDARY)
-    extract.extract_window(window, settings)
+    window_extract.extract_window(window, settings)
     first = read_window(lake, "orders", window.label)
     first_lines = read_window(lake, "order_items", window.label)
-    extract.extract_window(window, settings)
+    window_extract.extract_window(window, settings)
     assert read_window(lake, "orders", window.label) == first
     assert read_window(lake, "order_items", window.label) == first_lines
     assert len(lake.list_files(lake.path("raw", "orders", f"window={window.label}"))) == 2  # part + manifest
@@ -163,7 +163,7 @@ def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, 
 def test_a_dry_run_counts_and_writes_nothing(settings, simulator, lake):
     placed = simulator.place_orders(4)
     backdate_orders(settings.database_url, {p.id: BOUNDARY - MICROSECOND for p in placed})
-    result = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings, dry_run=True)
+    result = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings, dry_run=True)
     assert (result.status, result.orders.rows) == ("dry_run", 4)
     assert result.order_items.rows >= 4
     assert not lake.exists(lake.path("raw"))
@@ -173,7 +173,7 @@ def test_the_manifest_describes_the_window(settings, simulator, lake):
     placed = simulator.place_orders(3)
     stamps = {p.id: BOUNDARY - dt.timedelta(minutes=10 * (i + 1)) for i, p in enumerate(placed)}
     backdate_orders(settings.database_url, stamps)
-    result = extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
+    result = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     manifest = lake.manifest(lake.path("raw", "orders", f"window={result.window.label}"))
     assert manifest["rows"] == 3
     assert manifest["min_updated_at"] == min(stamps.values()).isoformat()
@@ -204,7 +204,7 @@ def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overla
         for previous, following in itertools.pairwise(windows):
             assert following.start == previous.end  # contiguous: no gap, no overlap
         for window in windows:
-            extract.extract_window(window, settings)
+            window_extract.extract_window(window, settings)
         extracted = [v for rows in complete_windows(lake).values() for v in versions(rows)]
         assert sorted(extracted) == sorted(stamps.items())
     finally:

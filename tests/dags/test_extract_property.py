@@ -12,7 +12,7 @@ import psycopg2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import extract
+from pipeline import window_extract
 from pipeline.lake import Lake
 from pipeline.watermark import UnsafeWindowError, Window
 from tests.dags.conftest import complete_windows, db_now, wait_until_db_time_passes
@@ -53,7 +53,7 @@ def test_windows_hold_every_committed_version_once(settings, simulator, tmp_path
         window = Window(window_start, end)
         wait_until_db_time_passes(settings.database_url, end)
         try:
-            extract.extract_window(window, lake_settings)
+            window_extract.extract_window(window, lake_settings)
         except UnsafeWindowError:
             return  # an open transaction began before the end: retried at a later step
         windows.append(window)

@@ -8,7 +8,7 @@ import boto3
 import pyarrow.parquet as pq
 
 from datagen.simulate import backdate_orders
-from pipeline import extract
+from pipeline import window_extract
 from pipeline.lake import Lake
 from pipeline.watermark import Window
 
@@ -21,8 +21,8 @@ def test_extract_to_s3_writes_the_same_layout(settings, simulator, aws_endpoint)
     s3_settings = settings.__class__(**{**settings.__dict__, "lake_uri": "s3://bfp-lake/prod"})
     window = Window(BOUNDARY - dt.timedelta(hours=1), BOUNDARY)
 
-    extract.extract_window(window, s3_settings)
-    extract.extract_window(window, s3_settings)  # a re-run replaces the window on S3 too
+    window_extract.extract_window(window, s3_settings)
+    window_extract.extract_window(window, s3_settings)  # a re-run replaces the window on S3 too
 
     keys = sorted(
         o["Key"] for o in boto3.client("s3", endpoint_url=aws_endpoint).list_objects_v2(Bucket="bfp-lake")["Contents"]

@@ -114,7 +114,7 @@ def test_the_runbooks_commands_trigger_backfill_clear_and_report_gaps(airflow):
     assert "20261126T0100" not in reported and "20261126T0400" not in reported
     runs = airflow.python("-m", "pipeline.audit", "runs").stdout
     assert "20261126T0100" in runs and "20261126T0400" in runs
-    assert airflow.python("-m", "pipeline.catalog_cli", "list").returncode == 0
+    assert airflow.python("-m", "pipeline.registry_cli", "list").returncode == 0
 
 
 def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_keeps_each_attempt(airflow):

@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from pipeline import catalog, publish_steps, spark_jobs
+from pipeline import publish_steps, spark_jobs, table_registry
 
 
 def task_lines(caplog) -> list[dict]:
@@ -31,7 +31,7 @@ def test_a_transform_whose_spark_job_fails_logs_its_failed_line(settings, caplog
 def test_a_registration_that_fails_logs_its_failed_line(settings, caplog):
     caplog.set_level(logging.INFO, logger="pipeline")
     refresh = {"order_lines": {"partitions": ["year=2026/month=11"], "partitions_removed": []}}  # never written
-    with pytest.raises(catalog.CatalogError, match="no partition folders"):
+    with pytest.raises(table_registry.CatalogError, match="no partition folders"):
         publish_steps.register(settings, refresh, run_id="manual_run_2")
     (line,) = task_lines(caplog)
     assert (line["bfp_task"], line["status"], line["run_id"]) == ("register", "failed", "manual_run_2")

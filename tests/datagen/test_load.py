@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from datagen.catalog import PurchasesFileError
 from datagen.load import load_catalog
+from datagen.purchases_file import PurchasesFileError
 from tests.conftest import ROOT
 
 

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from datagen import catalog, figures, purchases
+from datagen import figures, purchases, purchases_file
 from seasons import calendar
 
 FIELD_PATTERNS = {
@@ -132,7 +132,7 @@ def test_black_friday_surge_and_november_share_match_the_seed(demo_frame, demo_p
     assert 0.25 <= share <= 0.39
     # The SQL figures (used by `datagen figures` and the benchmark) agree with this independent count.
     con = duckdb.connect()
-    catalog.check_purchases(con, demo_purchases_csv, tmp_path)
+    purchases_file.check_purchases(con, demo_purchases_csv, tmp_path)
     pooled = figures.seasonality_figures(con, dt.date(2023, 1, 1))[-1]
     assert pooled.year == 0
     assert pooled.surge == pytest.approx(surge, abs=1e-9)

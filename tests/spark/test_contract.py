@@ -16,11 +16,11 @@ from pyspark.sql import types as T
 from sqlglot import exp
 
 from jobs import build_marts
-from pipeline import catalog, raw_tables
+from pipeline import raw_tables, table_registry
 from tests.conftest import ROOT
 from transforms import marts, order_lines, raw_schemas
 
-TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
+TABLES = table_registry.load_table_defs(ROOT / "sql" / "athena")
 SUITES = {path.stem: json.loads(path.read_text()) for path in (ROOT / "expectations").glob("*.json")}
 # pyarrow type -> the Spark type the transform reads it as
 ARROW_TO_SPARK = {
@@ -116,3 +116,12 @@ def test_a_column_added_in_one_place_only_is_caught(lake_frames):
     assert written(frame, partitions) == declared("marts.state_sales")
     assert written(frame.withColumn("extra", frame["orders"]), partitions) != declared("marts.state_sales")
     assert written(frame.drop("orders"), partitions) != declared("marts.state_sales")
+
+
+def test_the_purchases_file_header_is_one_contract_for_the_generator_the_loader_and_spark():
+    """The file's header is declared by the generator (datagen.purchases, which the catalog loader checks files
+    against) and by the Spark import that reads it: the two must be the same columns in the same order."""
+    from datagen.purchases import PURCHASES_COLUMNS
+    from transforms.purchases import FILE_COLUMNS
+
+    assert PURCHASES_COLUMNS == FILE_COLUMNS

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from pyspark.sql import functions as F
 
-from datagen import catalog, figures
+from datagen import figures, purchases_file
 from jobs import build_marts, build_order_lines, import_purchases
 from tests.spark.conftest import assert_frames_equal
 from transforms import marts, order_lines
@@ -240,7 +240,7 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
 
     summary = {int(r.year): r for r in spark.read.parquet(f"{lake}/marts/black_friday_summary").collect()}
     con = duckdb.connect()
-    catalog.check_purchases(con, demo_purchases_csv, tmp_path / "q")
+    purchases_file.check_purchases(con, demo_purchases_csv, tmp_path / "q")
     by_year = {f.year: f for f in figures.seasonality_figures(con, D(2023, 1, 1)) if f.year}
     assert sorted(summary) == sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
     for year, measured in by_year.items():

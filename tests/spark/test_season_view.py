@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from analytics import queries
 from jobs import build_marts, lake_io
-from pipeline import catalog
+from pipeline import table_registry
 from seasons import calendar
 from tests.conftest import ROOT
 from transforms import order_lines
@@ -59,8 +59,8 @@ def analysts_view(spark, tmp_path, as_of: dt.date, with_today: bool) -> queries.
     lake_io.write_partitioned(curated_lines(spark, as_of, with_today), f"{lake}/curated/order_lines", ["year", "month"])
     build_marts.run(spark, build_marts.parse_args(["--lake", lake, "--as-of", as_of.isoformat()]))
     ddl = ROOT / "sql" / "athena"
-    registry = catalog.LocalCatalog(
-        catalog.load_table_defs(ddl), lake, str(tmp_path / "catalog.duckdb"), catalog.load_view_defs(ddl)
+    registry = table_registry.LocalCatalog(
+        table_registry.load_table_defs(ddl), lake, str(tmp_path / "catalog.duckdb"), table_registry.load_view_defs(ddl)
     )
     for table in registry.tables:
         registry.repair(table)

@@ -28,7 +28,7 @@ from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.watermark import SnapshotFacts, Window, check_window_safe
 
-log = logging.getLogger("pipeline.extract")
+log = logging.getLogger("pipeline.window_extract")
 SQL_DIR = Path(__file__).with_name("sql")
 PACKAGE_DIR = Path(__file__).parent
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

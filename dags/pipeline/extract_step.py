@@ -7,12 +7,12 @@ import datetime as dt
 import json
 import logging
 
-from pipeline import audit, extract
+from pipeline import audit, window_extract
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.watermark import UnsafeWindowError, Window
 
-log = logging.getLogger("pipeline.orders_extract")
+log = logging.getLogger("pipeline.extract_step")
 
 
 def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datetime, params: dict) -> Window:
@@ -30,7 +30,7 @@ def run(window: Window, settings: Settings, run_id: str, attempt: int = 1, dry_r
     and records the attempt; re-raises failures after recording them."""
     lake = Lake.from_uri(settings.lake_uri)
     try:
-        result = extract.extract_window(window, settings, dry_run=dry_run, run_id=run_id)
+        result = window_extract.extract_window(window, settings, dry_run=dry_run, run_id=run_id)
     except UnsafeWindowError as exc:
         audit.record_attempt(lake, window, run_id, attempt, "deferred", {"error": str(exc)})
         log.warning(

@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import catalog, catalog_cli, publish_steps
+from pipeline import publish_steps, registry_cli, table_registry
 from pipeline.lake import Lake
 from tests.conftest import ROOT
 
-TABLES = catalog.load_table_defs(ROOT / "sql" / "athena")
+TABLES = table_registry.load_table_defs(ROOT / "sql" / "athena")
 
 
 def write_state_sales(lake_root, year: int, states: dict[str, int]) -> None:
@@ -47,7 +47,7 @@ def local(tmp_path):
     lake_root = tmp_path / "lake"
     write_state_sales(lake_root, 2021, {"CA": 5, "TX": 3})
     write_state_sales(lake_root, 2022, {"CA": 7})
-    target = catalog.LocalCatalog(TABLES, lake_root.as_uri(), str(tmp_path / "catalog.duckdb"))
+    target = table_registry.LocalCatalog(TABLES, lake_root.as_uri(), str(tmp_path / "catalog.duckdb"))
     target.ensure_tables()
     return target
 
@@ -63,7 +63,7 @@ def test_the_ddl_defines_every_curated_table_and_mart():
         "marts.season_to_date",
         "marts.state_sales",
     ]
-    assert sorted(catalog.load_view_defs(ROOT / "sql" / "athena")) == ["marts.latest_completed_season"]
+    assert sorted(table_registry.load_view_defs(ROOT / "sql" / "athena")) == ["marts.latest_completed_season"]
     lines = TABLES["curated.order_lines"]
     assert lines.partition_columns == (("year", "INTEGER"), ("month", "INTEGER"))
     assert ("revenue", "DECIMAL(14, 2)") in lines.columns and lines.lake_path == "curated/order_lines"
@@ -99,35 +99,35 @@ def test_a_dropped_partition_disappears_and_repair_finds_what_is_in_the_lake(loc
 
 
 def test_bad_partitions_are_refused_with_the_reason(local):
-    with pytest.raises(catalog.CatalogError, match=r"expected year=…/month=…"):
+    with pytest.raises(table_registry.CatalogError, match=r"expected year=…/month=…"):
         local.register("curated.order_lines", ["year=2022"])
-    with pytest.raises(catalog.CatalogError, match="year must be an integer, got 'x'"):
+    with pytest.raises(table_registry.CatalogError, match="year must be an integer, got 'x'"):
         local.register("marts.state_sales", ["year=x"])
-    with pytest.raises(catalog.CatalogError, match=r"no Parquet files in partitions \['year=1999'\]"):
+    with pytest.raises(table_registry.CatalogError, match=r"no Parquet files in partitions \['year=1999'\]"):
         local.register("marts.state_sales", ["year=1999"])
-    with pytest.raises(catalog.CatalogError, match=r"unknown table 'marts\.nope'"):
+    with pytest.raises(table_registry.CatalogError, match=r"unknown table 'marts\.nope'"):
         local.register("marts.nope", ["year=2022"])
 
 
-def test_the_catalog_cli_initialises_lists_and_repairs(local, monkeypatch, capsys):
+def test_the_registry_cli_initialises_lists_and_repairs(local, monkeypatch, capsys):
     monkeypatch.setenv("BFP_LAKE_URI", local.lake_uri)
     monkeypatch.setenv("BFP_CATALOG_PATH", local.path)
-    assert catalog_cli.main(["repair", "--table", "marts.state_sales"]) == 0
+    assert registry_cli.main(["repair", "--table", "marts.state_sales"]) == 0
     assert "marts.state_sales: 2 partitions ['year=2021', 'year=2022']" in capsys.readouterr().out
-    assert catalog_cli.main(["register", "--table", "marts.state_sales", "--partition", "year=x"]) == 1
+    assert registry_cli.main(["register", "--table", "marts.state_sales", "--partition", "year=x"]) == 1
     assert "year must be an integer" in capsys.readouterr().err
 
 
 def test_athena_statements_are_batched_and_carry_each_location():
     table = TABLES["curated.order_lines"]
     specs = [f"year=2022/month={m}" for m in range(1, 13)]
-    statements = catalog.render_add_partitions(table, specs, "s3://bucket/lake/", batch=5)
+    statements = table_registry.render_add_partitions(table, specs, "s3://bucket/lake/", batch=5)
     assert len(statements) == 3
     assert statements[0].startswith(
         "ALTER TABLE curated.order_lines ADD IF NOT EXISTS\n  PARTITION (year=2022, month=1)"
     )
     assert "LOCATION 's3://bucket/lake/curated/order_lines/year=2022/month=12/'" in statements[2]
-    drops = catalog.render_drop_partitions(table, specs[:2])
+    drops = table_registry.render_drop_partitions(table, specs[:2])
     assert drops == [
         "ALTER TABLE curated.order_lines DROP IF EXISTS PARTITION (year=2022, month=1), PARTITION (year=2022, month=2)"
     ]

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from datagen.purchases import PURCHASES_COLUMNS
+from datagen.sql_files import statements
 
-log = logging.getLogger("datagen.catalog")
-SQL_DIR = Path(__file__).with_name("sql")
+log = logging.getLogger("datagen.purchases_file")
 QUARANTINE_COLUMNS = ("line", "field", "reason")
 MAX_PROBLEMS_IN_MESSAGE = 5
 
@@ -40,18 +40,6 @@ class CheckedPurchases:
 def scalar(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None):
     """The single value a query returns (fetching all rows: DuckDB 2 refuses new work on an open result)."""
     return con.execute(query, params or {}).fetchall()[0][0]
-
-
-def named_statements(sql_file: Path) -> dict[str, str]:
-    """Splits a .sql file into statements named by `-- name: <name>` lines, in file order."""
-    statements: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for text_line in sql_file.read_text(encoding="utf-8").splitlines():
-        if text_line.startswith("-- name:"):
-            current = statements.setdefault(text_line.removeprefix("-- name:").strip(), [])
-        elif current is not None:
-            current.append(text_line)
-    return {name: "\n".join(body).strip() for name, body in statements.items()}
 
 
 def check_header(path: Path) -> None:
@@ -118,7 +106,7 @@ def check_purchases(
     path = Path(path)
     check_header(path)
     _read_text_fields(con, path)
-    for statement in named_statements(SQL_DIR / "check_purchases.sql").values():
+    for statement in statements("check_purchases.sql").values():
         con.execute(statement)
     lines_read = scalar(con, "SELECT count(*) FROM purchases_text")
     bad_lines = scalar(con, "SELECT count(DISTINCT line) FROM purchases_problems")
@@ -141,7 +129,7 @@ def check_purchases(
 def derive_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Builds derived_categories, derived_products and derived_customers from `purchases`; returns counts."""
     counts = {}
-    for name, statement in named_statements(SQL_DIR / "derive_catalog.sql").items():
+    for name, statement in statements("derive_catalog.sql").items():
         con.execute(statement)
         counts[name] = con.table(f"derived_{name}").aggregate("count(*)").fetchall()[0][0]
     return counts
