@@ -58,7 +58,7 @@ report: venv ## render the interactive Black Friday dashboard (data/report/index
 	@$(PY) -m analytics report --out data/report
 
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95), and the full pipeline on 1.8M purchases
-	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.query
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
 test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs)
 	$(PY) -m pytest
@@ -75,16 +75,16 @@ serve: venv services-up migrate ## run the storefront (gunicorn, gthread) on htt
 	@scripts/serve.sh
 
 bench-serve: venv services-up ## Locust at 1..500 users, bare-Flask ceiling vs cached detail (wrk), checkout/s, full catalog
-	$(PY) -m bench.serve
+	$(PY) -m bench.record bench-serve -- $(PY) -m bench.serve
 
 drill-serve: venv ## fault drill: shoppers on production gunicorn while a worker dies, Postgres restarts, Redis stops/freezes
 	$(PY) -m drills.serve
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
-	$(PY) -m bench.generate
+	$(PY) -m bench.record bench-generate -- $(PY) -m bench.generate
 
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
-	$(PY) -m bench.extract
+	$(PY) -m bench.record bench-extract -- $(PY) -m bench.extract
 
 drill-pipeline: venv ## fault drill: held transaction, kill -9 Spark and scheduler, backfill twice, corrupt window, manual vs backfill, on a real airflow standalone
 	PYTHONPATH=$(CURDIR)/dags $(PY) -m drills.pipeline
@@ -119,7 +119,7 @@ spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state,
 	$(SPARK_SUBMIT) spark/jobs/build_marts.py --lake $(BFP_LAKE_URI)
 
 bench-transform: venv ## Spark at full scale: import + curated + marts, start-up included; CSV vs Parquet size
-	$(PY) -m bench.transform
+	$(PY) -m bench.record bench-transform -- $(PY) -m bench.transform
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)
