@@ -9,6 +9,7 @@ expectations with sample bad values, and the DAG stops before registration and p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import posixpath
@@ -106,12 +107,17 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict |
     return checks
 
 
+@functools.cache
+def _sql(sql_file: str) -> str:
+    return (SQL_DIR / sql_file).read_text()
+
+
 def _reconcile(sql_file: str, **tables: pa.Table):
-    """Runs one reconciliation query (pipeline/sql/<file>) on DuckDB over the given Arrow tables."""
+    """Runs one reconciliation query (pipeline/sql/<file>, read once) on DuckDB over the given Arrow tables."""
     sql = duckdb.connect()
     for name, table in tables.items():
         sql.register(name, table)
-    return sql.execute((SQL_DIR / sql_file).read_text()).df()
+    return sql.execute(_sql(sql_file)).df()
 
 
 def _window_checks(lake: Lake, label: str, curated: pa.Table) -> list[Check]:
