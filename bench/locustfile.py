@@ -14,6 +14,8 @@ from pathlib import Path
 
 from locust import FastHttpUser, between, constant, task
 
+from bench.shopper_mix import SHOPPER_WAIT_SECONDS
+
 SAMPLE = json.loads(Path(os.environ["BFP_BENCH_CATALOG"]).read_text(encoding="utf-8"))
 SHIPPING = {"name": "Load Test", "address": "1 Bench Way", "city": "Austin", "state": "TX", "zip": "73301"}
 
@@ -27,7 +29,7 @@ def expect(response, *statuses: int) -> None:
 class Shopper(FastHttpUser):
     """Browses categories and hot products, sometimes buys, sometimes looks at past orders."""
 
-    wait_time = between(0.05, 0.25)
+    wait_time = between(*SHOPPER_WAIT_SECONDS)
 
     def on_start(self):
         self.cart_lines = 0

@@ -1,5 +1,7 @@
 """Storefront load benchmark: Locust shoppers at 1..500 users, the bare-Flask ceiling vs the cached product
-endpoint (wrk), checkout throughput, and the cache hit rate, on the full 873K-product catalog.
+endpoint (wrk; under gunicorn gthread and under granian, side by side), checkout throughput vs the same
+transaction straight into PostgreSQL, the worst staleness of a product change, and the cache hit rate, on the
+full 873K-product catalog.
 
 Usage: python -m bench.serve [--users 1,10,100,250,500] [--seconds 20]
 Everything runs on this machine: gunicorn (serving/gunicorn.conf.py), Postgres, Redis, Locust and wrk share
@@ -29,7 +31,10 @@ import psycopg
 import redis
 import requests
 
+from bench.checkout_floor import raw_checkouts, synchronous_commit
 from bench.generate import recreate_database
+from bench.shopper_mix import SHOPPER_WAIT_SECONDS
+from bench.staleness import worst_staleness
 from datagen import purchases
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
@@ -39,6 +44,10 @@ BIN = Path(sys.executable).parent
 BENCH_DB = "bfp_bench_serve"
 HOT_PRODUCTS = 2_000  # the Black Friday "doorbusters" most traffic goes to
 FULL_PRODUCTS = purchases.SCALES["full"].products
+WORKERS = os.environ.get("BFP_WORKERS", str(2 * (os.cpu_count() or 1)))
+THREADS = os.environ.get("BFP_THREADS", "8")
+ADMIN_TOKEN = secrets.token_hex(16)
+CHECKOUT_USERS = 50
 
 
 def log(message: str) -> None:
@@ -85,8 +94,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
-    """gunicorn with the storefront's production config (optionally another app); yields its base URL."""
+def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[str]:
+    """The storefront (or `app`) under gunicorn with the storefront's production config, or under granian with
+    the same workers, threads per worker and an access log; yields its base URL."""
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="bfp-bench-metrics-")
     env = {
@@ -95,20 +105,39 @@ def gunicorn(env: dict[str, str], app: str | None = None) -> Iterator[str]:
         "BFP_ACCESS_LOG": "/dev/null",
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
-    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "serving" / "gunicorn.conf.py"), *([app] if app else [])]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if kind == "gunicorn":
+        command = [str(BIN / "gunicorn"), "-c", str(ROOT / "serving" / "gunicorn.conf.py"), *([app] if app else [])]
+    else:
+        command = [
+            str(BIN / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            WORKERS,
+            "--blocking-threads",
+            THREADS,
+            "--access-log",
+            "--log-level",
+            "warning",
+            *(["--factory", "serving:create_app"] if app is None else [app]),
+        ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     probe = "/ping" if app else "/readyz"
     deadline = time.monotonic() + 60
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"{kind} exited with {process.returncode}: run {' '.join(command)} to see why")
             with contextlib.suppress(requests.ConnectionError):
                 if requests.get(url + probe, timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer within 60 s")
+                raise RuntimeError(f"{kind} did not answer within 60 s")
             time.sleep(0.2)
         yield url
     finally:
@@ -134,13 +163,13 @@ def wrk(url: str, seconds: int, connections: int = 64) -> dict[str, float]:
 def cache_counts(url: str) -> tuple[float, float]:
     """(hits, misses) of the product and category caches so far, summed over the workers."""
     text = requests.get(url + "/metrics", timeout=10).text
-    counts = {"hit": 0.0, "miss": 0.0}
+    counts = {"hit": 0.0, "near_hit": 0.0, "miss": 0.0}
     for _kind, result, value in re.findall(
-        r'storefront_cache_requests_total\{kind="([a-z_]+)",result="([a-z]+)"\} ([\d.e+]+)', text
+        r'storefront_cache_requests_total\{kind="([a-z_]+)",result="([a-z_]+)"\} ([\d.e+]+)', text
     ):
         if result in counts:
             counts[result] += float(value)
-    return counts["hit"], counts["miss"]
+    return counts["hit"] + counts["near_hit"], counts["miss"]
 
 
 def locust(url: str, users: int, seconds: int, user_class: str, env: dict[str, str], out: Path) -> dict:
@@ -219,20 +248,32 @@ def main(argv: list[str] | None = None) -> int:
         # Locust shoppers share few sessions and buy far faster than people: lift the per-shopper limit.
         "BFP_CHECKOUT_RATE_LIMIT": "1000000 per minute",
     }
-    workers = os.environ.get("BFP_WORKERS", str(2 * (os.cpu_count() or 1)))
-    log(f"gunicorn gthread: {workers} workers x {os.environ.get('BFP_THREADS', '8')} threads; {os.cpu_count()} cores")
+    env["BFP_ADMIN_TOKEN"] = ADMIN_TOKEN
+    log(f"{WORKERS} workers x {THREADS} threads (gunicorn gthread; granian alongside); {os.cpu_count()} cores")
+    hot = sample["hot_products"]
 
-    with gunicorn(env, app="bench.ceiling_app:app") as ceiling_url, gunicorn(env) as url:
-        for product_id in sample["hot_products"]:  # steady state: the hot set is in Redis, as after minutes of traffic
+    with server("gunicorn", env, app="bench.ceiling_app:app") as ceiling_url, server("gunicorn", env) as url:
+        for product_id in hot:  # steady state: the hot set is in Redis, as after minutes of traffic
             requests.get(f"{url}/api/v1/products/{product_id}", timeout=10)
-        # Interleaved rounds, best of each, so a noisy moment does not land on one side only.
-        ceilings, details = [], []
-        for round_no in (1, 2, 3):
-            log(f"wrk round {round_no}/3: bare Flask JSON ceiling, then cached product detail")
-            ceilings.append(wrk(ceiling_url + "/ping", args.wrk_seconds))
-            details.append(wrk(f"{url}/api/v1/products/{sample['hot_products'][0]}", args.wrk_seconds))
-        ceiling = max(ceilings, key=lambda r: r["rps"])
-        detail = max(details, key=lambda r: r["rps"])
+        with (
+            server("granian", env, app="bench.ceiling_app:app") as granian_ceiling_url,
+            server("granian", env) as granian_url,
+        ):
+            # Interleaved rounds, best of each, so a noisy moment does not land on one side only.
+            targets = {
+                ("gunicorn", "ceiling"): ceiling_url + "/ping",
+                ("gunicorn", "detail"): f"{url}/api/v1/products/{hot[0]}",
+                ("granian", "ceiling"): granian_ceiling_url + "/ping",
+                ("granian", "detail"): f"{granian_url}/api/v1/products/{hot[0]}",
+            }
+            rounds: dict[tuple[str, str], list[dict]] = {target: [] for target in targets}
+            for round_no in (1, 2, 3):
+                log(f"wrk round {round_no}/3: ceiling and cached detail, gunicorn then granian")
+                for target, target_url in targets.items():
+                    rounds[target].append(wrk(target_url, args.wrk_seconds))
+        best = {target: max(runs, key=lambda r: r["rps"]) for target, runs in rounds.items()}
+        log("staleness: 20 price/stock changes while 16 connections read the product")
+        staleness = worst_staleness(url, hot[1], ADMIN_TOKEN)
         results = []
         for users in levels:
             log(f"locust: {users} users for {args.seconds} s")
@@ -241,40 +282,77 @@ def main(argv: list[str] | None = None) -> int:
             hits1, misses1 = cache_counts(url)
             result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
             results.append((users, result))
-        log("locust: checkout throughput, 50 users buying without pause")
+        log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-            checkout = locust(url, 50, args.seconds, "CheckoutShopper", env, out)
+            checkout = locust(url, CHECKOUT_USERS, args.seconds, "CheckoutShopper", env, out)
             orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0] - before
+    log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
+    floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        oversold = conn.execute("SELECT count(*) FROM products WHERE stock < 0").fetchone()[0]
 
     print(f"\nStorefront under Locust (Shopper: browse, product, cart, checkout, history; {args.seconds} s per row)")
     print(
-        f"{'users':>6} {'requests':>9} {'avg ms':>7} {'p95 ms':>7} {'req/s':>8} {'errors %':>9} "
+        f"{'users':>6} {'requests':>9} {'avg ms':>7} {'p95 ms':>7} {'req/s':>8} {'/ceiling':>9} {'errors %':>9} "
         f"{'5xx %':>6} {'503 %':>6} {'cache hit %':>12}"
     )
+    ceiling = best[("gunicorn", "ceiling")]["rps"]
     for users, result in results:
         total = result["total"]
         count = int(total["Request Count"]) or 1
-        server = status_count(result["failures"], lambda s: s >= 500)
+        server_errors = status_count(result["failures"], lambda s: s >= 500)
         shed = status_count(result["failures"], lambda s: s == 503)
         print(
             f"{users:>6} {int(total['Request Count']):>9,} {float(total['Average Response Time']):>7.1f} "
             f"{float(total['95%']):>7.0f} {float(total['Requests/s']):>8.1f} "
-            f"{100 * int(total['Failure Count']) / count:>9.2f} {100 * (server - shed) / count:>6.2f} "
+            f"{float(total['Requests/s']) / ceiling:>9.2f} "
+            f"{100 * int(total['Failure Count']) / count:>9.2f} {100 * (server_errors - shed) / count:>6.2f} "
             f"{100 * shed / count:>6.2f} {100 * result['hit_rate']:>12.2f}"
         )
+    low, high = SHOPPER_WAIT_SECONDS
+    print(
+        f"think time {low}-{high} s (mean {(low + high) / 2:.2f} s) bounds the mix: at 250 users at most "
+        f"{250 / ((low + high) / 2):,.0f} req/s = {250 / ((low + high) / 2) / ceiling:.2f} of the ceiling, "
+        "even with instant answers"
+    )
     checkout_row = checkout["rows"].get("/api/v1/checkout", {})
+    http_rate = orders / args.seconds
     print(
-        f"\nCheckout: {orders:,} orders in {args.seconds} s = {orders / args.seconds:,.1f} orders/s "
-        f"(p95 {float(checkout_row.get('95%', 0)):.0f} ms, failures {int(checkout['total']['Failure Count'])})"
+        f"\nCheckout, {CHECKOUT_USERS} concurrent shoppers (synchronous_commit={synchronous_commit(bench_url)}, "
+        f"products with stock < 0 after the run: {oversold})"
     )
-    print(f"\nwrk, 64 connections, same gunicorn config, best of 3 interleaved {args.wrk_seconds} s rounds")
-    print(f"  bare Flask JSON ceiling   {ceiling['rps']:>9,.0f} req/s  p99 {ceiling['p99_ms']:.1f} ms")
     print(
-        f"  cached product detail     {detail['rps']:>9,.0f} req/s  p99 {detail['p99_ms']:.1f} ms  "
-        f"non-2xx {detail['non_2xx']}"
+        f"  storefront over HTTP      {http_rate:>9,.1f} orders/s  ({orders:,} orders, p95 "
+        f"{float(checkout_row.get('95%', 0)):.0f} ms, failures {int(checkout['total']['Failure Count'])}; "
+        "each order = add to cart + checkout)"
     )
-    print(f"  ratio detail / ceiling    {detail['rps'] / ceiling['rps']:>9.2f}")
+    first_error = f": {floor['errors'][0]}" if floor["errors"] else ""
+    print(
+        f"  floor: same transaction   {floor['orders_per_s']:>9,.1f} orders/s  ({floor['orders']:,} orders, "
+        f"straight into PostgreSQL, errors {len(floor['errors'])}{first_error})"
+    )
+    print(f"  ratio storefront / floor  {http_rate / floor['orders_per_s']:>9.2f}   (goal >= 0.5)")
+    print(
+        f"\nwrk, 64 connections, {WORKERS} workers x {THREADS} threads, best of 3 interleaved "
+        f"{args.wrk_seconds} s rounds"
+    )
+    print(f"{'':<24}{'gunicorn gthread':>24}{'granian (WSGI)':>24}")
+    for kind, label in (("ceiling", "bare Flask JSON ceiling"), ("detail", "cached product detail")):
+        cells = [
+            f"{best[(srv, kind)]['rps']:>9,.0f} req/s p99 {best[(srv, kind)]['p99_ms']:>5.1f}"
+            for srv in ("gunicorn", "granian")
+        ]
+        print(f"  {label:<22}{cells[0]:>24}{cells[1]:>24}")
+    for srv in ("gunicorn", "granian"):
+        ratio = best[(srv, "detail")]["rps"] / best[(srv, "ceiling")]["rps"]
+        non_2xx = best[(srv, "detail")]["non_2xx"]
+        print(f"  ratio detail / ceiling, {srv:<9}{ratio:>6.2f}   (goal >= 0.75; non-2xx {non_2xx})")
+    print(
+        f"\nStaleness: {staleness['changes']} price/stock changes through the admin API, {staleness['readers']} "
+        f"keep-alive readers: {staleness['reads_after_ack']:,} reads after the acknowledgements, "
+        f"{staleness['stale_reads']} stale; worst staleness {staleness['worst_ms']:.1f} ms (goal <= 50 ms)"
+    )
     print(f"\nraw Locust CSVs: {out}")
     return 0
 

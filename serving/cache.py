@@ -17,6 +17,7 @@ from redis.retry import Retry
 
 from serving import metrics
 from serving.config import ServingConfig
+from serving.near_cache import NearCache
 
 # A missing product is remembered briefly so bad ids do not reach the database on every request.
 NEGATIVE_TTL_SECONDS = 60
@@ -117,6 +118,10 @@ class Cache:
             health_check_interval=30,
             retry=Retry(NoBackoff(), 1),
         )
+        # The hot entries also live in the process, for as long as Redis pushes their invalidations.
+        self.near = NearCache(
+            config.redis_url, config.near_cache_items, config.near_cache_seconds, config.redis_timeout_seconds
+        )
 
     def get_or_load(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> Any:
         """The cached value of `key`, else `loader()` stored for `ttl` seconds (None for a shorter time)."""
@@ -124,6 +129,11 @@ class Cache:
 
     def get_or_load_json(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> bytes:
         """As get_or_load, but the JSON bytes themselves: a hot endpoint can answer them without re-encoding."""
+        raw = self.near.get(key)
+        if raw is not None:
+            metrics.CACHE.labels(kind, "near_hit").inc()
+            return raw
+        epoch = self.near.epoch()
         try:
             raw = self.client.get(key)
         except redis.RedisError:
@@ -131,6 +141,7 @@ class Cache:
             return dumps(loader())
         if raw is not None:
             metrics.CACHE.labels(kind, "hit").inc()
+            self.near.put(key, raw, epoch)
             return raw
         metrics.CACHE.labels(kind, "miss").inc()
         lock_key = f"lock:{key}"
@@ -153,15 +164,24 @@ class Cache:
         return raw
 
     def get_many(self, kind: str, keys: list[str]) -> list[bytes | None]:
-        """The cached values of `keys` (None where missing, or all None when Redis is down), in one round trip."""
+        """The cached values of `keys` (None where missing, or all None when Redis is down): near copies, the
+        rest in one round trip."""
+        values = [self.near.get(key) for key in keys]
+        far = [key for key, value in zip(keys, values, strict=True) if value is None]
+        metrics.CACHE.labels(kind, "near_hit").inc(len(keys) - len(far))
+        if not far:
+            return values
+        epoch = self.near.epoch()
         try:
-            raws = self.client.mget(keys)
+            raws = dict(zip(far, self.client.mget(far), strict=True))
         except redis.RedisError:
-            metrics.CACHE.labels(kind, "error").inc(len(keys))
-            return [None] * len(keys)
-        hits = sum(raw is not None for raw in raws)
-        metrics.CACHE.labels(kind, "hit").inc(hits)
-        return raws
+            metrics.CACHE.labels(kind, "error").inc(len(far))
+            return values
+        metrics.CACHE.labels(kind, "hit").inc(sum(raw is not None for raw in raws.values()))
+        for key, raw in raws.items():
+            if raw is not None:
+                self.near.put(key, raw, epoch)
+        return [value if value is not None else raws[key] for key, value in zip(keys, values, strict=True)]
 
     def _wait_for(self, key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_LOADER_SECONDS
@@ -174,10 +194,16 @@ class Cache:
 
     def get_version(self, name: str) -> int:
         """A counter that is part of dependent keys; bumping it retires them all at once. 0 if Redis is down."""
-        try:
-            return int(self.client.get(f"version:{name}") or 0)
-        except redis.RedisError:
-            return 0
+        key = f"version:{name}"
+        raw = self.near.get(key)
+        if raw is None:
+            epoch = self.near.epoch()
+            try:
+                raw = self.client.get(key) or b"0"  # absent = 0; its first INCR is pushed like any change
+            except redis.RedisError:
+                return 0
+            self.near.put(key, raw, epoch)
+        return int(raw)
 
     def invalidate(self, keys: Iterable[str], versions: Iterable[str] = ()) -> None:
         """Deletes `keys` and bumps `versions`; called after the change committed. Errors are logged, not raised."""
@@ -189,6 +215,7 @@ class Cache:
             for name in versions:
                 pipe.incr(f"version:{name}")
             pipe.execute()
+            self.near.evict([*keys, *(f"version:{name}" for name in versions)])  # this process at once
         except redis.RedisError as exc:
             current_app.logger.warning(
                 "cache invalidation failed for %s %s (%s); entries expire by TTL", keys, versions, exc
@@ -203,6 +230,7 @@ class Cache:
         """
         try:
             self._lower_stock(keys=[*keys, *also_delete], args=[len(keys), *stocks])
+            self.near.evict(keys)  # this process at once; the others when Redis pushes the change
         except redis.RedisError as exc:
             current_app.logger.warning("cache stock update failed for %s (%s); deleting them instead", keys, exc)
             self.invalidate([*keys, *also_delete])

@@ -28,6 +28,8 @@ class ServingConfig:
     product_ttl_seconds: int = 3600
     category_ttl_seconds: int = 300
     cart_ttl_seconds: int = 86400
+    near_cache_items: int = 20000  # per process; 0 = every read goes to Redis
+    near_cache_seconds: float = 60.0  # upper bound on a near copy's age, beside Redis's pushed invalidations
     page_size: int = 24
     checkout_rate_limit: str = "20 per minute"  # per shopper; `limits` notation
 
@@ -52,11 +54,13 @@ class ServingConfig:
             statement_timeout_ms=_number(env, "BFP_STATEMENT_TIMEOUT_MS", int, 2000),
             search_timeout_ms=_number(env, "BFP_SEARCH_TIMEOUT_MS", int, 1500),
             redis_timeout_seconds=_number(env, "BFP_REDIS_TIMEOUT_SECONDS", float, 0.25),
+            near_cache_items=_number(env, "BFP_NEAR_CACHE_ITEMS", int, 20000, allow_zero=True),
+            near_cache_seconds=_number(env, "BFP_NEAR_CACHE_SECONDS", float, 60.0),
             checkout_rate_limit=_rate(env, "BFP_CHECKOUT_RATE_LIMIT", "20 per minute"),
         )
 
 
-def _number(env: Mapping[str, str], name: str, kind: type, default):
+def _number(env: Mapping[str, str], name: str, kind: type, default, allow_zero: bool = False):
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -64,8 +68,8 @@ def _number(env: Mapping[str, str], name: str, kind: type, default):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be greater than 0")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name}={raw!r} must be {'0 or more' if allow_zero else 'greater than 0'}")
     return value
 
 
