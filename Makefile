@@ -22,7 +22,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: airflow airflow-stop drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
-	spark-marts bench-transform bench-query serve-stop query report mwaa-bundle clean
+	spark-marts bench-transform bench-query profile-serve serve-stop query report mwaa-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,8 +74,12 @@ format: venv ## apply ruff fixes and formatting
 serve: venv services-up migrate ## run the storefront (gunicorn, gthread) on http://127.0.0.1:8000 with the demo catalog
 	@scripts/serve.sh
 
-bench-serve: venv services-up ## Locust at 1..500 users, bare-Flask ceiling vs cached detail (wrk), checkout/s, full catalog
+bench-serve: venv services-up ## Locust 1..500 users; ceiling vs cached detail (gunicorn, granian); checkout vs raw PG; staleness
 	$(PY) -m bench.record bench-serve -- $(PY) -m bench.serve
+
+profile-serve: venv services-up ## py-spy flame graphs of the storefront under load (.local/profile/), us per response by component
+	$(PY) -m bench.record profile-serve -- sh -c '$(PY) -m bench.profile_serve --mix detail && \
+		$(PY) -m bench.profile_serve --mix shopper && $(PY) -m bench.profile_serve --mix checkout'
 
 drill-serve: venv ## fault drill: shoppers on production gunicorn while a worker dies, Postgres restarts, Redis stops/freezes
 	$(PY) -m drills.serve

@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 import redis
@@ -87,16 +88,49 @@ def catalog_sample(bench_url: str, path: Path) -> dict:
     return sample
 
 
+def bench_environment(database_url: str, redis_url: str, purchases_csv: Path, out: Path) -> tuple[str, dict, dict]:
+    """(bench database URL, catalog sample, the storefront's environment): the full catalog in its own database,
+    Redis database 2 emptied, the sample saved for Locust."""
+    bench_url = ensure_catalog(database_url, purchases_csv)
+    sample_path = out / "catalog.json"
+    sample = catalog_sample(bench_url, sample_path)
+    bench_redis = redis_url.rsplit("/", 1)[0] + "/2"
+    redis.Redis.from_url(bench_redis).flushdb()
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "REDIS_URL": bench_redis,
+        "BFP_SECRET_KEY": secrets.token_hex(32),
+        "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "BFP_BENCH_CATALOG": str(sample_path),
+        # Locust shoppers share few sessions and buy far faster than people: lift the per-shopper limit.
+        "BFP_CHECKOUT_RATE_LIMIT": "1000000 per minute",
+    }
+    return bench_url, sample, env
+
+
+def warm_hot_set(url: str, hot_products: list[int]) -> None:
+    """Steady state: the hot set is in Redis, as after minutes of traffic."""
+    with requests.Session() as session:
+        for product_id in hot_products:
+            session.get(f"{url}/api/v1/products/{product_id}", timeout=10)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+class Running(NamedTuple):
+    url: str
+    pid: int  # the server's main process (its workers are its children)
+
+
 @contextlib.contextmanager
-def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[str]:
+def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[Running]:
     """The storefront (or `app`) under gunicorn with the storefront's production config, or under granian with
-    the same workers, threads per worker and an access log; yields its base URL."""
+    the same workers, threads per worker and an access log."""
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="bfp-bench-metrics-")
     env = {
@@ -139,7 +173,7 @@ def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[s
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} did not answer within 60 s")
             time.sleep(0.2)
-        yield url
+        yield Running(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -234,30 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(n) for n in args.users.split(",")]
     out = Path(tempfile.mkdtemp(prefix="bfp-bench-serve-"))
 
-    bench_url = ensure_catalog(args.database_url, args.purchases)
-    sample_path = out / "catalog.json"
-    sample = catalog_sample(bench_url, sample_path)
-    redis_url = args.redis_url.rsplit("/", 1)[0] + "/2"
-    redis.Redis.from_url(redis_url).flushdb()
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_url,
-        "REDIS_URL": redis_url,
-        "BFP_SECRET_KEY": secrets.token_hex(32),
-        "BFP_BENCH_CATALOG": str(sample_path),
-        # Locust shoppers share few sessions and buy far faster than people: lift the per-shopper limit.
-        "BFP_CHECKOUT_RATE_LIMIT": "1000000 per minute",
-    }
-    env["BFP_ADMIN_TOKEN"] = ADMIN_TOKEN
+    bench_url, sample, env = bench_environment(args.database_url, args.redis_url, args.purchases, out)
     log(f"{WORKERS} workers x {THREADS} threads (gunicorn gthread; granian alongside); {os.cpu_count()} cores")
     hot = sample["hot_products"]
 
-    with server("gunicorn", env, app="bench.ceiling_app:app") as ceiling_url, server("gunicorn", env) as url:
-        for product_id in hot:  # steady state: the hot set is in Redis, as after minutes of traffic
-            requests.get(f"{url}/api/v1/products/{product_id}", timeout=10)
+    with (
+        server("gunicorn", env, app="bench.ceiling_app:app") as (ceiling_url, _),
+        server("gunicorn", env) as (url, _),
+    ):
+        warm_hot_set(url, hot)
         with (
-            server("granian", env, app="bench.ceiling_app:app") as granian_ceiling_url,
-            server("granian", env) as granian_url,
+            server("granian", env, app="bench.ceiling_app:app") as (granian_ceiling_url, _),
+            server("granian", env) as (granian_url, _),
         ):
             # Interleaved rounds, best of each, so a noisy moment does not land on one side only.
             targets = {

@@ -1,4 +1,8 @@
-"""Marshmallow schemas of the JSON API: they validate requests and generate the OpenAPI spec."""
+"""Marshmallow schemas of the JSON API: they validate requests and generate the OpenAPI spec.
+
+Endpoints pass instances to `@blp.arguments`, not classes: given a class, webargs builds a new schema on every
+request, and building one copies every declared field (the largest share of a cart or checkout request's CPU
+in `make profile-serve`). Loading keeps no state on the instance, so one serves every thread."""
 
 from __future__ import annotations
 

@@ -140,7 +140,8 @@ def check_request_bounds() -> None:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes", details={"limit": MAX_BODY_BYTES})
     if request.is_json and request.method in ("POST", "PUT", "PATCH"):
         body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH
-        if json_depth(body) > MAX_JSON_DEPTH:
+        # nesting needs an opening bracket per level: counting them (in C) spares nearly every body the scan
+        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
             raise BadRequest(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep")
         try:
             json.loads(body)

@@ -36,7 +36,7 @@ def require_admin() -> None:
 
 
 @blp.route("/products/<id:product_id>", methods=["PATCH"])
-@blp.arguments(ProductChangeSchema)
+@blp.arguments(ProductChangeSchema())
 @blp.response(200, ProductSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Missing or wrong admin token")
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")

@@ -20,7 +20,7 @@ def get_cart():
 
 
 @blp.route("/items", methods=["POST"])
-@blp.arguments(AddToCartSchema)
+@blp.arguments(AddToCartSchema())
 @blp.response(200, CartSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
@@ -31,7 +31,7 @@ def add_item(args):
 
 
 @blp.route("/items/<id:product_id>", methods=["PUT"])
-@blp.arguments(SetQuantitySchema)
+@blp.arguments(SetQuantitySchema())
 @blp.response(200, CartSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")

@@ -27,7 +27,7 @@ def list_categories():
 
 
 @blp.route("/categories/<string:code>/products")
-@blp.arguments(ListingQuerySchema, location="query")
+@blp.arguments(ListingQuerySchema(), location="query")
 @blp.response(200, ProductPageSchema)
 @blp.alt_response(400, schema=ErrorSchema, description="The cursor is not one this API issued")
 @blp.alt_response(404, schema=ErrorSchema, description="No such category")
@@ -38,7 +38,7 @@ def list_category_products(args, code):
 
 
 @blp.route("/search")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchPageSchema)
 @blp.alt_response(503, schema=ErrorSchema, description="The search took too long")
 def search_products(args):

@@ -14,8 +14,8 @@ blp = Blueprint("checkout_api", __name__, url_prefix="/api/v1", description="Che
 
 
 @blp.route("/checkout", methods=["POST"])
-@blp.arguments(IdempotencyHeaderSchema, location="headers")
-@blp.arguments(ShippingSchema)
+@blp.arguments(IdempotencyHeaderSchema(), location="headers")
+@blp.arguments(ShippingSchema())
 @blp.response(201, OrderSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="The cart is empty or items are out of stock")
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid fields, or the key was used with another body")

@@ -12,7 +12,7 @@ blp = Blueprint("orders_api", __name__, url_prefix="/api/v1/orders", description
 
 
 @blp.route("")
-@blp.arguments(OrderHistoryQuerySchema, location="query")
+@blp.arguments(OrderHistoryQuerySchema(), location="query")
 @blp.response(200, OrderPageSchema)
 @blp.alt_response(400, schema=ErrorSchema, description="The cursor is not one this API issued")
 def list_orders(args):

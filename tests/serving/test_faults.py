@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -17,14 +18,16 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import requests
+from psycopg_pool import ConnectionPool
 
 from datagen import purchases
 from datagen.load import load_catalog
 from serving import create_app
 from serving.config import ServingConfig
+from serving.db import check_idle_connection
 from serving.migrate import apply_migrations
 from tests.conftest import SMALL_SCALE, Services, own_services, run_services
-from tests.serving.conftest import product_in_stock
+from tests.serving.conftest import product_in_stock, wait_until
 
 RECOVERY_SECONDS = 2.0
 REDIS_BUDGET_SECONDS = 1.0
@@ -87,6 +90,38 @@ def test_a_database_restart_under_requests_is_200_or_503_and_served_again_within
     assert first_success is not None and first_success <= RECOVERY_SECONDS
     # the pool found and replaced every connection that died: sixty requests in a row all succeed
     assert Counter(search(client) for _ in range(60)) == Counter({200: 60})
+
+
+def test_the_pool_check_runs_a_query_only_on_a_connection_the_server_wrote_to(own, monkeypatch):
+    queried = []
+    monkeypatch.setattr(ConnectionPool, "check_connection", lambda conn: queried.append(conn) or conn.execute(""))
+    with psycopg.connect(own.database_url, autocommit=True) as healthy, psycopg.connect(own.database_url) as ended:
+        healthy.execute("SELECT 1")
+        for _ in range(3):
+            check_idle_connection(healthy)  # idle and untouched: no round trip
+        assert queried == []
+        healthy.execute("SELECT pg_terminate_backend(%s)", (ended.info.backend_pid,))
+        wait_until(lambda: select.select([ended.fileno()], [], [], 0)[0], 5, "the server to end the session")
+        with pytest.raises(psycopg.OperationalError):
+            check_idle_connection(ended)  # the server wrote (its FATAL message, then EOF): checked, found dead
+        assert queried == [ended]
+
+
+def test_pooled_connections_the_server_ended_while_idle_are_replaced_not_used(app, own):
+    client = app.test_client()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:  # open several pooled connections first
+        assert set(pool.map(lambda _: search(app.test_client()), range(32))) == {200}
+    with psycopg.connect(own.database_url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchall()
+        assert len(ended) >= 2
+    statuses = [search(client) for _ in range(40)]
+    # while the pool replaces them a request may wait past its budget (503 database_busy), never a 500; then
+    # every request is served
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[-20:] == [200] * 20
 
 
 def test_a_redis_restart_keeps_the_carts(app, own):
