@@ -23,6 +23,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     from serving.checkout.pages import bp as checkout_pages
     from serving.db import Database
     from serving.errors import StorefrontError, register_error_handlers
+    from serving.identity import SessionInterface
     from serving.ops.routes import bp as ops
     from serving.orders.pages import bp as orders_pages
     from serving.ratelimit import CheckoutLimiter
@@ -38,6 +39,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    app.session_interface = SessionInterface()
     init_validation(app)  # bounds on URL, headers and body before any view runs
     app.extensions["bfp_database"] = Database(config)
     app.extensions["bfp_cache"] = Cache(config)
@@ -68,8 +70,8 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     def record_request(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         if "started" in g:
-            metrics.REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - g.started)
-        metrics.RESPONSES.labels(endpoint, str(response.status_code)).inc()
+            metrics.request_seconds(endpoint, request.method).observe(time.perf_counter() - g.started)
+        metrics.responses(endpoint, response.status_code).inc()
         return response
 
     return app

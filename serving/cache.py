@@ -131,19 +131,19 @@ class Cache:
         """As get_or_load, but the JSON bytes themselves: a hot endpoint can answer them without re-encoding."""
         raw = self.near.get(key)
         if raw is not None:
-            metrics.CACHE.labels(kind, "near_hit").inc()
+            metrics.cache_lookups(kind, "near_hit").inc()
             return raw
         epoch = self.near.epoch()
         try:
             raw = self.client.get(key)
         except redis.RedisError:
-            metrics.CACHE.labels(kind, "error").inc()
+            metrics.cache_lookups(kind, "error").inc()
             return dumps(loader())
         if raw is not None:
-            metrics.CACHE.labels(kind, "hit").inc()
+            metrics.cache_lookups(kind, "hit").inc()
             self.near.put(key, raw, epoch)
             return raw
-        metrics.CACHE.labels(kind, "miss").inc()
+        metrics.cache_lookups(kind, "miss").inc()
         lock_key = f"lock:{key}"
         try:
             holds_lock = bool(self.client.set(lock_key, b"1", nx=True, px=LOCK_MILLISECONDS))
@@ -160,7 +160,7 @@ class Cache:
             if holds_lock:
                 self.client.delete(lock_key)
         except redis.RedisError:
-            metrics.CACHE.labels(kind, "error").inc()
+            metrics.cache_lookups(kind, "error").inc()
         return raw
 
     def get_many(self, kind: str, keys: list[str]) -> list[bytes | None]:
@@ -168,16 +168,16 @@ class Cache:
         rest in one round trip."""
         values = [self.near.get(key) for key in keys]
         far = [key for key, value in zip(keys, values, strict=True) if value is None]
-        metrics.CACHE.labels(kind, "near_hit").inc(len(keys) - len(far))
+        metrics.cache_lookups(kind, "near_hit").inc(len(keys) - len(far))
         if not far:
             return values
         epoch = self.near.epoch()
         try:
             raws = dict(zip(far, self.client.mget(far), strict=True))
         except redis.RedisError:
-            metrics.CACHE.labels(kind, "error").inc(len(far))
+            metrics.cache_lookups(kind, "error").inc(len(far))
             return values
-        metrics.CACHE.labels(kind, "hit").inc(sum(raw is not None for raw in raws.values()))
+        metrics.cache_lookups(kind, "hit").inc(sum(raw is not None for raw in raws.values()))
         for key, raw in raws.items():
             if raw is not None:
                 self.near.put(key, raw, epoch)
