@@ -27,9 +27,16 @@ from transforms import purchases
 
 log = logging.getLogger("jobs.import_purchases")
 CSV_BYTES_PER_FILE = 128 * 2**20
-# zstd level 9 (default 3): about a tenth smaller raw files for a little more write time (docs/benchmarks.md).
-# Raw files are written once and kept; curated and marts are rewritten on every run and keep the default.
-RAW_PARQUET_OPTIONS = {"parquet.compression.codec.zstd.level": "9"}
+# Raw files are written once and kept, so they are written small (docs/benchmarks.md, bench-transform):
+# zstd level 9 (default 3), and Parquet v2 pages without dictionaries for titles and ASINs, which have nearly as
+# many distinct values as lines (a dictionary overflows and falls back anyway); v2 front-codes them instead
+# (DELTA_BYTE_ARRAY: sorted titles share their beginnings). Smaller and faster than v1 with dictionaries.
+RAW_PARQUET_OPTIONS = {
+    "parquet.compression.codec.zstd.level": "9",
+    "parquet.writer.version": "v2",
+    "parquet.enable.dictionary#title": "false",
+    "parquet.enable.dictionary#asin": "false",
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

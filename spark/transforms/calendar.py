@@ -38,9 +38,12 @@ def calendar_frame(spark: SparkSession, first_year: int, last_year: int) -> Data
 @functools.lru_cache(maxsize=4)
 def _flags_by_day(spark: SparkSession) -> DataFrame:
     """Every calendar day and its flags, built once per session (a job flags purchases, OLTP lines and the
-    daily mart with it; building every day's row in Python each time was a visible part of a small run)."""
-    return calendar_frame(spark, calendar.FIRST_YEAR, calendar.LAST_YEAR).select(
-        F.col("order_date").alias("_calendar_day"), *FLAG_COLUMNS
+    daily mart with it; building every day's row in Python each time was a visible part of a small run), and
+    cached: otherwise each use ships the rows through a Python worker again (a stage of its own per use)."""
+    return (
+        calendar_frame(spark, calendar.FIRST_YEAR, calendar.LAST_YEAR)
+        .select(F.col("order_date").alias("_calendar_day"), *FLAG_COLUMNS)
+        .cache()
     )
 
 

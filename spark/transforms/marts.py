@@ -36,18 +36,24 @@ MART_INPUT_COLUMNS = (
 
 def mart_lines(order_lines: DataFrame) -> DataFrame:
     """The lines of orders that were not cancelled, the columns the marts read, and the two order flags."""
-    live = order_lines.where(F.col("status") != "cancelled").select(*MART_INPUT_COLUMNS)
+    live = order_lines.where(F.col("status") != "cancelled").select(*MART_INPUT_COLUMNS, "source")
+    # A historical purchase is an order of one line (order_lines.from_purchases): both flags are 1 without
+    # looking at other lines. Only OLTP orders, which may have several, are grouped by order id: numbering
+    # every line by order id shuffled and sorted the whole curated table (most of it purchases).
+    single_line = live.where(F.col("source") == "purchases").withColumns(
+        {"first_of_order": F.lit(1), "first_of_order_category": F.lit(1)}
+    )
     by_order = Window.partitionBy("order_id").orderBy("category")
     first = F.row_number().over(by_order) == 1
-    flagged = live.withColumns(
+    multi_line = live.where(F.col("source") != "purchases").withColumns(
         {
             "first_of_order": first.cast("int"),
             # categories sort together within the order: a line starts its category when the one before differs
             "first_of_order_category": _starts_group(first, "category", by_order),
         }
     )
-    # the order ids (the widest column) and statuses have done their part: they are not cached
-    return flagged.drop("order_id", "status")
+    # the order ids (the widest column), statuses and sources have done their part: they are not cached
+    return single_line.unionByName(multi_line).drop("order_id", "status", "source")
 
 
 def _measures(order_flag: str) -> list[Column]:

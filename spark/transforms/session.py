@@ -8,8 +8,9 @@ import sys
 from pyspark.sql import SparkSession
 
 
-def build_session(app_name: str, master: str | None = None) -> SparkSession:
-    """A session for `app_name`; `master` only when not given by spark-submit (tests, local runs)."""
+def build_session(app_name: str, master: str | None = None, extra_conf: dict[str, str] | None = None) -> SparkSession:
+    """A session for `app_name`; `master` only when not given by spark-submit (tests, local runs); `extra_conf`
+    for a caller's own settings (the benchmark's event log)."""
     builder = (
         SparkSession.builder.appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
@@ -29,6 +30,8 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
         .config("spark.sql.shuffle.partitions", os.environ.get("BFP_SPARK_SHUFFLE_PARTITIONS", "4"))
         .config("spark.ui.showConsoleProgress", "false")
     )
+    for key, value in (extra_conf or {}).items():
+        builder = builder.config(key, value)
     if master:
         # A local run's driver is its only executor: the default 1g cannot hold the cached inputs at full scale.
         memory = os.environ.get("BFP_SPARK_DRIVER_MEMORY", "4g")

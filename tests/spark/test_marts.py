@@ -18,7 +18,7 @@ from transforms.calendar import with_period_flags
 D = dt.date
 
 
-def curated(spark, rows: list[tuple]):
+def curated(spark, rows: list[tuple], source: str = "oltp"):
     """Curated rows from (date, order_id, customer, state, category, quantity, revenue, status)."""
     frame = spark.createDataFrame(
         rows,
@@ -32,7 +32,7 @@ def curated(spark, rows: list[tuple]):
             "asin": F.lit("B000000001"),
             "title": F.lit("T"),
             "unit_price": F.col("revenue").cast("decimal(12,2)"),
-            "source": F.lit("oltp"),
+            "source": F.lit(source),
             "source_ref": F.lit("w"),
         }
     )
@@ -106,6 +106,17 @@ def test_order_and_customer_counts_equal_distinct_counts_in_every_mart(spark):
             (D(2022, 11, 27), "o-6", "c-3", "CA", "TOYS", 1, Decimal("0.00"), "cancelled"),
             (D(2022, 12, 1), "o-7", "c-1", "CA", "TOYS", 3, Decimal("8.00"), "paid"),
         ],
+    ).unionByName(
+        curated(  # historical purchases, one line per order, sharing customers, days and cells with OLTP orders
+            spark,
+            [
+                (D(2022, 11, 25), "p-1", "c-1", "CA", "TOYS", 1, Decimal("9.00"), "delivered"),
+                (D(2022, 11, 25), "p-2", "c-9", "CA", "BOOKS", 1, Decimal("9.50"), "delivered"),
+                (D(2022, 11, 26), "p-3", "c-2", "NY", "TOYS", 2, Decimal("3.00"), "delivered"),
+                (D(2022, 12, 1), "p-4", "c-1", "TX", "GAMES", 1, Decimal("1.00"), "delivered"),
+            ],
+            source="purchases",
+        )
     )
     live = lines.where("status != 'cancelled'")
 
@@ -139,7 +150,7 @@ def test_order_and_customer_counts_equal_distinct_counts_in_every_mart(spark):
         if keys:
             grouped = grouped.where(" AND ".join(f"{c} IS NOT NULL" for c in keys))
         assert sorted(grouped.select(*expected.columns).collect(), key=str) == sorted(expected.collect(), key=str)
-    assert cube.where("state IS NULL AND category IS NULL AND month = 11").first().unique_customers == 3
+    assert cube.where("state IS NULL AND category IS NULL AND month = 11").first().unique_customers == 4
 
 
 def daily_frame(spark, days: list[tuple]):
