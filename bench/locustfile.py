@@ -83,6 +83,13 @@ class Shopper(FastHttpUser):
             expect(response, 200)
 
 
+class ShopperWithoutPause(Shopper):
+    """The same mix with no think time: what the storefront serves of it when shoppers never wait (its capacity
+    for the mix, comparable with the bare-Flask ceiling, which wrk also measures without pauses)."""
+
+    wait_time = constant(0)
+
+
 class CheckoutShopper(FastHttpUser):
     """Checkout throughput: put one hot product in the cart, check out, repeat without pause."""
 

@@ -49,6 +49,7 @@ WORKERS = os.environ.get("BFP_WORKERS", str(2 * (os.cpu_count() or 1)))
 THREADS = os.environ.get("BFP_THREADS", "8")
 ADMIN_TOKEN = secrets.token_hex(16)
 CHECKOUT_USERS = 50
+CAPACITY_USERS = 250
 
 
 def log(message: str) -> None:
@@ -304,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             hits1, misses1 = cache_counts(url)
             result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
             results.append((users, result))
+        log(f"locust: the mix without think time, {CAPACITY_USERS} users")
+        capacity = locust(url, CAPACITY_USERS, args.seconds, "ShopperWithoutPause", env, out)
         log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
@@ -337,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
         f"think time {low}-{high} s (mean {(low + high) / 2:.2f} s) bounds the mix: at 250 users at most "
         f"{250 / ((low + high) / 2):,.0f} req/s = {250 / ((low + high) / 2) / ceiling:.2f} of the ceiling, "
         "even with instant answers"
+    )
+    total = capacity["total"]
+    count = int(total["Request Count"]) or 1
+    print(
+        f"the same mix without think time, {CAPACITY_USERS} users: {float(total['Requests/s']):,.1f} req/s = "
+        f"{float(total['Requests/s']) / ceiling:.2f} of the ceiling, p95 {float(total['95%']):.0f} ms, "
+        f"errors {100 * int(total['Failure Count']) / count:.2f}%, "
+        f"5xx {100 * status_count(capacity['failures'], lambda s: s >= 500 and s != 503) / count:.2f}%, "
+        f"503 {100 * status_count(capacity['failures'], lambda s: s == 503) / count:.2f}%"
     )
     checkout_row = checkout["rows"].get("/api/v1/checkout", {})
     http_rate = orders / args.seconds
