@@ -14,6 +14,7 @@ import uuid
 import psycopg
 from psycopg.rows import dict_row
 
+from bench.cpu_split import cpu_split
 from serving.checkout.service import order_transaction
 
 SHIPPING = {"name": "Load Test", "address": "1 Bench Way", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -26,26 +27,40 @@ def synchronous_commit(database_url: str) -> str:
 
 def raw_checkouts(database_url: str, hot_products: list[int], concurrency: int, seconds: float) -> dict:
     """Orders made in `seconds` by `concurrency` threads, each a shopper with its own connection buying one
-    random hot product per order, as the Locust CheckoutShopper does."""
-    deadline = time.monotonic() + seconds
+    random hot product per order, as the Locust CheckoutShopper does. The connections are open before the
+    timed part starts and still open when it ends, so the CPU split (bench.cpu_split) sees their backends."""
     counts, errors = [0] * concurrency, []
+    started, finished = threading.Barrier(concurrency + 1), threading.Barrier(concurrency + 1)
+    deadline = [0.0]
 
     def shopper(slot: int) -> None:
         try:
             with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
                 customer_id = conn.execute("INSERT INTO customers DEFAULT VALUES RETURNING id").fetchone()["id"]
-                while time.monotonic() < deadline:
-                    cart = {random.choice(hot_products): 1}
-                    order_transaction(conn, customer_id, cart, SHIPPING, uuid.uuid4().hex)
-                    counts[slot] += 1
+                started.wait()
+                try:
+                    while time.monotonic() < deadline[0]:
+                        cart = {random.choice(hot_products): 1}
+                        order_transaction(conn, customer_id, cart, SHIPPING, uuid.uuid4().hex)
+                        counts[slot] += 1
+                finally:
+                    finished.wait()
+        except threading.BrokenBarrierError:
+            errors.append("a shopper could not connect; the run was abandoned")
         except Exception as exc:  # reported with the figures: a floor with errors is no floor
             errors.append(f"{type(exc).__name__}: {exc}")
+            started.abort()
 
     threads = [threading.Thread(target=shopper, args=(slot,)) for slot in range(concurrency)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
+    with cpu_split() as cores:
+        deadline[0] = time.monotonic() + seconds
+        began = time.monotonic()
+        started.wait()
+        finished.wait()
+        elapsed = time.monotonic() - began
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
-    return {"orders": sum(counts), "seconds": elapsed, "orders_per_s": sum(counts) / elapsed, "errors": errors}
+    orders = sum(counts)
+    return {"orders": orders, "seconds": elapsed, "orders_per_s": orders / elapsed, "errors": errors, "cores": cores}

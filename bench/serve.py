@@ -33,6 +33,7 @@ import redis
 import requests
 
 from bench.checkout_floor import raw_checkouts, synchronous_commit
+from bench.cpu_split import cpu_split
 from bench.generate import recreate_database
 from bench.shopper_mix import SHOPPER_WAIT_SECONDS
 from bench.staleness import worst_staleness
@@ -255,6 +256,20 @@ def status_count(failures: dict[str, int], predicate) -> int:
     return total
 
 
+CPU_LABELS = {"storefront": "storefront", "postgres": "PostgreSQL", "redis": "Redis", "locust": "Locust"}
+
+
+def cores_line(cores: dict[str, float]) -> str:
+    """Cores used on average by each group during a step (the floor's driver is this process)."""
+    labels = {**CPU_LABELS, "this process": "floor driver"}
+    return "cores " + ", ".join(f"{labels[g]} {cores[g]:.2f}" for g in labels if cores.get(g, 0) >= 0.01)
+
+
+def per_order_ms(cores: dict[str, float], orders_per_s: float) -> str:
+    labels = {**CPU_LABELS, "this process": "floor driver"}
+    return ", ".join(f"{labels[g]} {1000 * cores[g] / orders_per_s:.2f} ms" for g in labels if cores.get(g, 0) >= 0.01)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="1,10,100,250,500", help="comma-separated Locust user counts")
@@ -296,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                     rounds[target].append(wrk(target_url, args.wrk_seconds))
         best = {target: max(runs, key=lambda r: r["rps"]) for target, runs in rounds.items()}
         log("staleness: 20 price/stock changes while 16 connections read the product")
-        staleness = worst_staleness(url, hot[1], ADMIN_TOKEN)
+        staleness = worst_staleness(url, hot[1], ADMIN_TOKEN, bench_url)
         results = []
         for users in levels:
             log(f"locust: {users} users for {args.seconds} s")
@@ -306,14 +321,16 @@ def main(argv: list[str] | None = None) -> int:
             result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
             results.append((users, result))
         log(f"locust: the mix without think time, {CAPACITY_USERS} users")
-        capacity = locust(url, CAPACITY_USERS, args.seconds, "ShopperWithoutPause", env, out)
+        with cpu_split() as capacity_cpu:
+            capacity = locust(url, CAPACITY_USERS, args.seconds, "ShopperWithoutPause", env, out)
         log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-            checkout = locust(url, CHECKOUT_USERS, args.seconds, "CheckoutShopper", env, out)
+            with cpu_split() as checkout_cpu:
+                checkout = locust(url, CHECKOUT_USERS, args.seconds, "CheckoutShopper", env, out)
             orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0] - before
-    log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
-    floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
+        log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
+        floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
     with psycopg.connect(bench_url, autocommit=True) as conn:
         oversold = conn.execute("SELECT count(*) FROM products WHERE stock < 0").fetchone()[0]
 
@@ -350,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         f"5xx {100 * status_count(capacity['failures'], lambda s: s >= 500 and s != 503) / count:.2f}%, "
         f"503 {100 * status_count(capacity['failures'], lambda s: s == 503) / count:.2f}%"
     )
+    print(f"  {cores_line(capacity_cpu)}")
     checkout_row = checkout["rows"].get("/api/v1/checkout", {})
     http_rate = orders / args.seconds
     print(
@@ -367,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         f"straight into PostgreSQL, errors {len(floor['errors'])}{first_error})"
     )
     print(f"  ratio storefront / floor  {http_rate / floor['orders_per_s']:>9.2f}   (goal >= 0.5)")
+    print(f"  over HTTP: {cores_line(checkout_cpu)}; per order: {per_order_ms(checkout_cpu, http_rate)}")
+    print(
+        f"  floor:     {cores_line(floor['cores'])}; per order: {per_order_ms(floor['cores'], floor['orders_per_s'])}"
+    )
     print(
         f"\nwrk, 64 connections, {WORKERS} workers x {THREADS} threads, best of 3 interleaved "
         f"{args.wrk_seconds} s rounds"
@@ -386,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         f"\nStaleness: {staleness['changes']} price/stock changes through the admin API, {staleness['readers']} "
         f"keep-alive readers: {staleness['reads_after_ack']:,} reads after the acknowledgements, "
         f"{staleness['stale_reads']} stale; worst staleness {staleness['worst_ms']:.1f} ms (goal <= 50 ms)"
+    )
+    print(
+        f"  control, a price changed in PostgreSQL behind the storefront's back (no invalidation): "
+        f"{staleness['control_stale']:,} of {staleness['control_reads']:,} reads stale, as they must be"
     )
     print(f"\nraw Locust CSVs: {out}")
     return 0
