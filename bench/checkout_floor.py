@@ -32,6 +32,7 @@ def raw_checkouts(database_url: str, hot_products: list[int], concurrency: int, 
     counts, errors = [0] * concurrency, []
     started, finished = threading.Barrier(concurrency + 1), threading.Barrier(concurrency + 1)
     deadline = [0.0]
+    measured = threading.Event()  # connections stay open until the CPU split has read their backends
 
     def shopper(slot: int) -> None:
         try:
@@ -45,11 +46,13 @@ def raw_checkouts(database_url: str, hot_products: list[int], concurrency: int, 
                         counts[slot] += 1
                 finally:
                     finished.wait()
+                    measured.wait()
         except threading.BrokenBarrierError:
             errors.append("a shopper could not connect; the run was abandoned")
         except Exception as exc:  # reported with the figures: a floor with errors is no floor
             errors.append(f"{type(exc).__name__}: {exc}")
             started.abort()
+            finished.abort()
 
     threads = [threading.Thread(target=shopper, args=(slot,)) for slot in range(concurrency)]
     for thread in threads:
@@ -60,6 +63,7 @@ def raw_checkouts(database_url: str, hot_products: list[int], concurrency: int, 
         started.wait()
         finished.wait()
         elapsed = time.monotonic() - began
+    measured.set()
     for thread in threads:
         thread.join()
     orders = sum(counts)
