@@ -32,6 +32,7 @@ MODULES = {
     "prometheus-client": "prometheus_client",
     "psycopg2-binary": "psycopg2",
     "redis": "redis",
+    "cachetools": "cachetools",
     "itsdangerous": "itsdangerous",
     "werkzeug": "werkzeug",
     "jinja2": "jinja2",
