@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench.serve import BIN, ROOT, bench_environment, server, warm_hot_set
+from bench.serve import BIN, ROOT, bench_environment, locust_command, server, warm_hot_set
 
 # (component, path fragments of its frames); a stack is charged to the first match walking from its leaf.
 COMPONENTS = (
@@ -107,24 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             user_class, users = {"shopper": ("Shopper", 250), "checkout": ("CheckoutShopper", 50)}[args.mix]
             load = subprocess.Popen(
-                [
-                    str(BIN / "locust"),
-                    "-f",
-                    str(ROOT / "bench" / "locustfile.py"),
-                    "--headless",
-                    "--only-summary",
-                    "-u",
-                    str(users),
-                    "-r",
-                    str(min(users, 100)),
-                    "--run-time",
-                    f"{args.seconds + 5}s",
-                    "--host",
-                    url,
-                    "--loglevel",
-                    "WARNING",
-                    user_class,
-                ],
+                locust_command(url, users, args.seconds + 5, user_class),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

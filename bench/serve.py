@@ -208,31 +208,34 @@ def cache_counts(url: str) -> tuple[float, float]:
     return counts["hit"] + counts["near_hit"], counts["miss"]
 
 
+def locust_command(url: str, users: int, seconds: int, user_class: str, *options: str) -> list[str]:
+    """A headless Locust run of `user_class` (bench/locustfile.py) against `url`, ramping 100 users a second."""
+    return [
+        str(BIN / "locust"),
+        "-f",
+        str(ROOT / "bench" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "-u",
+        str(users),
+        "-r",
+        str(min(users, 100)),
+        "--run-time",
+        f"{seconds}s",
+        "--host",
+        url,
+        "--loglevel",
+        "WARNING",
+        *options,
+        user_class,
+    ]
+
+
 def locust(url: str, users: int, seconds: int, user_class: str, env: dict[str, str], out: Path) -> dict:
     """One headless Locust run; returns the aggregated row and the failures by status."""
     prefix = out / f"{user_class}-{users}"
     subprocess.run(
-        [
-            str(BIN / "locust"),
-            "-f",
-            str(ROOT / "bench" / "locustfile.py"),
-            "--headless",
-            "--only-summary",
-            "-u",
-            str(users),
-            "-r",
-            str(min(users, 100)),
-            "--run-time",
-            f"{seconds}s",
-            "--reset-stats",
-            "--host",
-            url,
-            "--csv",
-            str(prefix),
-            "--loglevel",
-            "WARNING",
-            user_class,
-        ],
+        locust_command(url, users, seconds, user_class, "--reset-stats", "--csv", str(prefix)),
         cwd=ROOT,
         env=env,
         check=True,

@@ -46,34 +46,34 @@ def warm(client, near: NearCache, url: str) -> None:
     wait_until(answered_near, 5, "a read answered by the near cache")
 
 
-def test_a_change_made_through_another_worker_reaches_this_workers_near_copy(config, sql):
+@pytest.fixture
+def two_workers(config, sql):
+    """(worker A's client with the product in its near cache, worker B's client, the product, its URL)."""
     product = product_in_stock(sql)
     url = f"/api/v1/products/{product['id']}"
     app_a, client_a, near_a = worker(config)
     app_b, client_b, _ = worker(config)
     warm(client_a, near_a, url)
-
-    changed = client_b.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "0.03"}, headers=ADMIN)
-    assert changed.status_code == 200
-    # No TTL helps here (near copies live 60 s): only Redis's push can retire worker A's copy.
-    wait_until(lambda: client_a.get(url).get_json()["price"] == "0.03", 5, "worker A to show the new price")
+    yield client_a, client_b, product, url
     for app in (app_a, app_b):
         app.extensions["bfp_database"].close()
 
 
-def test_a_checkout_elsewhere_lowers_the_stock_this_worker_shows(config, sql):
-    product = product_in_stock(sql)
-    url = f"/api/v1/products/{product['id']}"
-    app_a, client_a, near_a = worker(config)
-    app_b, client_b, _ = worker(config)
-    warm(client_a, near_a, url)
+def test_a_change_made_through_another_worker_reaches_this_workers_near_copy(two_workers):
+    client_a, client_b, product, url = two_workers
+    changed = client_b.patch(f"/api/v1/admin/products/{product['id']}", json={"price": "0.03"}, headers=ADMIN)
+    assert changed.status_code == 200
+    # No TTL helps here (near copies live 60 s): only Redis's push can retire worker A's copy.
+    wait_until(lambda: client_a.get(url).get_json()["price"] == "0.03", 5, "worker A to show the new price")
+
+
+def test_a_checkout_elsewhere_lowers_the_stock_this_worker_shows(two_workers):
+    client_a, client_b, product, url = two_workers
     client_b.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 2})
     assert client_b.post("/api/v1/checkout", json=SHIPPING_B, headers={"Idempotency-Key": "near-b"}).status_code == 201
     wait_until(
         lambda: client_a.get(url).get_json()["stock"] == product["stock"] - 2, 5, "worker A to show the lower stock"
     )
-    for app in (app_a, app_b):
-        app.extensions["bfp_database"].close()
 
 
 SHIPPING_B = {"name": "Bo Shopper", "address": "2 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
