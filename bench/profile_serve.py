@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import re
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bench.serve import BIN, ROOT, bench_environment, locust_command, server, warm_hot_set
+from bench.serve import BIN, ROOT, bench_environment, locust_command, parse_with_services, server, warm_hot_set
 
 # (component, path fragments of its frames); a stack is charged to the first match walking from its leaf.
 COMPONENTS = (
@@ -86,12 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=20, help="sampling time (load runs 5 s longer)")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--out", type=Path, default=ROOT / ".local" / "profile")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
-    parser.add_argument("--purchases", type=Path, default=Path("data/bench/amazon-purchases.csv"))
-    args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("set DATABASE_URL or pass --database-url (make services-up prints it)")
+    args = parse_with_services(parser, argv)
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bfp-profile-"))
     _, sample, env = bench_environment(args.database_url, args.redis_url, args.purchases, scratch)

@@ -90,6 +90,17 @@ def catalog_sample(bench_url: str, path: Path) -> dict:
     return sample
 
 
+def parse_with_services(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Adds the options every storefront benchmark shares (database, Redis, the purchases file) and parses."""
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
+    parser.add_argument("--purchases", type=Path, default=Path("data/bench/amazon-purchases.csv"))
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("set DATABASE_URL or pass --database-url (make services-up prints it)")
+    return args
+
+
 def bench_environment(database_url: str, redis_url: str, purchases_csv: Path, out: Path) -> tuple[str, dict, dict]:
     """(bench database URL, catalog sample, the storefront's environment): the full catalog in its own database,
     Redis database 2 emptied, the sample saved for Locust."""
@@ -278,12 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="1,10,100,250,500", help="comma-separated Locust user counts")
     parser.add_argument("--seconds", type=int, default=20, help="Locust run time per user count")
     parser.add_argument("--wrk-seconds", type=int, default=5)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
-    parser.add_argument("--purchases", type=Path, default=Path("data/bench/amazon-purchases.csv"))
-    args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("set DATABASE_URL or pass --database-url (make services-up prints it)")
+    args = parse_with_services(parser, argv)
     levels = [int(n) for n in args.users.split(",")]
     out = Path(tempfile.mkdtemp(prefix="bfp-bench-serve-"))
 

@@ -129,19 +129,13 @@ class Cache:
 
     def get_or_load_json(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> bytes:
         """As get_or_load, but the JSON bytes themselves: a hot endpoint can answer them without re-encoding."""
-        raw = self.near.get(key)
-        if raw is not None:
-            metrics.cache_lookups(kind, "near_hit").inc()
-            return raw
-        epoch = self.near.epoch()
         try:
-            raw = self.client.get(key)
+            raw, near = self._read(key)
         except redis.RedisError:
             metrics.cache_lookups(kind, "error").inc()
             return dumps(loader())
         if raw is not None:
-            metrics.cache_lookups(kind, "hit").inc()
-            self.near.put(key, raw, epoch)
+            metrics.cache_lookups(kind, "near_hit" if near else "hit").inc()
             return raw
         metrics.cache_lookups(kind, "miss").inc()
         lock_key = f"lock:{key}"
@@ -183,6 +177,20 @@ class Cache:
                 self.near.put(key, raw, epoch)
         return [value if value is not None else raws[key] for key, value in zip(keys, values, strict=True)]
 
+    def _read(self, key: str, absent: bytes | None = None) -> tuple[bytes | None, bool]:
+        """(value, whether it was the near copy): the near copy, else Redis's value (or `absent` when Redis has
+        none), kept near for the next read. Raises RedisError."""
+        raw = self.near.get(key)
+        if raw is not None:
+            return raw, True
+        epoch = self.near.epoch()  # before the read: an invalidation during it keeps the value from being kept
+        raw = self.client.get(key)
+        if raw is None:
+            raw = absent
+        if raw is not None:
+            self.near.put(key, raw, epoch)
+        return raw, False
+
     def _wait_for(self, key: str) -> bytes | None:
         deadline = time.monotonic() + WAIT_FOR_LOADER_SECONDS
         while time.monotonic() < deadline:
@@ -194,15 +202,10 @@ class Cache:
 
     def get_version(self, name: str) -> int:
         """A counter that is part of dependent keys; bumping it retires them all at once. 0 if Redis is down."""
-        key = f"version:{name}"
-        raw = self.near.get(key)
-        if raw is None:
-            epoch = self.near.epoch()
-            try:
-                raw = self.client.get(key) or b"0"  # absent = 0; its first INCR is pushed like any change
-            except redis.RedisError:
-                return 0
-            self.near.put(key, raw, epoch)
+        try:
+            raw, _ = self._read(f"version:{name}", absent=b"0")  # absent = 0; its first INCR is pushed too
+        except redis.RedisError:
+            return 0
         return int(raw)
 
     def invalidate(self, keys: Iterable[str], versions: Iterable[str] = ()) -> None:

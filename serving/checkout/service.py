@@ -44,9 +44,10 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
     with database().connection() as conn:
         result = order_transaction(conn, customer_id, cart, shipping, idempotency_key)
     if not result.replayed:
+        ids = sorted(result.new_stock)
         cache().lower_stock(
-            [product_key(pid) for pid in sorted(cart)],
-            [result.new_stock[pid] for pid in sorted(cart)],
+            [product_key(pid) for pid in ids],
+            [result.new_stock[pid] for pid in ids],
             also_delete=[cart_store.cart_key(customer_id)],
         )
     return result
