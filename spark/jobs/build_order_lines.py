@@ -1,13 +1,16 @@
-"""Curated order_lines: merges a historical purchases import and/or OLTP raw windows into
-curated/order_lines/year=YYYY/month=MM/, rewriting only the partitions the merge touches.
+"""Curated order_lines: merges OLTP raw windows (through the orders' latest state) and/or a historical purchases
+import into curated/order_lines/year=YYYY/month=MM/, rewriting only the partitions the merge touches.
 
-    spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --purchases-import demo
     spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --windows 20261124T1800,20261124T1900
-    spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --all-windows
+    spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --all-windows [--purchases-import demo]
+    spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --purchases-import demo
 
-For OLTP windows, every order seen in them is re-derived from its latest version across all complete
-windows (latest updated_at wins), so re-running any window, in any order, gives the same curated rows.
-Only complete folders (with _manifest.json) are read.
+--windows (the hourly path) reads only the given windows and, for the orders they hold, the state buckets
+those orders live in (state/orders/bucket=N/, transforms.order_state) and the curated months they leave or
+enter: its cost follows the window, never the number of windows in the lake. Each order's newest version
+wins (greatest updated_at, then the later window), so merging windows in any order, or again, gives the same
+curated rows. --all-windows (a rebuild) re-derives the whole state and every OLTP line from all complete
+windows, the compacted months (raw/compacted/, pipeline.compaction) included.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ import sys
 import time
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs import entry, lake_io
-from transforms import order_lines
+from transforms import order_lines, order_state
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
 
 log = logging.getLogger("jobs.build_order_lines")
 # Order ids are unique and titles nearly so within a month: a dictionary for them fills up and is thrown away.
 # Without those two dictionaries the full-scale write is faster at the same size (docs/benchmarks.md).
 CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parquet.enable.dictionary#title": "false"}
+RAW_TABLES = {"orders": ORDERS, "order_items": ORDER_ITEMS}
+COMPACTED = "raw/compacted"  # <table>/month=YYYY-MM/<file>.parquet + _index.json (pipeline.compaction)
+COMPACTION_INDEX = "_index.json"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,48 +43,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lake", required=True, help="lake root URI (file:///... or s3://bucket/prefix)")
     parser.add_argument("--purchases-import", help="merge raw/purchases/import=<id> (replaces that import's rows)")
     windows = parser.add_mutually_exclusive_group()
-    windows.add_argument("--windows", help="comma-separated OLTP window labels to merge")
-    windows.add_argument("--all-windows", action="store_true", help="merge every complete OLTP window")
+    windows.add_argument("--windows", type=window_labels, help="comma-separated OLTP window labels to merge")
+    windows.add_argument("--all-windows", action="store_true", help="rebuild from every complete OLTP window")
     parser.add_argument("--master", help="Spark master when not run by spark-submit, e.g. local[2]")
     args = parser.parse_args(argv)
     if not (args.purchases_import or args.windows or args.all_windows):
         parser.error("give --purchases-import, --windows or --all-windows")
+    if args.purchases_import and args.windows:
+        parser.error("--windows merges OLTP windows alone; import purchases with --purchases-import [--all-windows]")
     return args
 
 
-def complete_windows(spark: SparkSession, table_uri: str) -> list[str]:
-    """Window labels of the complete folders (manifest present) of a raw table."""
-    return [
-        folder.removeprefix("window=")
-        for folder in lake_io.list_dirs(spark, table_uri)
-        if folder.startswith("window=") and lake_io.exists(spark, f"{table_uri}/{folder}/{lake_io.MANIFEST}")
-    ]
-
-
-def read_windows(spark: SparkSession, table_uri: str, labels: list[str], schema) -> DataFrame:
-    paths = [f"{table_uri}/window={label}" for label in labels]
-    if not paths:
-        return spark.createDataFrame([], T.StructType([*schema.fields, T.StructField("window", T.StringType())]))
-    return spark.read.schema(schema).option("basePath", table_uri).parquet(*paths)
-
-
-def read_curated(spark: SparkSession, uri: str) -> DataFrame:
-    return spark.read.schema(order_lines.CURATED_SCHEMA).parquet(uri)
-
-
-def oltp_rows(spark: SparkSession, lake: str, requested: list[str] | None) -> tuple[DataFrame, list[str]]:
-    """Curated rows of every order seen in the requested windows, from its latest version overall."""
-    orders_uri, items_uri = f"{lake}/raw/orders", f"{lake}/raw/order_items"
-    available = complete_windows(spark, orders_uri)
-    labels = available if requested is None else requested
-    missing = sorted(set(labels) - set(available))
-    if missing:
-        raise ValueError(f"windows without a manifest (incomplete or never extracted): {missing}; run the extract")
-    all_orders = read_windows(spark, orders_uri, available, ORDERS)
-    touched_ids = read_windows(spark, orders_uri, labels, ORDERS).select("id").distinct()
-    latest = order_lines.latest_orders(all_orders.join(touched_ids, on="id", how="left_semi"))
-    items = read_windows(spark, items_uri, complete_windows(spark, items_uri), ORDER_ITEMS)
-    return order_lines.from_oltp(latest, items), labels
+def window_labels(text: str) -> list[str]:
+    """--windows: comma-separated labels, e.g. 20261124T1800,20261124T1900."""
+    labels = [label.strip() for label in text.split(",") if label.strip()]
+    if not labels:
+        raise argparse.ArgumentTypeError(f"expected window labels like 20261124T1800, got {text!r}")
+    return labels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,57 +67,189 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict:
-    started = time.perf_counter()
-    lake = args.lake.rstrip("/")
-    curated_uri = f"{lake}/curated/order_lines"
-    summary: dict = {"event": "build_order_lines", "lake": lake}
+    return build(spark, args.lake, args.purchases_import, args.windows, args.all_windows)
 
+
+def build(
+    spark: SparkSession,
+    lake: str,
+    purchases_import: str | None = None,
+    windows: list[str] | None = None,
+    all_windows: bool = False,
+) -> dict:
+    """Merges what is given into curated order_lines; returns the summary (partitions written and emptied)."""
+    started = time.perf_counter()
+    lake = lake.rstrip("/")
+    summary: dict = {"event": "build_order_lines", "lake": lake}
+    if windows:
+        summary |= merge_windows(spark, lake, windows)
+    else:
+        summary |= rebuild(spark, lake, purchases_import, all_windows)
+    summary |= {"status": "success", "duration_seconds": round(time.perf_counter() - started, 2)}
+    log.info(json.dumps(summary))
+    return summary
+
+
+# --- the hourly path: the window, the state buckets and curated months it touches --------------------------
+
+
+def merge_windows(spark: SparkSession, lake: str, labels: list[str]) -> dict:
+    """Merges the given complete windows into the state and curated, reading nothing else of the raw lake."""
+    raw = {table: read_windows(spark, f"{lake}/raw/{table}", labels, schema) for table, schema in RAW_TABLES.items()}
+    incoming = order_state.versions(raw["orders"], raw["order_items"]).localCheckpoint(eager=True)
+    buckets = sorted(row.bucket for row in incoming.select("bucket").distinct().collect())
+    state_uri = f"{lake}/state/orders"
+    state = read_partitions(
+        spark, state_uri, order_state.PARTITION_COLUMNS, [(b,) for b in buckets], order_state.STATE_SCHEMA
+    )
+    merged, changed = order_state.merge(state, incoming)
+    # Materialised: both are read more than once, and from the very state buckets the last write replaces.
+    merged, changed = merged.localCheckpoint(eager=True), changed.localCheckpoint(eager=True)
+    parts = sorted(tuple(r) for r in order_state.touched_curated_partitions(changed).collect())
+    curated_uri = f"{lake}/curated/order_lines"
+    existing = read_partitions(spark, curated_uri, order_lines.PARTITION_COLUMNS, parts, order_lines.CURATED_SCHEMA)
+    changed_ids = changed.select(F.concat(F.lit("o-"), F.col("id").cast("string")).alias("order_id"))
+    kept = existing.join(changed_ids, on="order_id", how="left_anti").select(*order_lines.CURATED_COLUMNS)
+    rows = kept.unionByName(order_state.curated_rows(changed.select(*order_state.STATE_COLUMNS)))
+    orders_changed = changed.count()
+    written = {"rows_out": 0, "partitions": [], "partitions_removed": []}
+    if orders_changed:  # a window merged again changes nothing: nothing is rewritten
+        # Curated first, the state last: a run that dies between the two finds its orders still changed when it
+        # is re-run and rewrites the same partitions; the other order would leave curated behind the state.
+        written = write_curated(spark, curated_uri, rows.localCheckpoint(eager=True), set(parts))
+        lake_io.write_partitioned(merged, state_uri, order_state.PARTITION_COLUMNS)
+    return {
+        "windows": labels,
+        "orders_in": incoming.count(),
+        "orders_changed": orders_changed,
+        "state_buckets": [lake_io.partition_spec(order_state.PARTITION_COLUMNS, (b,)) for b in buckets],
+        **written,
+    }
+
+
+def read_windows(spark: SparkSession, table_uri: str, labels: list[str], schema: T.StructType) -> DataFrame:
+    """The given windows of a raw table with their `window` label; each must be complete (manifest present)."""
+    files = {label: lake_io.list_files(spark, f"{table_uri}/window={label}") for label in labels}  # one listing each
+    missing = [label for label in labels if lake_io.MANIFEST not in files[label]]
+    if missing:
+        raise ValueError(
+            f"{table_uri}: windows without a manifest (incomplete or never extracted): {missing}; run their extract"
+        )
+    with_window = T.StructType([*schema.fields, T.StructField("window", T.StringType())])
+    # An empty window has a manifest and no data files: it adds no rows.
+    frames = [
+        spark.read.schema(schema).parquet(f"{table_uri}/window={label}").withColumn("window", F.lit(label))
+        for label in labels
+        if any(name.endswith(".parquet") for name in files[label])
+    ]
+    return _union(frames, spark.createDataFrame([], with_window))
+
+
+def read_partitions(
+    spark: SparkSession, table_uri: str, columns: tuple[str, ...], values: list[tuple], schema: T.StructType
+) -> DataFrame:
+    """The given partitions of a table (those that exist), with their partition columns; one `exists` each."""
+    paths = [f"{table_uri}/{lake_io.partition_spec(columns, v)}" for v in values]
+    present = [path for path in paths if lake_io.exists(spark, path)]
+    if not present:
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("basePath", table_uri).parquet(*present)
+
+
+def write_curated(spark: SparkSession, curated_uri: str, rows: DataFrame, touched: set[tuple]) -> dict:
+    """Writes the rows (one file per month, a product's rows together) and deletes the touched months left
+    empty; returns what registration needs: partitions written, and the ones every row moved out of."""
+    rows_out, written_values = lake_io.write_partitioned(
+        rows, curated_uri, order_lines.PARTITION_COLUMNS, ("category", "asin"), CURATED_PARQUET_OPTIONS
+    )
+    written = set(written_values)
+    emptied = sorted(touched - written)
+    for values in emptied:
+        lake_io.delete(spark, f"{curated_uri}/{lake_io.partition_spec(order_lines.PARTITION_COLUMNS, values)}")
+    return {
+        "rows_out": rows_out,
+        "partitions": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in sorted(written)],
+        "partitions_removed": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in emptied],
+    }
+
+
+# --- a rebuild: a purchases import and/or every window ------------------------------------------------------
+
+
+def rebuild(spark: SparkSession, lake: str, purchases_import: str | None, all_windows: bool) -> dict:
+    """Replaces a purchases import's rows and/or every OLTP row (and the whole state) in curated."""
+    summary: dict = {}
     new_parts = []
-    if args.purchases_import:
-        source = f"{lake}/raw/purchases/import={args.purchases_import}"
+    if purchases_import:
+        source = f"{lake}/raw/purchases/import={purchases_import}"
         if not lake_io.exists(spark, f"{source}/{lake_io.MANIFEST}"):
             raise ValueError(f"{source} has no manifest: run import_purchases first")
         purchases = spark.read.schema(PURCHASES).parquet(source)
-        new_parts.append(order_lines.from_purchases(purchases, args.purchases_import))
-        summary["purchases_import"] = args.purchases_import
-    if args.windows or args.all_windows:
-        requested = None if args.all_windows else [w.strip() for w in args.windows.split(",") if w.strip()]
-        rows, labels = oltp_rows(spark, lake, requested)
-        new_parts.append(rows)
-        summary["windows"] = labels
-
-    new_rows = new_parts[0]
-    for part in new_parts[1:]:
-        new_rows = new_rows.unionByName(part)
-    touched_partitions = None  # a first build touches exactly what it writes
+        new_parts.append(order_lines.from_purchases(purchases, purchases_import))
+        summary["purchases_import"] = purchases_import
+    if all_windows:
+        state, labels, months = all_versions(spark, lake)
+        # The whole state is replaced (static overwrite): no bucket of an earlier build survives.
+        state = state.localCheckpoint(eager=True)
+        lake_io.write_partitioned(
+            state, f"{lake}/state/orders", order_state.PARTITION_COLUMNS, options={"partitionOverwriteMode": "static"}
+        )
+        new_parts.append(order_state.curated_rows(state))
+        summary |= {"windows": labels, "compacted_months": months, "orders_in": state.count()}
+    new_rows = _union(new_parts[1:], new_parts[0])
+    curated_uri = f"{lake}/curated/order_lines"
+    touched = None  # a first build touches exactly what it writes
     if lake_io.exists(spark, curated_uri):
         new_rows = new_rows.localCheckpoint(eager=True)  # computed once, read three times by the merge
-        existing = read_curated(spark, curated_uri)
-        merged, touched = order_lines.merge_into(existing, new_rows, args.purchases_import)
+        existing = spark.read.schema(order_lines.CURATED_SCHEMA).parquet(curated_uri)
+        merged, touched_frame = order_lines.merge_into(existing, new_rows, purchases_import, all_windows)
         # Materialise before writing: the merge reads the very partitions the write replaces.
         merged = merged.localCheckpoint(eager=True)
-        touched_partitions = {(r.year, r.month) for r in touched.collect()}
-    else:  # a first build: nothing to merge with
+        touched = {(r.year, r.month) for r in touched_frame.collect()}
+    else:
         merged = new_rows
-    # One file per month (not one per task per month), rows of a product together (compresses well).
-    rows_out, written_partitions = lake_io.write_partitioned(
-        merged, curated_uri, order_lines.PARTITION_COLUMNS, ("category", "asin"), CURATED_PARQUET_OPTIONS
-    )
-    written = set(written_partitions)
-    touched_partitions = written if touched_partitions is None else touched_partitions
-    emptied = sorted(touched_partitions - written)  # every row of these moved away: delete them
-    for values in emptied:
-        lake_io.delete(spark, f"{curated_uri}/{lake_io.partition_spec(order_lines.PARTITION_COLUMNS, values)}")
-    summary |= {
-        "status": "success",
-        "rows_out": rows_out,
-        # what registration needs: partitions written now, and the ones every row moved out of
-        "partitions": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in sorted(written)],
-        "partitions_removed": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in emptied],
-        "duration_seconds": round(time.perf_counter() - started, 2),
-    }
-    log.info(json.dumps(summary))
-    return summary
+    written = write_curated(spark, curated_uri, merged, touched or set())
+    return summary | written
+
+
+def all_versions(spark: SparkSession, lake: str) -> tuple[DataFrame, list[str], list[str]]:
+    """The state of every order from all raw versions: the compacted months and every complete window folder.
+    A window both compacted and present as a folder (extracted again since) is read twice: harmless, the
+    newest version wins and a version's rows are the same wherever it is read."""
+    frames, labels, months = {}, set(), set()
+    for table, schema in RAW_TABLES.items():
+        table_uri = f"{lake}/raw/{table}"
+        complete = [
+            folder.removeprefix("window=")
+            for folder in lake_io.list_dirs(spark, table_uri)
+            if folder.startswith("window=") and lake_io.exists(spark, f"{table_uri}/{folder}/{lake_io.MANIFEST}")
+        ]
+        parts = [read_windows(spark, table_uri, complete, schema)] if complete else []
+        with_window = T.StructType([*schema.fields, T.StructField("window", T.StringType())])
+        for month, files in compacted_files(spark, lake, table).items():
+            parts.append(spark.read.schema(with_window).parquet(*files))
+            months.add(month)
+        frames[table] = _union(parts, spark.createDataFrame([], with_window))
+        labels |= set(complete) if table == "orders" else set()
+    state = order_state.versions(frames["orders"], frames["order_items"])
+    return state, sorted(labels), sorted(months)
+
+
+def compacted_files(spark: SparkSession, lake: str, table: str) -> dict[str, list[str]]:
+    """month -> the files its compaction index names (a file not in an index is an unfinished compaction's)."""
+    root = f"{lake}/{COMPACTED}/{table}"
+    files = {}
+    for folder in lake_io.list_dirs(spark, root):
+        index = lake_io.read_json(spark, f"{root}/{folder}/{COMPACTION_INDEX}")
+        if index and index.get("file"):
+            files[folder.removeprefix("month=")] = [f"{root}/{folder}/{index['file']}"]
+    return files
+
+
+def _union(frames: list[DataFrame], first: DataFrame) -> DataFrame:
+    for frame in frames:
+        first = first.unionByName(frame)
+    return first
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -48,6 +49,30 @@ def write_json(spark: SparkSession, uri: str, document: dict) -> None:
     stream = fs.create(path, True)
     try:
         stream.write(bytearray(json.dumps(document, indent=2, sort_keys=True, default=str).encode()))
+    finally:
+        stream.close()
+
+
+def list_files(spark: SparkSession, uri: str) -> list[str]:
+    """Names of the files directly under `uri` (none if it does not exist), sorted: one listing."""
+    fs, path = _fs_and_path(spark, uri)
+    try:
+        statuses = fs.listStatus(path)
+    except Py4JJavaError as exc:
+        if exc.java_exception.getClass().getName() == "java.io.FileNotFoundException":
+            return []
+        raise
+    return sorted(status.getPath().getName() for status in statuses if status.isFile())
+
+
+def read_json(spark: SparkSession, uri: str) -> dict | None:
+    """A JSON document, or None if there is none."""
+    fs, path = _fs_and_path(spark, uri)
+    if not fs.exists(path):
+        return None
+    stream = fs.open(path)
+    try:
+        return json.loads(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
     finally:
         stream.close()
 

@@ -1,4 +1,4 @@
-"""One Spark application for a pipeline run: [historical import] -> curated order_lines -> marts of the years the
+"""One Spark application for a pipeline run: [historical import] -> curated order_lines -> marts of the months the
 merge touched, on one session (one JVM start instead of three). The DAGs submit this job; the three single-step
 jobs stay for hand runs. Writes its summary (what each step wrote, partition by partition) to --summary-uri so
 the DAG can validate and register exactly those partitions.
@@ -28,7 +28,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--import-id", help="the purchases import to merge (raw/purchases/import=<id>)")
     parser.add_argument("--max-bad-share", type=float, default=0.001, help="allowed quarantined share (%(default)s)")
     windows = parser.add_mutually_exclusive_group()
-    windows.add_argument("--windows", help="comma-separated OLTP window labels to merge")
+    windows.add_argument(
+        "--windows", type=build_order_lines.window_labels, help="comma-separated OLTP window labels to merge"
+    )
     windows.add_argument("--all-windows", action="store_true", help="merge every complete OLTP window (rebuild)")
     build_marts.add_as_of_argument(parser)
     parser.add_argument("--master", help="Spark master when not run by spark-submit, e.g. local[2]")
@@ -37,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--purchases-csv needs --import-id")
     if not (args.import_id or args.windows or args.all_windows):
         parser.error("give --import-id (with or without --purchases-csv), --windows or --all-windows")
+    if args.import_id and args.windows:
+        parser.error("--windows merges OLTP windows alone; import purchases with --import-id [--all-windows]")
     return args
 
 
@@ -61,22 +65,12 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
             if imported["status"] != "success":
                 summary["next_step"] = imported["next_step"]
                 return summary
-        lines_args = ["--lake", args.lake]
-        lines_args += ["--purchases-import", args.import_id] if args.import_id else []
-        lines_args += ["--windows", args.windows] if args.windows else []
-        lines_args += ["--all-windows"] if args.all_windows else []
-        lines = build_order_lines.run(spark, build_order_lines.parse_args(lines_args))
+        lines = build_order_lines.build(spark, args.lake, args.import_id, args.windows, args.all_windows)
         summary["order_lines"] = lines
-        years = sorted(
-            {part.split("/")[0].removeprefix("year=") for part in lines["partitions"] + lines["partitions_removed"]}
-        )
-        if years:
-            summary["marts"] = build_marts.run(
-                spark,
-                build_marts.parse_args(
-                    ["--lake", args.lake, "--years", ",".join(years), "--as-of", args.as_of.isoformat()]
-                ),
-            )
+        months = touched_months(lines["partitions"] + lines["partitions_removed"])
+        if months:
+            # A rebuild from every window rebuilds every month; a merge, only the months it touched.
+            summary["marts"] = build_marts.build(spark, args.lake, None if args.all_windows else months, args.as_of)
         summary["status"] = "success"
         return summary
     except Exception as exc:
@@ -84,6 +78,15 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         raise
     finally:
         lake_io.write_json(spark, args.summary_uri, summary)
+
+
+def touched_months(specs: list[str]) -> list[tuple[int, int]]:
+    """["year=2026/month=11", ...] -> [(2026, 11), ...], sorted and distinct."""
+    months = set()
+    for spec in specs:
+        values = dict(pair.split("=", 1) for pair in spec.split("/"))
+        months.add((int(values["year"]), int(values["month"])))
+    return sorted(months)
 
 
 if __name__ == "__main__":

@@ -83,26 +83,30 @@ def daily_sales(lines: DataFrame) -> DataFrame:
     )
 
 
-def state_sales(lines: DataFrame) -> DataFrame:
-    """One row per year and shipping state."""
-    return lines.groupBy("year", "state").agg(*_measures("first_of_order"))
+# One row per customer and cell (year, month, state, category) of the live lines: what the cube, state_sales and
+# category_sales are made of. Kept per month in the lake (marts/_customer_cells, not an analysts' table), so the
+# yearly marts of a touched year are summed from these small rows instead of a year of curated lines.
+CELL_COLUMNS = ("year", "month", "state", "category")
+CUSTOMER_CELL_SCHEMA = T.StructType(
+    [
+        T.StructField("state", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("orders", T.LongType()),  # orders of the cell (first_of_order_category)
+        T.StructField("orders_of_all_categories", T.LongType()),  # orders counted once over categories
+        T.StructField("quantity", T.LongType()),
+        T.StructField("revenue", T.DecimalType(24, 2)),
+        T.StructField("year", T.IntegerType()),
+        T.StructField("month", T.IntegerType()),
+    ]
+)
 
 
-def category_sales(lines: DataFrame) -> DataFrame:
-    """One row per year and category."""
-    return lines.groupBy("year", "category").agg(*_measures("first_of_order_category"))
-
-
-def olap_cube(lines: DataFrame) -> DataFrame:
-    """Per year and month: every state x category, each state over all categories, each category over all
-    states, and the month's total (null stands for 'all')."""
-    cell = ["year", "month", "state", "category"]
-    # First one row per customer and cell. Flags mark a customer's first cell of the month, of a state and of a
-    # category within the month, so distinct customers are sums in every grouping set as well: no line is
-    # expanded per grouping set with its customer id (1.2M customer cells of 1.8M lines at full scale).
-    customer_cells = (
-        lines.repartition("year", "month", "customer_id")  # serves the aggregation and the windows: one shuffle
-        .groupBy(*cell, "customer_id")
+def customer_cells(lines: DataFrame) -> DataFrame:
+    """One row per customer and cell of `lines` (what mart_lines returns), in CUSTOMER_CELL_SCHEMA."""
+    cells = (
+        lines.repartition("year", "month", "customer_id")  # serves the aggregation and the cube's windows
+        .groupBy(*CELL_COLUMNS, "customer_id")
         .agg(
             F.sum("first_of_order_category").alias("orders"),
             F.sum("first_of_order").alias("orders_of_all_categories"),
@@ -110,10 +114,30 @@ def olap_cube(lines: DataFrame) -> DataFrame:
             F.sum("revenue").alias("revenue"),
         )
     )
+    return cells.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CUSTOMER_CELL_SCHEMA.fields])
+
+
+def state_sales(cells: DataFrame) -> DataFrame:
+    """One row per year and shipping state, from customer_cells (an order has one state: counted once)."""
+    return cells.groupBy("year", "state").agg(*_measures("orders_of_all_categories"))
+
+
+def category_sales(cells: DataFrame) -> DataFrame:
+    """One row per year and category, from customer_cells (an order counts once in each of its categories)."""
+    return cells.groupBy("year", "category").agg(*_measures("orders"))
+
+
+def olap_cube(cells: DataFrame) -> DataFrame:
+    """Per year and month, from customer_cells: every state x category, each state over all categories, each
+    category over all states, and the month's total (null stands for 'all')."""
+    cell = list(CELL_COLUMNS)
+    # Flags mark a customer's first cell of the month, of a state and of a category within the month, so
+    # distinct customers are sums in every grouping set as well: no line is expanded per grouping set with its
+    # customer id.
     customer_month = Window.partitionBy("year", "month", "customer_id")
     by_state, by_category = customer_month.orderBy("state", "category"), customer_month.orderBy("category", "state")
     first_of_month = F.row_number().over(by_state) == 1
-    flagged = customer_cells.withColumns(
+    flagged = cells.withColumns(
         {
             "customer_first_of_month": first_of_month.cast("int"),
             "customer_first_of_state": _starts_group(first_of_month, "state", by_state),

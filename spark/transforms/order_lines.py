@@ -1,8 +1,8 @@
 """Curated order_lines: one row per purchased line from both sources, with unified columns.
 
 Historical purchases: each file line is one order of one line (the seed counted them as transactions).
-OLTP: the latest version of each order across the raw windows (latest updated_at wins, then the later
-window), joined with the lines of exactly that version; soft-deleted orders drop out; cancelled orders keep
+OLTP: the latest version of each order (latest updated_at wins, then the later window; transforms.order_state
+keeps it), joined with the lines of exactly that version; soft-deleted orders drop out; cancelled orders keep
 their lines with revenue 0. Partitioned by year/month of the order date.
 """
 
@@ -120,19 +120,22 @@ def from_oltp(latest: DataFrame, raw_items: DataFrame) -> DataFrame:
 
 
 def merge_into(
-    existing: DataFrame, new_rows: DataFrame, replaced_import: str | None = None
+    existing: DataFrame, new_rows: DataFrame, replaced_import: str | None = None, replace_oltp: bool = False
 ) -> tuple[DataFrame, DataFrame]:
     """(rows, touched): the full new contents of every partition the merge touches, and those partitions.
 
     An existing row is replaced when a new row has its order id, or (replaced_import) when it came from that
-    purchases import. Touched partitions = where new rows land and where replaced rows lived, so an order that
-    moved month leaves its old partition. A touched partition with no rows left must be deleted by the writer:
-    dynamic overwrite only rewrites partitions that appear in its output.
+    purchases import, or (replace_oltp: a rebuild from every window) when it is an OLTP row. Touched partitions
+    = where new rows land and where replaced rows lived, so an order that moved month leaves its old partition.
+    A touched partition with no rows left must be deleted by the writer: dynamic overwrite only rewrites
+    partitions that appear in its output.
     """
     new_ids = new_rows.select(F.col("order_id").alias("new_order_id")).distinct()
     replaced = F.col("new_order_id").isNotNull()
     if replaced_import is not None:
         replaced = replaced | ((F.col("source") == "purchases") & (F.col("source_ref") == replaced_import))
+    if replace_oltp:
+        replaced = replaced | (F.col("source") == "oltp")
     flagged = existing.join(new_ids, on=existing["order_id"] == new_ids["new_order_id"], how="left").withColumn(
         "is_replaced", replaced
     )

@@ -66,7 +66,9 @@ def lake_frames(spark):
     base = T.StructType([f for f in order_lines.CURATED_SCHEMA.fields if f.name in row])
     lines = order_lines._finish(spark.createDataFrame([tuple(row[f.name] for f in base.fields)], base))
     frames = {"curated.order_lines": (lines, list(order_lines.PARTITION_COLUMNS))}
-    frames |= build_marts.mart_tables(marts.mart_lines(lines))
+    facts = marts.mart_lines(lines)
+    cells = marts.customer_cells(facts)
+    frames |= build_marts.mart_tables(facts, cells) | build_marts.yearly_tables(cells)
     frames |= build_marts.season_tables(spark, frames["marts.daily_sales"][0], dt.date(2026, 12, 1))
     return frames
 
