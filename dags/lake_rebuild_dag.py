@@ -56,7 +56,7 @@ with DAG(
 ) as dag:
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_rebuild, retries=1, **LAKE_WRITER)
 
-    @task(**NO_RETRIES)
+    @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
     def dq_gate(refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import publish_steps, settings
 

@@ -75,7 +75,7 @@ with DAG(
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
-    @task(**NO_RETRIES)
+    @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
     def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import publish_steps, settings
 

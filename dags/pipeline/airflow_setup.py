@@ -15,7 +15,10 @@ import sys
 
 from pipeline.wiring import LAKE_WRITER_POOL
 
-POOL_DESCRIPTION = "one task at a time writes or registers lake tables (transform, extract, registration)"
+POOL_DESCRIPTION = (
+    "one task at a time reads or writes the working lake folders (extract, transform, DQ gate, registration,"
+    " compaction)"
+)
 
 
 def airflow(*args: str) -> None:

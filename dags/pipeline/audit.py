@@ -1,7 +1,8 @@
 """Run audit of the orders extract, kept in the lake beside the data it describes.
 
 Every attempt writes _audit/orders_extract/window=<label>/<run_id>.json (success, deferred or failed, with
-rows and duration). A window is done when its orders manifest exists; the gap report lists the windows a
+rows and duration). A window is done when its orders manifest exists or a compaction index lists it (its folder
+was compacted into its month: pipeline.compaction); the gap report lists the windows a
 schedule expects between two times that are not done, with their last attempt.
 
     python -m pipeline.audit runs [--last N]
@@ -10,7 +11,8 @@ schedule expects between two times that are not done, with their last attempt.
 
 Every record a run leaves carries its run id, Airflow's, in its file-safe form (pipeline.wiring.file_safe): the
 extract attempts (_audit/), the Spark summary (_runs/refresh/), each DQ attempt (_dq/<suite>/<run>/),
-registration and publication (_runs/register/, _runs/publish/) and alerts (_alerts/<run>/).
+registration and publication (_runs/register/, _runs/publish/), alerts (_alerts/<run>/), and the housekeeping
+run's compaction (_runs/compact/).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import datetime as dt
 import sys
 
+from pipeline import compaction
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
 from pipeline.watermark import Window
@@ -71,9 +74,10 @@ def gap_report(lake: Lake, windows: list[Window]) -> list[dict]:
     last_attempt: dict[str, dict] = {}
     for record in attempts(lake):
         last_attempt[record["window"]["label"]] = record
+    compacted = compaction.indexed_windows(lake, sorted({compaction.month_of(w.label) for w in windows}))
     gaps = []
     for window in windows:
-        if lake.manifest(lake.path("raw", "orders", f"window={window.label}")) is not None:
+        if window.label in compacted or lake.manifest(lake.path("raw", "orders", f"window={window.label}")):
             continue
         attempt = last_attempt.get(window.label)
         gaps.append(
@@ -110,6 +114,7 @@ def run_story(lake: Lake, run_id: str) -> list[dict]:
             add("dq", info.path)
     add("register", lake.path("_runs", "register", f"{run}.json"))
     add("publish", lake.path("_runs", "publish", f"{run}.json"))
+    add("compact", lake.path("_runs", "compact", f"{run}.json"))
     for info in lake.list_files(lake.path("_alerts", run)):
         add("alert", info.path)
     return found
@@ -130,6 +135,8 @@ def _summary(kind: str, record: dict) -> str:
         return f"{record.get('status')} {sum(len(v) for v in record.get('registered', {}).values())} partitions"
     if kind == "publish":
         return f"windows {record.get('windows')} dq {record.get('dq_verdict')}"
+    if kind == "compact":
+        return f"{record.get('status')} {record.get('windows')} windows into {sorted(record.get('months', {}))}"
     return f"{record.get('task_id')} try {record.get('try_number')}: {record.get('error', '')[:100]}"
 
 

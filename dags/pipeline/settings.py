@@ -38,6 +38,7 @@ class Settings:
     catalog_path: str  # local target: the DuckDB catalog file analysts query
     report_dir: str  # local target: where the bf_report DAG writes the dashboard (index.html)
     published_retention: timedelta  # superseded published partition copies are removed once this old
+    compact_after: timedelta  # raw windows extracted longer ago than this are compacted into their month
     athena_output_uri: str | None  # aws target: s3:// folder for Athena query results
     athena_workgroup: str
     aws_conn_id: str  # aws target: the Airflow connection for Athena, EMR, SNS
@@ -99,6 +100,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         catalog_path=env.get("BFP_CATALOG_PATH", str(REPO_ROOT / "data" / "catalog.duckdb")),
         report_dir=env.get("BFP_REPORT_DIR", str(REPO_ROOT / "data" / "report")),
         published_retention=timedelta(hours=_int(env, "BFP_PUBLISHED_RETENTION_HOURS", 24, 0)),
+        compact_after=timedelta(hours=_int(env, "BFP_COMPACT_AFTER_HOURS", 48, 1)),
         athena_output_uri=athena_output_uri,
         athena_workgroup=env.get("BFP_ATHENA_WORKGROUP", "primary"),
         aws_conn_id=env.get("BFP_AWS_CONN_ID", "aws_default"),

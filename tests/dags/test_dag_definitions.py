@@ -42,7 +42,7 @@ def test_every_dag_imports_without_errors_and_without_io(monkeypatch):
     monkeypatch.setattr(Lake, "from_uri", forbidden)
     dagbag = load_dagbag()
     assert dagbag.import_errors == {}
-    assert {"orders_pipeline", "lake_rebuild", "bf_report"} <= set(dagbag.dags)
+    assert {"orders_pipeline", "lake_rebuild", "bf_report", "lake_housekeeping"} <= set(dagbag.dags)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def dags():
     return load_dagbag().dags
 
 
-@pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild", "bf_report"])
+@pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild", "bf_report", "lake_housekeeping"])
 def test_dag_structure(dags, dag_id):
     dag = dags[dag_id]
     assert dag.tags and dag.doc_md and "re-run" in dag.doc_md.lower()
@@ -61,9 +61,10 @@ def test_dag_structure(dags, dag_id):
         assert task.retries == 0 if task.task_id == "dq_gate" else task.retries >= 1
         # a fixed delay: exponential backoff grows with every clear (the try number is not reset)
         assert not task.retry_exponential_backoff and task.retry_delay.total_seconds() <= 60
-        writes_the_lake = task.task_id in ("extract_orders_window", "transform", "register_partitions")
-        if writes_the_lake or task.task_id == "render_dashboard":
-            assert task.pool == LAKE_WRITER_POOL
+        # every task that reads or writes the working folders or the catalog takes the one slot
+        one_at_a_time = ("extract_orders_window", "transform", "dq_gate", "register_partitions", "compact_raw_windows")
+        if task.task_id in one_at_a_time or task.task_id == "render_dashboard":
+            assert task.pool == LAKE_WRITER_POOL, f"{dag_id}.{task.task_id} outside the one-writer pool"
         assert task.on_failure_callback, f"{task.task_id} has no failure alert"
         assert not task.on_retry_callback, "alerts are raised once, after the last retry"
 

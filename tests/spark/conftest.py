@@ -13,9 +13,11 @@ logging.getLogger("py4j").setLevel(logging.WARNING)
 
 @pytest.fixture(scope="session")
 def spark():
+    from support import hadoop_fs_calls
     from transforms.session import build_session
 
-    session = build_session("bfp-tests", master="local[2]")
+    # file:// goes through a file system that counts its calls (behaving as Hadoop's local one otherwise)
+    session = build_session("bfp-tests", master="local[2]", extra_conf=hadoop_fs_calls.spark_conf())
     yield session
     session.stop()
 

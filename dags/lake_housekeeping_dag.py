@@ -1,0 +1,48 @@
+"""DAG lake_housekeeping: daily compaction of raw windows into one file per table and month. Wiring only."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, CronDataIntervalTimetable, task
+
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, file_safe
+
+DOC = """
+### lake_housekeeping
+
+Daily at 03:30 UTC. **compact_raw_windows** absorbs every raw window extracted more than
+`BFP_COMPACT_AFTER_HOURS` (48 h) before the run's data interval end into
+`raw/compacted/<table>/month=YYYY-MM/` (one Parquet file per table and month, with a `window` column, and
+`_index.json` naming the file and every window in it), then deletes those window folders. The raw lake then
+holds two days of window folders and one file per month, however old it is.
+
+* **Why**: hourly runs never read old windows (they read their own and the orders' state), but a rebuild
+  (`lake_rebuild` with `include_windows`) and S3 pay per file: 17,520 small folders a year otherwise.
+* **Safe beside hourly runs**: it runs in the pool `bfp_lake_writer` like every task that reads or writes the
+  working folders, and only touches windows written two days ago (a backfill's fresh windows stay folders).
+* **Idempotent**: the index is the commit point; a run that died is finished by the next one (clear the task).
+* **Record**: `_runs/compact/<run>.json` (`python -m pipeline.audit run <run_id>`), one `bfp_task` log line.
+* **Re-run / catch up**: clear the task, or trigger the DAG; each run compacts everything due.
+"""
+
+with DAG(
+    dag_id="lake_housekeeping",
+    doc_md=DOC,
+    schedule=CronDataIntervalTimetable("30 3 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["lake", "housekeeping", "compaction"],
+    default_args=DEFAULT_ARGS,
+) as dag:
+
+    @task(**LAKE_WRITER)
+    def compact_raw_windows(data_interval_end=None, run_id=None) -> dict:
+        """Compact the raw windows due (see pipeline.compaction)."""
+        from pipeline import compaction, publish_steps, settings
+
+        run = file_safe(run_id)
+        with publish_steps.failure_logged("compact_raw_windows", run, "see docs/runbook.md#compaction"):
+            return compaction.run(settings.from_env(), run, data_interval_end)
+
+    compact_raw_windows()

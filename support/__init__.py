@@ -1,0 +1,1 @@
+"""What tests, drills and benchmarks share to measure the platform (never imported by a deployable)."""
