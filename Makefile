@@ -22,7 +22,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: airflow airflow-stop drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
-	spark-marts bench-transform bench-query profile-serve serve-stop query report mwaa-bundle clean
+	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -121,6 +121,9 @@ spark-order-lines: spark-package ## Spark: the demo import + every complete OLTP
 
 spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state, category, cube, BF summary)
 	$(SPARK_SUBMIT) spark/jobs/build_marts.py --lake $(BFP_LAKE_URI)
+
+bench-hourly: venv ## the hourly refresh on lakes a day, a month, a year and five years old, beside its floor; file system calls
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-hourly -- $(PY) -m bench.hourly
 
 bench-transform: venv ## Spark at full scale: import + curated + marts, start-up included; CSV vs Parquet size
 	$(PY) -m bench.record bench-transform -- $(PY) -m bench.transform

@@ -69,8 +69,10 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
 fi
 
 # System tools outside the venv: Debian's chromium + chromedriver drive the storefront's browser test,
-# wrk measures the serving ceiling in `make bench-serve`.
+# wrk measures the serving ceiling in `make bench-serve`, javac compiles the file system that counts a Spark
+# job's calls (support/hadoop_fs_calls.py: the tests and `make bench-hourly`).
 missing=()
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)

@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -24,8 +25,9 @@ from transforms import calendar, marts, order_lines
 
 log = logging.getLogger("jobs.build_marts")
 # Internal: one row per customer and cell, per month (marts.customer_cells); not registered for analysts.
-CUSTOMER_CELLS = "marts._customer_cells"
+CUSTOMER_CELLS = "state.customer_cells"
 DAILY = "marts.daily_sales"  # the season marts are built from it
+CALENDAR = "curated.calendar"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -108,10 +110,12 @@ def build(spark: SparkSession, lake: str, months: list[tuple[int, int]] | None, 
     seasonal = season_tables(spark, all_days, as_of)
     # Replaced whole (static overwrite): a year the new as-of date does not reach yet leaves no stale row behind;
     # its partition is reported as removed, for registration to drop.
+    before = {table: lake_io.list_dirs(spark, f"{lake}/{table.replace('.', '/')}") for table in seasonal}
+    if months is not None and before.get(CALENDAR) == calendar_years(all_days):
+        del seasonal[CALENDAR]  # the calendar depends on its years alone: a merge leaves the same years' rows
+    _write_all(seasonal, lake, rows, written, {"partitionOverwriteMode": "static"})
     for table in seasonal:
-        before = lake_io.list_dirs(spark, f"{lake}/{table.replace('.', '/')}")
-        _write_all({table: seasonal[table]}, lake, rows, written, {"partitionOverwriteMode": "static"})
-        removed[table] = sorted(set(before) - set(written[table]))
+        removed[table] = sorted(set(before[table]) - set(written[table]))
     all_days.unpersist()
     del rows[CUSTOMER_CELLS], written[CUSTOMER_CELLS]  # not an analysts' table: nothing to register
     removed.pop(CUSTOMER_CELLS, None)
@@ -153,6 +157,12 @@ def read_cells(spark: SparkSession, lake: str, years: list[int] | None) -> DataF
     return read_months(spark, cells_uri, marts.CUSTOMER_CELL_SCHEMA, months)
 
 
+def calendar_years(all_days: DataFrame) -> list[str]:
+    """The partitions of the calendar the daily mart's years need (every year from the first to the last)."""
+    bounds = all_days.agg(F.min("year").alias("first"), F.max("year").alias("last")).first()
+    return [] if bounds.first is None else [f"year={year}" for year in range(bounds.first, bounds.last + 1)]
+
+
 def _remove_emptied(
     spark: SparkSession, lake: str, outputs: dict, touched: list[str], written: dict, removed: dict
 ) -> None:
@@ -190,16 +200,24 @@ def season_tables(spark: SparkSession, all_days: DataFrame, as_of: dt.date) -> d
     }
     years = [row.year for row in all_days.select("year").distinct().collect()]
     if years:
-        seasonal["curated.calendar"] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
+        seasonal[CALENDAR] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
     return seasonal
 
 
 def _write_all(outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None) -> None:
-    """Writes each table's frame under its folder; records its rows and the partitions written."""
-    for table, (frame, partitions) in outputs.items():
-        uri = f"{lake}/{table.replace('.', '/')}"
-        rows[table], values = lake_io.write_partitioned(frame, uri, partitions, options=options)
-        written[table] = [lake_io.partition_spec(partitions, value) for value in values]
+    """Writes each table's frame under its folder, the tables at once (each a Spark job of its own: a merge's
+    marts are small, and one after another they would wait on each other's planning and commits); records each
+    table's rows and the partitions written."""
+
+    def write(table: str) -> tuple[int, list[tuple]]:
+        frame, partitions = outputs[table]
+        return lake_io.write_partitioned(frame, f"{lake}/{table.replace('.', '/')}", partitions, options=options)
+
+    with ThreadPoolExecutor(max_workers=len(outputs) or 1) as pool:
+        results = dict(zip(outputs, pool.map(write, outputs), strict=True))
+    for table, (count, values) in results.items():
+        rows[table] = count
+        written[table] = [lake_io.partition_spec(outputs[table][1], value) for value in values]
 
 
 if __name__ == "__main__":

@@ -97,21 +97,21 @@ def merge_windows(spark: SparkSession, lake: str, labels: list[str]) -> dict:
     """Merges the given complete windows into the state and curated, reading nothing else of the raw lake."""
     raw = {table: read_windows(spark, f"{lake}/raw/{table}", labels, schema) for table, schema in RAW_TABLES.items()}
     incoming = order_state.versions(raw["orders"], raw["order_items"]).localCheckpoint(eager=True)
-    buckets = sorted(row.bucket for row in incoming.select("bucket").distinct().collect())
+    per_bucket = incoming.groupBy("bucket").count().collect()  # one small job: the buckets and the orders in
+    buckets, orders_in = sorted(row.bucket for row in per_bucket), sum(row["count"] for row in per_bucket)
     state_uri = f"{lake}/state/orders"
     state = read_partitions(
         spark, state_uri, order_state.PARTITION_COLUMNS, [(b,) for b in buckets], order_state.STATE_SCHEMA
     )
-    merged, changed = order_state.merge(state, incoming)
-    # Materialised: both are read more than once, and from the very state buckets the last write replaces.
-    merged, changed = merged.localCheckpoint(eager=True), changed.localCheckpoint(eager=True)
-    parts = sorted(tuple(r) for r in order_state.touched_curated_partitions(changed).collect())
+    # Materialised: read more than once, and from the very state buckets the last write replaces.
+    winners = order_state.merge(state, incoming).localCheckpoint(eager=True)
+    merged, changed = winners.select(*order_state.STATE_COLUMNS), winners.where("changed")
+    orders_changed, parts = order_state.change_facts(changed)
     curated_uri = f"{lake}/curated/order_lines"
     existing = read_partitions(spark, curated_uri, order_lines.PARTITION_COLUMNS, parts, order_lines.CURATED_SCHEMA)
     changed_ids = changed.select(F.concat(F.lit("o-"), F.col("id").cast("string")).alias("order_id"))
     kept = existing.join(changed_ids, on="order_id", how="left_anti").select(*order_lines.CURATED_COLUMNS)
     rows = kept.unionByName(order_state.curated_rows(changed.select(*order_state.STATE_COLUMNS)))
-    orders_changed = changed.count()
     written = {"rows_out": 0, "partitions": [], "partitions_removed": []}
     if orders_changed:  # a window merged again changes nothing: nothing is rewritten
         # Curated first, the state last: a run that dies between the two finds its orders still changed when it
@@ -120,7 +120,7 @@ def merge_windows(spark: SparkSession, lake: str, labels: list[str]) -> dict:
         lake_io.write_partitioned(merged, state_uri, order_state.PARTITION_COLUMNS)
     return {
         "windows": labels,
-        "orders_in": incoming.count(),
+        "orders_in": orders_in,
         "orders_changed": orders_changed,
         "state_buckets": [lake_io.partition_spec(order_state.PARTITION_COLUMNS, (b,)) for b in buckets],
         **written,

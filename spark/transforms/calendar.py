@@ -1,11 +1,9 @@
 """The Black Friday calendar (seasons.calendar, its one definition) as a Spark date dimension: the rows of
-curated.calendar, and the period flags joined onto any frame with a date column."""
+curated.calendar, and the period flags of any frame with a date column."""
 
 from __future__ import annotations
 
-import functools
-
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -35,25 +33,30 @@ def calendar_frame(spark: SparkSession, first_year: int, last_year: int) -> Data
     return spark.createDataFrame([tuple(row[f.name] for f in CALENDAR_SCHEMA.fields) for row in rows], CALENDAR_SCHEMA)
 
 
-@functools.lru_cache(maxsize=4)
-def _flags_by_day(spark: SparkSession) -> DataFrame:
-    """Every calendar day and its flags, built once per session (a job flags purchases, OLTP lines and the
-    daily mart with it; building every day's row in Python each time was a visible part of a small run), and
-    cached: otherwise each use ships the rows through a Python worker again (a stage of its own per use)."""
-    return (
-        calendar_frame(spark, calendar.FIRST_YEAR, calendar.LAST_YEAR)
-        .select(F.col("order_date").alias("_calendar_day"), *FLAG_COLUMNS)
-        .cache()
-    )
+def _thanksgiving_of_year() -> Column:
+    """A literal map year -> Thanksgiving for the calendar's years (seasons.calendar's dates)."""
+    pairs = []
+    for year in range(calendar.FIRST_YEAR, calendar.LAST_YEAR + 1):
+        pairs += [F.lit(year), F.lit(calendar.thanksgiving(year))]
+    return F.create_map(*pairs)
+
+
+def _in_period(period: calendar.Period, day: Column, thanksgiving: Column) -> Column:
+    """Whether `day` falls in `period` of its year, from the period's own definition (anchor and offsets)."""
+    if period.anchor == "november":
+        return (F.month(day) == 11) & F.dayofmonth(day).between(period.first, period.last)
+    return F.date_diff(day, thanksgiving).between(period.first, period.last)
 
 
 def with_period_flags(frame: DataFrame, date_column: str = "order_date") -> DataFrame:
-    """Adds the period flags (FLAG_COLUMNS) of each row's date, looked up in the calendar."""
-    days = _flags_by_day(frame.sparkSession)
-    joined = frame.join(F.broadcast(days), on=F.col(date_column) == F.col("_calendar_day"), how="left")
+    """Adds the period flags (FLAG_COLUMNS) of each row's date. They are expressions over the calendar's own
+    period definitions and its Thanksgiving dates, so no job joins a calendar table or builds one in Python."""
+    day = F.col(date_column)
+    thanksgiving = F.try_element_at(_thanksgiving_of_year(), F.year(day))
+    flags = {f"is_{name}": _in_period(calendar.PERIODS[name], day, thanksgiving) for name in calendar.FLAG_PERIODS}
     # a date outside the calendar's years would get null flags silently: fail the job, naming the date
-    out_of_range = F.col(date_column).isNotNull() & F.col("_calendar_day").isNull()
+    out_of_range = day.isNotNull() & thanksgiving.isNull()
+    message = F.concat(F.lit(f"{date_column} "), day.cast("string"), F.lit(" is outside the calendar"))
     first = FLAG_COLUMNS[0]
-    message = F.concat(F.lit(f"{date_column} "), F.col(date_column).cast("string"), F.lit(" is outside the calendar"))
-    checked = joined.withColumn(first, F.when(out_of_range, F.raise_error(message)).otherwise(F.col(first)))
-    return checked.drop("_calendar_day")
+    flags[first] = F.when(out_of_range, F.raise_error(message)).otherwise(flags[first])
+    return frame.withColumns(flags)

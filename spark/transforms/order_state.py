@@ -63,33 +63,30 @@ def versions(raw_orders: DataFrame, raw_items: DataFrame) -> DataFrame:
     )
 
 
-def merge(state: DataFrame, incoming: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(merged, changed): latest-wins merge of incoming versions into the state rows of the same buckets.
-
-    `merged` is the new content of every bucket the incoming rows touch; `changed` has one row per order whose
-    winning version is an incoming one that the state did not hold (a re-run of a window changes nothing), with
-    the version it replaced as `previous_created_at` / `previous_live` (null / false when there was none), so
-    the caller knows which curated partitions the change leaves and enters.
-    """
+def merge(state: DataFrame, incoming: DataFrame) -> DataFrame:
+    """The latest-wins merge of incoming versions into the state rows of the buckets they touch: one row per
+    order of those buckets, its winning version (STATE_COLUMNS, the new content of the buckets) and
+    `changed`: whether the winner is an incoming version the state did not hold (a window merged again changes
+    nothing), with the state's version it replaces as `previous_created_at` / `previous_live` (null / false when
+    there was none), so the caller knows which curated partitions a change leaves and enters."""
     touched = incoming.select("bucket").distinct()
     old = state.join(touched, on="bucket", how="left_semi").withColumn("incoming", F.lit(False))
     candidates = old.unionByName(incoming.withColumn("incoming", F.lit(True)))
+    by_order = Window.partitionBy("id")
     # On an exact tie (the same version merged again) the state's row wins: nothing changed.
-    newest_first = Window.partitionBy("id").orderBy(
-        F.col("updated_at").desc(), F.col("window").desc(), F.col("incoming").asc()
+    newest_first = by_order.orderBy(F.col("updated_at").desc(), F.col("window").desc(), F.col("incoming").asc())
+    from_state = ~F.col("incoming")
+    ranked = candidates.select(
+        *STATE_COLUMNS,
+        "incoming",
+        F.row_number().over(newest_first).alias("rank"),
+        # an order has at most one state row: its values, seen from every row of the order
+        F.max(F.when(from_state, F.col("created_at"))).over(by_order).alias("previous_created_at"),
+        F.coalesce(F.max(F.when(from_state, is_live(candidates))).over(by_order), F.lit(False)).alias("previous_live"),
     )
-    ranked = candidates.withColumn("rank", F.row_number().over(newest_first))
-    merged = ranked.where("rank = 1").select(*STATE_COLUMNS)
-    previous = old.select(
-        F.col("id").alias("previous_id"),
-        F.col("created_at").alias("previous_created_at"),
-        is_live(old).alias("previous_live"),
+    return ranked.where("rank = 1").select(
+        *STATE_COLUMNS, F.col("incoming").alias("changed"), "previous_created_at", "previous_live"
     )
-    winners = ranked.where("rank = 1 AND incoming").select(*STATE_COLUMNS)
-    changed = winners.join(previous, on=winners["id"] == previous["previous_id"], how="left").select(
-        *STATE_COLUMNS, "previous_created_at", F.coalesce("previous_live", F.lit(False)).alias("previous_live")
-    )
-    return merged, changed
 
 
 def is_live(state: DataFrame) -> Column:
@@ -113,8 +110,13 @@ def curated_partition(created_at: Column) -> tuple[Column, Column]:
     return F.year(day).alias("year"), F.month(day).alias("month")
 
 
-def touched_curated_partitions(changed: DataFrame) -> DataFrame:
-    """(year, month) of every curated partition the changed orders leave or enter."""
-    left = changed.where("previous_live").select(*curated_partition(F.col("previous_created_at")))
-    entered = changed.where(is_live(changed)).select(*curated_partition(F.col("created_at")))
-    return left.union(entered).distinct()
+def change_facts(changed: DataFrame) -> tuple[int, list[tuple[int, int]]]:
+    """How many orders changed, and the (year, month) of every curated partition they leave or enter (one job)."""
+    left = F.when(F.col("previous_live"), F.struct(*curated_partition(F.col("previous_created_at"))))
+    entered = F.when(is_live(changed), F.struct(*curated_partition(F.col("created_at"))))
+    facts = changed.agg(
+        F.count(F.lit(1)).alias("orders"),
+        F.collect_set(left).alias("left"),
+        F.collect_set(entered).alias("entered"),
+    ).first()
+    return facts.orders, sorted({(p.year, p.month) for p in [*facts.left, *facts.entered]})

@@ -264,3 +264,36 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
         assert row.window_daily_order_surge > 0.3  # the calibrated surge shows in the Thu..Mon window too
     daily_total = spark.read.parquet(f"{lake}/marts/daily_sales").agg(F.sum("orders")).first()[0]
     assert daily_total == 90_000
+    # the yearly marts (summed from the per-month customer cells) hold every order too
+    for table in ("state_sales", "category_sales"):
+        assert spark.read.parquet(f"{lake}/marts/{table}").agg(F.sum("orders")).first()[0] == 90_000, table
+
+
+def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark, tmp_path):
+    """An hourly merge rewrites the months it touched; the yearly marts of their year, summed from the customer
+    cells of every month, equal a full rebuild's; a month every order left is removed from the monthly marts."""
+    from tests.spark.raw_windows import line, order, ts, write_window
+
+    lake = tmp_path / "lake"
+    jan, feb = ts(2026, 1, 20, 10), ts(2026, 2, 3, 10)
+    write_window(
+        lake, "20260203T1100", [order(1, jan, feb), order(2, feb, feb, customer=8)], [line(1, feb), line(2, feb)]
+    )
+    build_order_lines.build(spark, lake.as_uri(), windows=["20260203T1100"])
+    build_marts.build(spark, lake.as_uri(), None, D(2026, 3, 1))
+    moved = ts(2026, 2, 4, 9)  # order 1 moves from January to February: January is left empty
+    write_window(lake, "20260204T1000", [order(1, feb, moved)], [line(1, moved, quantity=2)])
+    lines = build_order_lines.build(spark, lake.as_uri(), windows=["20260204T1000"])
+    assert (lines["partitions"], lines["partitions_removed"]) == (["year=2026/month=2"], ["year=2026/month=1"])
+    merged = build_marts.build(spark, lake.as_uri(), [(2026, 1), (2026, 2)], D(2026, 3, 1))
+    assert merged["partitions"]["marts.daily_sales"] == ["year=2026/month=2"]
+    assert merged["partitions_removed"]["marts.daily_sales"] == ["year=2026/month=1"]
+    assert not (lake / "marts" / "daily_sales" / "year=2026" / "month=1").exists()
+
+    def yearly(table):
+        return sorted(spark.read.parquet(f"{lake.as_uri()}/marts/{table}").collect(), key=repr)
+
+    incremental = {table: yearly(table) for table in ("state_sales", "category_sales", "olap_cube")}
+    build_marts.build(spark, lake.as_uri(), None, D(2026, 3, 1))
+    assert incremental == {table: yearly(table) for table in incremental}
+    assert [(r.orders, r.quantity, r.unique_customers) for r in incremental["state_sales"]] == [(2, 3, 2)]
