@@ -90,8 +90,8 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.record bench-extract -- $(PY) -m bench.extract
 
-drill-pipeline: venv ## fault drill: held transaction, kill -9 Spark and scheduler, backfill twice, corrupt window, manual vs backfill, on a real airflow standalone
-	PYTHONPATH=$(CURDIR)/dags $(PY) -m drills.pipeline
+drill-pipeline: venv ## fault drill on a real airflow standalone: held transaction, kill -9 Spark and scheduler, backfills, corrupt window, a week caught up in one run (ONLY="catch_up …" runs some)
+	PYTHONPATH=$(CURDIR)/dags $(PY) -m drills.pipeline $(foreach drill,$(ONLY),--only $(drill))
 
 airflow: venv services-up migrate ## Airflow for real (standalone) on http://127.0.0.1:8080, login admin/admin, DAGs unpaused
 	@scripts/airflow.sh up

@@ -7,7 +7,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe, window_cron
 
 DOC = """
 ### orders_pipeline
@@ -47,7 +47,7 @@ Every hour, for the hour that just ended — the run's data interval `[data_inte
 with DAG(
     dag_id="orders_pipeline",
     doc_md=DOC,
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable(window_cron(), timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),  # the earliest window a backfill can reach
     catchup=False,
     max_active_runs=1,
@@ -66,12 +66,13 @@ with DAG(
 
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
-        """Extract the run's window (see pipeline.extract_step)."""
+        """Extract the run's window, or each window of a manual range (see pipeline.extract_step)."""
         from pipeline import extract_step, settings
 
-        window = extract_step.window_for_run(data_interval_start, data_interval_end, params)
+        config = settings.from_env()
+        windows = extract_step.windows_for_run(data_interval_start, data_interval_end, params, config.window_length)
         attempt, dry_run = ti.try_number, params["dry_run"]
-        return extract_step.run(window, settings.from_env(), run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run)
+        return extract_step.run_windows(windows, config, run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run)
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
@@ -79,7 +80,7 @@ with DAG(
     def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import publish_steps, settings
 
-        windows = [extract["window"]["label"]]
+        windows = extract["windows"]
         return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
 
     @task(**LAKE_WRITER)
@@ -92,7 +93,7 @@ with DAG(
     def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
         from pipeline import publish_steps, settings
 
-        windows, rows = [extract["window"]["label"]], extract["rows_out"]
+        windows, rows = extract["windows"], extract["rows_out"]
         extra = publish_steps.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra

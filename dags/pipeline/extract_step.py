@@ -25,6 +25,51 @@ def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datet
     return Window(data_interval_start, data_interval_end)
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def windows_for_run(
+    data_interval_start: dt.datetime, data_interval_end: dt.datetime, params: dict, length: dt.timedelta
+) -> list[Window]:
+    """The run's windows: its data interval; or a manual range, split into the schedule's windows of `length`
+    when longer than one (the same folders a scheduled run or a backfill writes: a backlog or a backfill costs
+    one run and one Spark job, not one per window)."""
+    whole = window_for_run(data_interval_start, data_interval_end, params)
+    if not params.get("window_start") or whole.end - whole.start <= length:
+        return [whole]
+    off_grid = [moment for moment in (whole.start, whole.end) if (moment - EPOCH) % length]
+    if off_grid:
+        raise ValueError(
+            f"params: a range longer than one window ({int(length.total_seconds() // 60)} min) is split into the "
+            f"schedule's windows, so it must start and end on their grid; {off_grid[0].isoformat()} is not on it"
+        )
+    count = (whole.end - whole.start) // length
+    return [Window(whole.start + i * length, whole.start + (i + 1) * length) for i in range(count)]
+
+
+def run_windows(
+    windows: list[Window], settings: Settings, run_id: str, attempt: int = 1, dry_run: bool = False
+) -> dict:
+    """Extracts each window in turn (each in its own snapshot, each checked safe, each recorded) and returns the
+    run's summary: the whole range as `window`, every label in `windows`, the rows of all of them. A failure
+    stops at that window; the retry extracts them all again (each replaces its folder exactly)."""
+    summaries = [run(window, settings, run_id, attempt, dry_run) for window in windows]
+    if len(summaries) == 1:
+        return {**summaries[0], "windows": [windows[0].label]}
+    rows = {table: sum(s["rows_out"][table] for s in summaries) for table in ("orders", "order_items")}
+    summary = {
+        "bfp_task": "extract_window",
+        "status": summaries[-1]["status"],
+        "run_id": run_id,
+        "window": Window(windows[0].start, windows[-1].end).as_dict() | {"label": windows[-1].label},
+        "windows": [window.label for window in windows],
+        "rows_out": rows,
+        "rows_by_window": {w.label: s["rows_out"]["orders"] for w, s in zip(windows, summaries, strict=True)},
+    }
+    log.info(json.dumps(summary, default=str, sort_keys=True))
+    return summary
+
+
 def run(window: Window, settings: Settings, run_id: str, attempt: int = 1, dry_run: bool = False) -> dict:
     """Extracts one window for the run `run_id` (Airflow's, file-safe: the key every record of the run carries)
     and records the attempt; re-raises failures after recording them."""

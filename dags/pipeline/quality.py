@@ -92,8 +92,9 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict |
     if curated.num_rows or written:
         where = f"curated/order_lines {table_registry.describe(written)}"
         checks.append(Check("curated_order_lines", where, curated.to_pandas()))
+    state = _state_of(lake, refresh.get("order_lines", {}).get("state_buckets", []))
     for label in windows:
-        checks += _window_checks(lake, label, curated)
+        checks += _window_checks(lake, label, state, curated_read, staged)
     checks += _mart_checks(lake, refresh.get("marts", {}).get("partitions", {}), curated_read, staged)
     return checks
 
@@ -111,8 +112,29 @@ def _reconcile(sql_file: str, **tables: pa.Table):
     return sql.execute(_sql(sql_file)).df()
 
 
-def _window_checks(lake: Lake, label: str, curated: pa.Table) -> list[Check]:
-    """A raw window's two tables against their suites, and every order of it found in curated."""
+def _state_of(lake: Lake, buckets: list[str]) -> pa.Table:
+    """Where the orders' latest state says each order of the given buckets is now: (id, live, partition), live
+    when its newest version is not deleted and has lines, partition its curated month ("year=2026/month=11")."""
+    parts = []
+    for bucket in buckets:
+        for info in lake.list_files(lake.path("state", "orders", bucket)):
+            if info.path.endswith(".parquet"):
+                parts.append(
+                    pq.read_table(info.path, filesystem=lake.fs, columns=["id", "created_at", "deleted_at", "lines"])
+                )
+    if not parts:
+        return pa.table(
+            {"id": pa.array([], pa.int64()), "live": pa.array([], pa.bool_()), "partition": pa.array([], pa.string())}
+        )
+    rows = pa.concat_tables(parts)
+    sql = duckdb.connect()
+    sql.register("state", rows)
+    return sql.execute(_sql("state_of_orders.sql")).to_arrow_table()
+
+
+def _window_checks(lake: Lake, label: str, state: pa.Table, curated_read: dict, staged: dict | None) -> list[Check]:
+    """A raw window's two tables against their suites, and every order of it where the orders' state says it
+    is: in its curated month when its newest version is live, nowhere when deleted."""
     checks, window_rows = [], {}
     for table in ("orders", "order_items"):
         folder = lake.path("raw", table, f"window={label}")
@@ -125,8 +147,19 @@ def _window_checks(lake: Lake, label: str, curated: pa.Table) -> list[Check]:
         window_rows[table] = (rows, manifest)
         checks.append(Check(f"raw_{table}", f"raw/{table}/window={label}", rows.to_pandas(), _window_bounds(manifest)))
     orders, manifest = window_rows["orders"]
+    ids = set(orders.column("id").to_pylist())
+    specs = sorted(
+        {
+            p
+            for i, live, p in zip(*(state.column(c).to_pylist() for c in ("id", "live", "partition")), strict=True)
+            if live and i in ids
+        }
+    )
+    curated = read_partitions(lake, "curated/order_lines", specs, curated_read, staged)
     in_curated = curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": pa.array([], pa.string())})
-    reconciled = _reconcile("reconcile_window_to_curated.sql", window_orders=orders.select(["id"]), curated=in_curated)
+    reconciled = _reconcile(
+        "reconcile_window_to_curated.sql", window_orders=orders.select(["id"]), state=state, curated=in_curated
+    )
     where = f"raw/orders/window={label} -> curated/order_lines"
     checks.append(Check("reconcile_window_to_curated", where, reconciled, {"manifest_rows": manifest["rows"]}))
     return checks

@@ -30,6 +30,7 @@ class Settings:
     database_url: str  # the OLTP database the extract reads
     lake_uri: str  # file:///... or s3://bucket/prefix
     extract_lag: timedelta  # a window may be extracted only this long after its end
+    window_length: timedelta  # the schedule's window (BFP_WINDOW_MINUTES): a longer manual range is split in these
     page_rows: int  # orders per keyset page (one Parquet row group)
     alerts_path: str  # local target: where failure alerts are appended (JSON lines)
     sns_topic_arn: str | None  # aws target: where failure alerts are published
@@ -62,6 +63,17 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
+WINDOW_MINUTES = (5, 10, 15, 20, 30, 60)  # window lengths that tile the hour (the cron schedule can express them)
+
+
+def window_minutes(env: dict[str, str] | os._Environ) -> int:
+    """BFP_WINDOW_MINUTES: the orders_pipeline window length (60: hourly, the default; 15 for fresher data)."""
+    minutes = _int(dict(env), "BFP_WINDOW_MINUTES", 60, 1)
+    if minutes not in WINDOW_MINUTES:
+        raise SettingsError(f"BFP_WINDOW_MINUTES must be one of {WINDOW_MINUTES} (it tiles the hour), got {minutes}")
+    return minutes
+
+
 def from_env(env: dict[str, str] | None = None) -> Settings:
     """Settings from environment variables; the defaults serve the local target."""
     env = dict(os.environ if env is None else env)
@@ -92,6 +104,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         lake_uri=lake_uri,
         extract_lag=timedelta(seconds=_int(env, "BFP_EXTRACT_LAG_SECONDS", 120, 0)),
+        window_length=timedelta(minutes=window_minutes(env)),
         page_rows=_int(env, "BFP_EXTRACT_PAGE_ROWS", 200_000, 1),
         alerts_path=env.get("BFP_ALERTS_PATH", str(REPO_ROOT / "data" / "alerts.jsonl")),
         sns_topic_arn=sns_topic_arn,

@@ -32,11 +32,12 @@ class RefreshPlan:
 
 
 def plan_for_window(context: dict) -> RefreshPlan:
-    """orders_pipeline: merge the extracted window; the season marts are as of the window's end."""
+    """orders_pipeline: merge the extracted window (every window of a manual range, in one job); the season marts
+    are as of the last window's end."""
     if context["params"]["dry_run"]:
         raise AirflowSkipException("dry run: nothing was extracted")
     extract = context["ti"].xcom_pull(task_ids="extract_orders_window")
-    args = ["--windows", extract["window"]["label"], "--as-of", as_of_date(extract["window"]["end"])]
+    args = ["--windows", ",".join(extract["windows"]), "--as-of", as_of_date(extract["window"]["end"])]
     return RefreshPlan(args, rows_in=extract["rows_out"]["orders"])
 
 

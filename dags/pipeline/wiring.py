@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from datetime import timedelta
 
 from airflow.sdk import Asset
 
-from pipeline import alerts
+from pipeline import alerts, settings
 
 # One slot: tasks that write or register lake tables run one at a time across DAGs, manual runs and backfills
 # (pipeline.airflow_setup creates it).
@@ -29,6 +30,13 @@ DEFAULT_ARGS = {
 LAKE_WRITER = {"pool": LAKE_WRITER_POOL}
 # A failed DQ gate fails again on the same data: alert at once instead of retrying.
 NO_RETRIES = {"retries": 0}
+
+
+def window_cron() -> str:
+    """orders_pipeline's schedule: every BFP_WINDOW_MINUTES (60: "0 * * * *"); read from the environment when the
+    DAG file is parsed (no database, no lake)."""
+    minutes = settings.window_minutes(os.environ)
+    return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"
 
 
 def file_safe(run_id: str) -> str:

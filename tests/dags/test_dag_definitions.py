@@ -425,3 +425,47 @@ def test_the_report_renders_after_a_publication(airflow_db, dags, settings, lake
     page = (ROOT / settings.report_dir / "index.html").read_text()
     assert "Data as of 2023-01-01" in page and "latest completed season:\n    2022" in page
     assert published["import"] == "r600"
+
+
+def test_a_manual_range_longer_than_a_window_is_split_on_the_schedules_grid():
+    hour = dt.timedelta(hours=1)
+    params = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2026-01-01T03:00:00Z"}
+    windows = extract_step.windows_for_run(None, None, params, hour)
+    assert [w.label for w in windows] == ["20260101T0100", "20260101T0200", "20260101T0300"]
+    assert [w.label for w in extract_step.windows_for_run(None, None, params, 3 * hour)] == ["20260101T0300"]
+    quarters = extract_step.windows_for_run(None, None, params, dt.timedelta(minutes=15))
+    assert len(quarters) == 12 and quarters[0].end == quarters[1].start
+    with pytest.raises(ValueError, match="2026-01-01T00:30:00"):
+        extract_step.windows_for_run(None, None, {**params, "window_start": "2026-01-01T00:30:00Z"}, hour)
+
+
+def test_a_manual_range_extracts_each_window_and_merges_them_in_one_spark_job(
+    airflow_db, dags, settings, simulator, lake, monkeypatch
+):
+    run_env(monkeypatch, settings, dags)
+    last_end = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
+    ends = [last_end - dt.timedelta(hours=back) for back in (2, 1, 0)]
+    placed = [p for end in ends for p in place_orders_in_window(simulator, settings, 2, end)]
+    events_before = len(asset_events())
+    conf = {"window_start": "2026-01-20T09:00:00Z", "window_end": "2026-01-20T12:00:00Z"}
+
+    dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(last_end), run_conf=conf)
+
+    assert dagrun.state == "success", task_states(dagrun)
+    labels = ["20260120T1000", "20260120T1100", "20260120T1200"]
+    assert [sorted(r["id"] for r in read_window(lake, "orders", label)) for label in labels] == [
+        sorted(p.id for p in placed[i : i + 2]) for i in (0, 2, 4)
+    ]
+    run = file_safe(dagrun.run_id)
+    refresh = lake.read_json(lake.path("_runs", "refresh", f"{run}.json"))  # one Spark job for the three
+    assert refresh["order_lines"]["windows"] == labels and refresh["order_lines"]["orders_changed"] == 6
+    (event,) = asset_events()[events_before:]
+    assert (event["windows"], event["rows"]["orders"]) == (labels, 6)
+    for label in labels:  # each window went through the gate
+        assert any(r["target"] == f"raw/orders/window={label}" for r in dq_results(lake, run, "raw_orders"))
+    curated = analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines WHERE source = 'oltp'")
+    assert sorted(r[0] for r in curated) == sorted(f"o-{p.id}" for p in placed)
+
+
+def dq_results(lake, run: str, suite: str) -> list[dict]:
+    return [lake.read_json(info.path) for info in lake.list_files(lake.path("_dq", suite, run))]

@@ -62,5 +62,10 @@ def write_window(lake: Path, label: str, orders: list[dict], lines: list[dict]) 
         folder.mkdir(parents=True, exist_ok=True)
         if rows:
             pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
-        written_at = dt.datetime.strptime(label, "%Y%m%dT%H%M").replace(tzinfo=UTC) + dt.timedelta(minutes=3)
-        (folder / "_manifest.json").write_text(json.dumps({"rows": len(rows), "written_at": written_at.isoformat()}))
+        end = dt.datetime.strptime(label, "%Y%m%dT%H%M").replace(tzinfo=UTC)
+        manifest = {
+            "rows": len(rows),
+            "window": {"start": (end - dt.timedelta(hours=1)).isoformat(), "end": end.isoformat(), "label": label},
+            "written_at": (end + dt.timedelta(minutes=3)).isoformat(),
+        }
+        (folder / "_manifest.json").write_text(json.dumps(manifest))

@@ -184,3 +184,29 @@ def test_an_hourly_runs_file_system_calls_do_not_grow_with_past_windows(spark, t
         assert curated_lines(spark, lake)[0] == ("o-1", 1, 3, Decimal("10.00"), label_of(now))
     assert calls[0] == calls[200], f"calls grew with 200 past windows: {calls}"
     assert calls[0]["list"] < 50 and calls[0]["open"] < 100 and calls[0]["listed_entries"] < 200
+
+
+def test_the_gate_finds_each_window_order_where_the_state_says_it_is(spark, tmp_path):
+    from pipeline import quality
+    from tests.conftest import ROOT
+
+    v1, v2 = ts(2026, 7, 1, 8, 10), ts(2026, 7, 1, 9, 10)
+    write_window(tmp_path, "20260701T0900", [order(1, v1, v1), order(2, v1, v1)], [line(1, v1), line(2, v1)])
+    write_window(tmp_path, "20260701T1000", [order(2, v1, v2, deleted=v2)], [line(2, v2)])
+    merge(spark, tmp_path, "20260701T0900")
+    summary = merge(spark, tmp_path, "20260701T1000")
+    lake = Lake.from_uri(tmp_path.as_uri())
+
+    def reconciled(label: str, refresh: dict) -> dict:
+        (check,) = [
+            c for c in quality.checks_for_run(lake, [label], {"order_lines": refresh}) if "reconcile" in c.suite
+        ]
+        return quality.validate([check], ROOT / "expectations")[0]
+
+    assert reconciled("20260701T1000", summary)["success"]  # the deleted order is rightly absent
+    again = merge(spark, tmp_path, "20260701T0900")  # a re-run writes nothing; its orders are still found
+    assert again["partitions"] == [] and reconciled("20260701T0900", again)["success"]
+    month = tmp_path / "curated" / "order_lines" / "year=2026" / "month=7"
+    shutil.rmtree(month)  # order 1 lost from curated: the state says it is live
+    outcome = reconciled("20260701T0900", again)
+    assert not outcome["success"] and outcome["failed"][0]["kwargs"]["column"] == "agrees"
