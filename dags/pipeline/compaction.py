@@ -94,8 +94,8 @@ def compact(lake: Lake, cutoff: dt.datetime, run_id: str) -> dict:
     months = {}
     for month, labels in due_windows(lake, cutoff).items():
         months[month] = {table: compact_month(lake, table, month, labels, run_id) for table in TABLES}
-        for label in labels:
-            for table in TABLES:
+        for label in labels:  # the orders folder first: without its manifest the window reads as incomplete
+            for table in reversed(TABLES):
                 lake.delete_dir(lake.path("raw", table, f"window={label}"))
     record = {
         "bfp_task": "compact_raw_windows",
