@@ -12,34 +12,41 @@ from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIE
 DOC = """
 ### orders_pipeline
 
-Every hour, for the hour that just ended — the run's data interval `[data_interval_start, data_interval_end)`:
+Every window (`BFP_WINDOW_MINUTES`, hourly by default), for the window that just ended — the run's data interval
+`[data_interval_start, data_interval_end)`:
 
 1. **extract_orders_window**: changed orders and their lines, PostgreSQL -> `raw/orders/window=<end>/` and
-   `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last).
-2. **transform**: Spark `refresh.py --windows <label>`: latest-wins merge into `curated/order_lines`
-   (only touched months rewritten), then the marts of the touched years and the season marts as of the
-   window end's date (`--as-of`). Skipped for an empty window. On aws an EMR Serverless job run the task
-   defers on (a retry resumes it; a killed task cancels it).
-3. **dq_gate**: GX suites on the raw window, the curated partitions and marts written, and the
-   reconciliations (window orders all curated; curated revenue = daily_sales revenue). Results in
+   `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last). A manual range longer than one
+   window is extracted as the schedule's windows, one after another.
+2. **transform**: Spark `refresh.py --windows <label>[,<label>…]`: latest-wins merge through the orders' state
+   into `curated/order_lines` (it reads the run's windows, the state buckets of their orders and the curated
+   months they leave or enter, never the lake's other windows), then the marts of the touched months and the
+   season marts as of the last window end's date (`--as-of`). Skipped when no orders. On aws an EMR Serverless
+   job run the task defers on (a retry resumes it; a killed task cancels it).
+3. **dq_gate**: GX suites on each raw window, the curated partitions and marts written, and the
+   reconciliations (each window order where the orders' state says it is; curated revenue = daily_sales
+   revenue, by rebuilt month). Results in
    `_dq/<suite>/<run>/<attempt>.json` (a re-run keeps a failed attempt's).
    A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
 4. **register_partitions**: exactly the partitions written (`ALTER TABLE … ADD IF NOT EXISTS PARTITION` on
    Athena; the DuckDB catalog locally). Until then they are invisible to analysts.
 5. **publish**: an event on the Asset `bfp_lake_published`; its extra carries window, rows and partitions.
 
-* **Schedule**: `CronDataIntervalTimetable("0 * * * *", UTC)` (a cron string would give zero-width windows).
+* **Schedule**: `CronDataIntervalTimetable("0 * * * *", UTC)` when hourly (a cron string would give zero-width
+  windows); `*/15 * * * *` with `BFP_WINDOW_MINUTES=15`.
   Catchup is off: a new deployment starts with the current hour. `max_active_runs=1`.
 * **Safety**: a window is extracted only when it ended at least `BFP_EXTRACT_LAG_SECONDS` ago and no
   transaction that began before its end is still open. Otherwise the task fails and retries every minute
   (30 times, then one alert); the window is never shrunk or skipped.
-* **One writer**: the extract, transform and registration run in the pool `bfp_lake_writer` (one slot), so a
-  manual run, a backfill and `lake_rebuild` queue instead of writing the lake at once.
+* **One writer**: the extract, transform, DQ gate and registration run in the pool `bfp_lake_writer` (one slot),
+  so a manual run, a backfill, `lake_rebuild` and `lake_housekeeping` queue instead of using the lake at once.
 * **Re-run a window**: clear the run's tasks; the window folder and the partitions are replaced exactly.
 * **Manual window**: trigger with params `window_start`/`window_end` (ISO-8601 with zone); `dry_run` counts
   without writing (later steps are skipped).
-* **Backfill**: `airflow backfill create --dag-id orders_pipeline --from-date 2026-11-01 --to-date 2026-11-02
-  --max-active-runs 1` (re-running windows gives the same rows).
+* **Catch up / backfill in one run**: trigger with `window_start`/`window_end` spanning many windows (on the
+  window grid): each window is extracted, one Spark job merges them all, the gate checks each. Or
+  `airflow backfill create --dag-id orders_pipeline --from-date 2026-11-01 --to-date 2026-11-02
+  --max-active-runs 1` (one run per window). Re-running windows gives the same rows.
 * **Audit / gaps**: `python -m pipeline.audit runs`, `python -m pipeline.audit gaps --from ... --to ...`.
 * **On failure**: one alert after the last retry (local: `BFP_ALERTS_PATH`; aws: SNS). Runbook: docs/runbook.md.
 """
