@@ -125,8 +125,8 @@ spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state,
 bench-hourly: venv ## the hourly refresh on lakes a day, a month, a year and five years old, beside its floor; file system calls
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-hourly -- $(PY) -m bench.hourly
 
-bench-transform: venv ## Spark at full scale: import + curated + marts, start-up included; CSV vs Parquet size
-	$(PY) -m bench.record bench-transform -- $(PY) -m bench.transform
+bench-transform: venv ## Spark at full scale (SCALES=1,2,4: 1x, 2x and 4x the 1.8M lines): import + curated + marts against a floor; CSV vs Parquet size
+	$(PY) -m bench.record bench-transform -- $(PY) -m bench.transform --scales $(or $(SCALES),1)
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)

@@ -2,13 +2,15 @@
 marts on local[2], Spark start-up included; per-stage seconds, rows/s, the full build against a floor measured
 in the same session (a plain CSV -> Parquet pass of the same file), CSV size against Parquet size.
 
-Usage: python -m bench.transform [--csv data/bench/amazon-purchases.csv] [--lake data/bench/spark-lake]
-(the CSV is generated at full scale first if it does not exist).
+Usage: python -m bench.transform [--scales 1,2,4] [--data data/bench] [--lake data/bench/spark-lake]
+(each size's CSV is generated first if it does not exist; with several sizes, a table of seconds per million
+lines, the ratio to the floor and the driver's peak heap at each size follows).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import shutil
 import sys
 import tempfile
@@ -29,16 +31,31 @@ def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*.parquet"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.transform", description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", type=Path, default=Path("data/bench/amazon-purchases.csv"))
-    parser.add_argument("--lake", type=Path, default=Path("data/bench/spark-lake"))
-    args = parser.parse_args(argv)
-    if not args.csv.exists():
-        purchases.write_purchases_csv(purchases.generate_purchases(purchases.SCALES["full"]), args.csv)
-    shutil.rmtree(args.lake, ignore_errors=True)
-    lake = args.lake.resolve().as_uri()
+def scaled_csv(folder: Path, scale: int) -> Path:
+    """The purchases file at `scale` times the real file's size (generated once): as many lines, products and
+    shoppers per line as the full scale, over the same days."""
+    csv = folder / ("amazon-purchases.csv" if scale == 1 else f"amazon-purchases-x{scale}.csv")
+    if not csv.exists():
+        full = purchases.SCALES["full"]
+        size = purchases.Scale(f"full-x{scale}", full.rows * scale, full.products * scale, full.customers * scale)
+        purchases.write_purchases_csv(purchases.generate_purchases(size), csv)
+    return csv
 
+
+def peak_heap_mb(spark) -> float:
+    """The driver JVM's peak heap use so far (every heap pool's peak), in MB: the driver is the executor here."""
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    total = 0
+    for pool in management.getMemoryPoolMXBeans():
+        if str(pool.getType()) == "Heap memory":
+            total += pool.getPeakUsage().getUsed()
+    return total / 1e6
+
+
+def build(csv: Path, lake_folder: Path, breakdown: bool) -> dict:
+    """Floor, then import -> curated -> marts in one fresh session; the figures of the run."""
+    shutil.rmtree(lake_folder, ignore_errors=True)
+    lake = lake_folder.resolve().as_uri()
     wall = time.perf_counter()
     stages = []
     started = time.perf_counter()
@@ -58,48 +75,107 @@ def main(argv: list[str] | None = None) -> int:
     # The floor, in the same session: the plainest pass over the same file (read the CSV, write Parquet).
     started = time.perf_counter()
     spark.sparkContext.setJobGroup(FLOOR, FLOOR)
-    spark.read.option("header", True).csv(str(args.csv.resolve())).write.mode("overwrite").parquet(f"{lake}/_floor")
+    spark.read.option("header", True).csv(str(csv.resolve())).write.mode("overwrite").parquet(f"{lake}/_floor")
     floor = time.perf_counter() - started
-    for name, job, job_args in (
+    steps = (
         (
             "import purchases (CSV -> typed Parquet)",
-            import_purchases,
-            ["--input", str(args.csv.resolve()), "--lake", lake, "--import-id", "bench"],
+            lambda: import_purchases.run(
+                spark,
+                import_purchases.parse_args(["--input", str(csv.resolve()), "--lake", lake, "--import-id", "bench"]),
+            ),
         ),
-        ("curated order_lines", build_order_lines, ["--lake", lake, "--purchases-import", "bench"]),
-        ("marts (4 + 2 season marts, calendar)", build_marts, ["--lake", lake]),
-    ):
+        ("curated order_lines", lambda: build_order_lines.build(spark, lake, purchases_import="bench")),
+        ("marts (4 + 2 season marts, calendar)", lambda: build_marts.build(spark, lake, None, dt.date.today())),
+    )
+    for name, step in steps:
         started = time.perf_counter()
         spark.sparkContext.setJobGroup(name, name)
-        assert job.run(spark, job.parse_args(job_args))["status"] == "success", name
+        assert step()["status"] == "success", name
         stages.append((name, time.perf_counter() - started))
     spark.sparkContext.setJobGroup("bench", "bench")
     rows = spark.read.parquet(f"{lake}/raw/purchases/import=bench").count()
+    heap = peak_heap_mb(spark)
     spark.stop()
-    wall_s = time.perf_counter() - wall
-    by_step = stages_by_group(next(event_dir.iterdir()))
+    by_step = stages_by_group(next(event_dir.iterdir())) if breakdown else {}
     shutil.rmtree(event_dir, ignore_errors=True)
+    return {
+        "rows": rows,
+        "stages": stages,
+        "floor": floor,
+        "build": sum(seconds for name, seconds in stages if name != "Spark start-up"),
+        "wall": time.perf_counter() - wall,
+        "heap_mb": heap,
+        "by_step": by_step,
+        "csv_bytes": csv.stat().st_size,
+        "raw_bytes": folder_bytes(lake_folder / "raw" / "purchases"),
+        "curated_bytes": folder_bytes(lake_folder / "curated" / "order_lines"),
+    }
 
-    csv_bytes = args.csv.stat().st_size
-    raw_bytes = folder_bytes(args.lake / "raw" / "purchases")
-    curated_bytes = folder_bytes(args.lake / "curated" / "order_lines")
+
+def print_build(result: dict) -> None:
+    rows, stages, floor = result["rows"], result["stages"], result["floor"]
     print(f"bench-transform: {rows:,} purchase lines, local[2]")
     print(f"{'stage':<42}{'seconds':>9}{'rows/s':>12}")
     for name, seconds in stages:
         rate = f"{rows / seconds:>12,.0f}" if name != "Spark start-up" else f"{'':>12}"
         print(f"{name:<42}{seconds:>9.1f}{rate}")
-    build = sum(seconds for name, seconds in stages if name != "Spark start-up")
     print(f"{FLOOR:<42}{floor:>9.1f}{rows / floor:>12,.0f}")
-    print(f"full build (import -> curated -> marts) / floor: {build / floor:.2f}x (goal <= 3x)")
-    print(f"wall, start-up and floor included: {wall_s:.1f}s (the seed: 2-3 min on EMR)")
+    print(f"full build (import -> curated -> marts) / floor: {result['build'] / floor:.2f}x (goal <= 3x)")
+    print(f"wall, start-up and floor included: {result['wall']:.1f}s (the seed: 2-3 min on EMR)")
+    csv_bytes, raw_bytes = result["csv_bytes"], result["raw_bytes"]
     print(
         f"CSV {csv_bytes / 1e6:,.1f} MB -> raw Parquet {raw_bytes / 1e6:,.1f} MB "
-        f"({1 - raw_bytes / csv_bytes:.1%} smaller; goal >= 90%), curated {curated_bytes / 1e6:,.1f} MB"
+        f"({1 - raw_bytes / csv_bytes:.1%} smaller; goal >= 90%), curated {result['curated_bytes'] / 1e6:,.1f} MB"
     )
-    print("\nStage by stage (Spark event log; wall time of each stage, its tasks' time on 2 cores, what it moved):")
-    for name, seconds in [(FLOOR, floor), *stages[1:]]:
-        print(f"  {name}: {seconds:.1f} s")
-        print("\n".join(format_stages(by_step.get(name, []))))
+    if result["by_step"]:
+        print("\nStage by stage (Spark event log; wall time of each stage, its tasks' time on 2 cores, what it moved):")
+        for name, seconds in [(FLOOR, floor), *stages[1:]]:
+            print(f"  {name}: {seconds:.1f} s")
+            print("\n".join(format_stages(result["by_step"].get(name, []))))
+
+
+def print_scales(results: dict[int, dict]) -> None:
+    """The build at each size: seconds per million lines, the ratio to the floor, the driver's peak heap."""
+    print(
+        f"\n{'scale':<7}{'lines':>12}{'build s':>9}{'s / M lines':>13}{'floor s':>9}{'/floor':>8}{'peak heap MB':>14}"
+    )
+    for scale, r in results.items():
+        per_million = r["build"] / (r["rows"] / 1e6)
+        print(
+            f"{scale:>4}x  {r['rows']:>12,}{r['build']:>9.1f}{per_million:>13.1f}{r['floor']:>9.1f}"
+            f"{r['build'] / r['floor']:>8.2f}{r['heap_mb']:>14,.0f}"
+        )
+    first, last = results[min(results)], results[max(results)]
+    growth = (last["build"] / last["rows"]) / (first["build"] / first["rows"])
+    goals = [
+        (
+            f"seconds per million lines at {max(results)}x / at {min(results)}x: {growth:.2f} (goal <= 1.1)",
+            growth <= 1.1,
+        ),
+        *[
+            (f"{k}x build / floor {r['build'] / r['floor']:.2f}x (goal <= 3x)", r["build"] <= 3 * r["floor"])
+            for k, r in results.items()
+        ],
+    ]
+    for text, met in goals:
+        print(f"goal {'met   ' if met else 'MISSED'} {text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.transform", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data/bench"), help="where the CSVs are (made once)")
+    parser.add_argument("--lake", type=Path, default=Path("data/bench/spark-lake"))
+    parser.add_argument("--scales", default="1", help="sizes to build, times the 1.8M lines: e.g. 1,2,4 (%(default)s)")
+    args = parser.parse_args(argv)
+    scales = sorted({int(k) for k in args.scales.split(",")})
+    results = {}
+    for scale in scales:
+        results[scale] = build(scaled_csv(args.data, scale), args.lake, breakdown=scale == scales[0])
+        if scale == scales[0]:
+            print_build(results[scale])
+    if len(scales) > 1:
+        print_scales(results)
     return 0
 
 
