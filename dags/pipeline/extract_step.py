@@ -53,7 +53,7 @@ def run_windows(
     """Extracts each window in turn (each in its own snapshot, each checked safe, each recorded) and returns the
     run's summary: the whole range as `window`, every label in `windows`, the rows of all of them. A failure
     stops at that window; the retry extracts them all again (each replaces its folder exactly)."""
-    summaries = [run(window, settings, run_id, attempt, dry_run) for window in windows]
+    summaries = [run(window, settings, run_id=run_id, attempt=attempt, dry_run=dry_run) for window in windows]
     if len(summaries) == 1:
         return {**summaries[0], "windows": [windows[0].label]}
     rows = {table: sum(s["rows_out"][table] for s in summaries) for table in ("orders", "order_items")}

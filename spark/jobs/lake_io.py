@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -58,8 +57,9 @@ def list_files(spark: SparkSession, uri: str) -> list[str]:
     fs, path = _fs_and_path(spark, uri)
     try:
         statuses = fs.listStatus(path)
-    except Py4JJavaError as exc:
-        if exc.java_exception.getClass().getName() == "java.io.FileNotFoundException":
+    except Exception as exc:  # py4j's error for the JVM's exception: only a missing folder means "no files"
+        java = getattr(exc, "java_exception", None)
+        if java is not None and java.getClass().getName() == "java.io.FileNotFoundException":
             return []
         raise
     return sorted(status.getPath().getName() for status in statuses if status.isFile())

@@ -51,7 +51,7 @@ def test_the_dags_load_from_the_built_tree_alone_in_a_fresh_process(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
-    assert loaded["dag_ids"] == ["bf_report", "lake_rebuild", "orders_pipeline"]
+    assert loaded["dag_ids"] == ["bf_report", "lake_housekeeping", "lake_rebuild", "orders_pipeline"]
     assert loaded["modules_outside"] == []
     assert loaded["expectations"] == str(dags / "expectations") and loaded["suites"] >= 4
     assert loaded["athena_ddl"] == str(dags / "sql" / "athena")
