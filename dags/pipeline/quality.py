@@ -129,7 +129,7 @@ def _state_of(lake: Lake, buckets: list[str]) -> pa.Table:
     rows = pa.concat_tables(parts)
     sql = duckdb.connect()
     sql.register("state", rows)
-    return sql.execute(_sql("state_of_orders.sql")).to_arrow_table()
+    return sql.sql(_sql("state_of_orders.sql")).to_arrow_table()
 
 
 def _window_checks(lake: Lake, label: str, state: pa.Table, curated_read: dict, staged: dict | None) -> list[Check]:
