@@ -469,3 +469,21 @@ def test_a_manual_range_extracts_each_window_and_merges_them_in_one_spark_job(
 
 def dq_results(lake, run: str, suite: str) -> list[dict]:
     return [lake.read_json(info.path) for info in lake.list_files(lake.path("_dq", suite, run))]
+
+
+def test_fifteen_minute_windows_run_end_to_end(airflow_db, settings, simulator, lake, monkeypatch):
+    monkeypatch.setenv("BFP_WINDOW_MINUTES", "15")
+    quarter = load_dagbag().dags  # parsed again: the schedule is read from the environment at parse time
+    assert quarter["orders_pipeline"].timetable.expression == "*/15 * * * *"
+    run_env(monkeypatch, settings, quarter)
+    end = dt.datetime(2026, 1, 22, 12, 15, tzinfo=dt.UTC)
+    placed = simulator.place_orders(2)
+    backdate_orders(settings.database_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)})
+
+    dagrun = quarter["orders_pipeline"].test(logical_date=pendulum.instance(end))
+
+    assert dagrun.state == "success", task_states(dagrun)
+    assert (dagrun.data_interval_start, dagrun.data_interval_end) == (end - dt.timedelta(minutes=15), end)
+    assert sorted(r["id"] for r in read_window(lake, "orders", "20260122T1215")) == sorted(p.id for p in placed)
+    curated = analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines WHERE source = 'oltp'")
+    assert sorted(r[0] for r in curated) == sorted(f"o-{p.id}" for p in placed)
