@@ -20,7 +20,7 @@ from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
 from tests.conftest import free_port
 
-POOL_TASKS = {"extract_orders_window", "transform", "register_partitions"}
+POOL_TASKS = {"extract_orders_window", "transform", "dq_gate", "register_partitions"}
 
 
 @pytest.fixture(scope="module")
