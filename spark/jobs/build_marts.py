@@ -91,18 +91,19 @@ def build(spark: SparkSession, lake: str, months: list[tuple[int, int]] | None, 
     cells = marts.customer_cells(lines).cache()  # written, and the cube's input
     rows, written, removed = {}, {}, {}
     monthly = {CUSTOMER_CELLS: (cells, ["year", "month"]), **mart_tables(lines, cells)}
-    _write_all(monthly, lake, rows, written)
+    _write_all(monthly, lake, rows, written, at_once=months is not None)
     if months is not None:  # a touched month left without lines: its partitions go (registration drops them)
         touched = [lake_io.partition_spec(("year", "month"), m) for m in months]
         _remove_emptied(spark, lake, monthly, touched, written, removed)
+    years = sorted({year for year, _ in months}) if months is not None else None
+    # A full build has every cell at hand; a merge sums its years' cells of every month, the untouched ones too.
+    yearly = yearly_tables(cells if years is None else read_cells(spark, lake, years))
+    _write_all(yearly, lake, rows, written, at_once=years is not None)
+    if years is not None:
+        _remove_emptied(spark, lake, yearly, [f"year={year}" for year in years], written, removed)
     monthly[DAILY][0].unpersist()
     cells.unpersist()
     lines.unpersist()
-    years = sorted({year for year, _ in months}) if months is not None else None
-    yearly = yearly_tables(read_cells(spark, lake, years))
-    _write_all(yearly, lake, rows, written)
-    if years is not None:
-        _remove_emptied(spark, lake, yearly, [f"year={year}" for year in years], written, removed)
     # The season marts compare years: they are rebuilt from the whole daily mart (a few rows per day), so every
     # year's status follows the as-of date even when only this month's lines changed.
     stored = spark.read.parquet(f"{lake}/marts/daily_sales")  # partition values are read as text
@@ -113,7 +114,7 @@ def build(spark: SparkSession, lake: str, months: list[tuple[int, int]] | None, 
     before = {table: lake_io.list_dirs(spark, f"{lake}/{table.replace('.', '/')}") for table in seasonal}
     if months is not None and before.get(CALENDAR) == calendar_years(all_days):
         del seasonal[CALENDAR]  # the calendar depends on its years alone: a merge leaves the same years' rows
-    _write_all(seasonal, lake, rows, written, {"partitionOverwriteMode": "static"})
+    _write_all(seasonal, lake, rows, written, {"partitionOverwriteMode": "static"}, at_once=months is not None)
     for table in seasonal:
         removed[table] = sorted(set(before[table]) - set(written[table]))
     all_days.unpersist()
@@ -144,11 +145,9 @@ def read_months(spark: SparkSession, table_uri: str, schema, months: list[tuple[
     return spark.read.schema(schema).option("basePath", table_uri).parquet(*present)
 
 
-def read_cells(spark: SparkSession, lake: str, years: list[int] | None) -> DataFrame:
-    """The customer cells of the given years (None: all), for the yearly marts: one listing per year."""
+def read_cells(spark: SparkSession, lake: str, years: list[int]) -> DataFrame:
+    """The customer cells of every month of the given years, for their yearly marts: one listing per year."""
     cells_uri = f"{lake}/{CUSTOMER_CELLS.replace('.', '/')}"
-    if years is None:
-        return spark.read.schema(marts.CUSTOMER_CELL_SCHEMA).parquet(cells_uri)
     months = [
         (year, int(folder.removeprefix("month=")))
         for year in years
@@ -204,17 +203,22 @@ def season_tables(spark: SparkSession, all_days: DataFrame, as_of: dt.date) -> d
     return seasonal
 
 
-def _write_all(outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None) -> None:
-    """Writes each table's frame under its folder, the tables at once (each a Spark job of its own: a merge's
-    marts are small, and one after another they would wait on each other's planning and commits); records each
-    table's rows and the partitions written."""
+def _write_all(
+    outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None, at_once: bool = False
+) -> None:
+    """Writes each table's frame under its folder; records each table's rows and the partitions written.
+    `at_once`: the tables concurrently, each a Spark job of its own (a merge's marts are small, and one after
+    another they would wait on each other's planning and commits; a full build's would fight over the cores)."""
 
     def write(table: str) -> tuple[int, list[tuple]]:
         frame, partitions = outputs[table]
         return lake_io.write_partitioned(frame, f"{lake}/{table.replace('.', '/')}", partitions, options=options)
 
-    with ThreadPoolExecutor(max_workers=len(outputs) or 1) as pool:
-        results = dict(zip(outputs, pool.map(write, outputs), strict=True))
+    if at_once:
+        with ThreadPoolExecutor(max_workers=len(outputs) or 1) as pool:
+            results = dict(zip(outputs, pool.map(write, outputs), strict=True))
+    else:  # in this thread: its job group (what bench-transform's breakdown reads) goes with the jobs
+        results = {table: write(table) for table in outputs}
     for table, (count, values) in results.items():
         rows[table] = count
         written[table] = [lake_io.partition_spec(outputs[table][1], value) for value in values]
