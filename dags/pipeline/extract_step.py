@@ -26,6 +26,9 @@ def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datet
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# One run extracts its windows one after another and passes their labels to one Spark job: a month of hourly
+# windows fits; a range of years is several runs (each bounded in time, XCom size and command line).
+MAX_WINDOWS_PER_RUN = 744
 
 
 def windows_for_run(
@@ -44,6 +47,11 @@ def windows_for_run(
             f"schedule's windows, so it must start and end on their grid; {off_grid[0].isoformat()} is not on it"
         )
     count = (whole.end - whole.start) // length
+    if count > MAX_WINDOWS_PER_RUN:
+        raise ValueError(
+            f"params: {whole.start.isoformat()} .. {whole.end.isoformat()} holds {count} windows; one run takes at"
+            f" most {MAX_WINDOWS_PER_RUN}: trigger several consecutive ranges"
+        )
     return [Window(whole.start + i * length, whole.start + (i + 1) * length) for i in range(count)]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 
@@ -36,6 +37,7 @@ CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parqu
 RAW_TABLES = {"orders": ORDERS, "order_items": ORDER_ITEMS}
 COMPACTED = "raw/compacted"  # <table>/month=YYYY-MM/<file>.parquet + _index.json (pipeline.compaction)
 COMPACTION_INDEX = "_index.json"
+WINDOW_LABEL = re.compile(r"\d{8}T\d{4}(\d{8})?")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,8 +59,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def window_labels(text: str) -> list[str]:
     """--windows: comma-separated labels, e.g. 20261124T1800,20261124T1900."""
     labels = [label.strip() for label in text.split(",") if label.strip()]
-    if not labels:
-        raise argparse.ArgumentTypeError(f"expected window labels like 20261124T1800, got {text!r}")
+    # a label names a folder: only the extract's own form (window end, UTC; seconds and micros when off the minute)
+    wrong = [label for label in labels if not WINDOW_LABEL.fullmatch(label)]
+    if not labels or wrong:
+        raise argparse.ArgumentTypeError(f"expected window labels like 20261124T1800, got {wrong or text!r}")
     return labels
 
 

@@ -437,6 +437,8 @@ def test_a_manual_range_longer_than_a_window_is_split_on_the_schedules_grid():
     assert len(quarters) == 12 and quarters[0].end == quarters[1].start
     with pytest.raises(ValueError, match="2026-01-01T00:30:00"):
         extract_step.windows_for_run(None, None, {**params, "window_start": "2026-01-01T00:30:00Z"}, hour)
+    with pytest.raises(ValueError, match="holds 876603 windows; one run takes at most 744"):
+        extract_step.windows_for_run(None, None, {**params, "window_start": "1926-01-01T00:00:00Z"}, hour)
 
 
 def test_a_manual_range_extracts_each_window_and_merges_them_in_one_spark_job(
