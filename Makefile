@@ -14,7 +14,7 @@ export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
 # The demo history runs through yesterday (five complete seasons before it), so it is made anew each day.
 DEMO_THROUGH := $(shell date -u -d yesterday +%F)
 DEMO_PURCHASES := data/demo/through-$(DEMO_THROUGH)/amazon-purchases.csv
-# local Airflow (SQLite metadata) for the pipeline DAGs; the lake is a folder
+# local Airflow for the pipeline DAGs (metadata: database bfp_airflow on the local Postgres); the lake is a folder
 export AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
@@ -99,7 +99,7 @@ airflow: venv services-up migrate ## Airflow for real (standalone) on http://127
 airflow-stop: ## stop every Airflow process `make airflow` started
 	@scripts/airflow.sh down
 
-airflow-init: venv ## create the local Airflow home (.local/airflow, SQLite) and the lake writers' pool
+airflow-init: venv services-up ## create the local Airflow home (.local/airflow), its metadata database (bfp_airflow) and the lake writers' pool
 	@PYTHONPATH=$(CURDIR)/dags $(PY) -m pipeline.airflow_setup && echo "AIRFLOW_HOME=$(AIRFLOW_HOME)"
 
 SPARK_ZIP := .local/dist/bfp_spark.zip

@@ -10,12 +10,15 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from sqlalchemy.engine import make_url
 
+from pipeline import airflow_setup
 from pipeline.lake import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,11 +99,15 @@ class Airflow:
 
 
 def pipeline_env(state: Path, port: int, database_url: str) -> dict[str, str]:
-    """`make airflow`'s settings, in a folder of its own: its Airflow home, lake, catalog and alerts."""
+    """`make airflow`'s settings, in a folder of its own: its Airflow home and metadata database (dropped by
+    `standalone` on exit), lake, catalog and alerts."""
+    shop = make_url(database_url)
+    metadata = shop.set(drivername="postgresql+psycopg2", database=f"bfp_airflow_{uuid.uuid4().hex[:12]}")
     return {
         **os.environ,
         "BFP_AIRFLOW_STATE": str(state),
         "AIRFLOW_HOME": str(state),
+        airflow_setup.METADATA_URL_SETTING: metadata.render_as_string(hide_password=False),
         "BFP_AIRFLOW_PORT": str(port),
         "BFP_DAGS_PAUSED": "True",  # only orders_pipeline is unpaused: no runs of the others
         "DATABASE_URL": database_url,
@@ -114,7 +121,8 @@ def pipeline_env(state: Path, port: int, database_url: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def standalone(env: dict[str, str]) -> Iterator[Airflow]:
-    """`scripts/airflow.sh up` with `env` (see pipeline_env), orders_pipeline unpaused; `down` on exit."""
+    """`scripts/airflow.sh up` with `env` (see pipeline_env), orders_pipeline unpaused; `down` and its metadata
+    database dropped on exit."""
     state, port = Path(env["BFP_AIRFLOW_STATE"]), env["BFP_AIRFLOW_PORT"]
     started = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=400, check=False)
     try:
@@ -135,3 +143,4 @@ def standalone(env: dict[str, str]) -> Iterator[Airflow]:
         yield flow
     finally:
         subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, timeout=120, check=False)
+        airflow_setup.drop_database(env[airflow_setup.METADATA_URL_SETTING])

@@ -5,7 +5,8 @@
 #   scripts/airflow.sh up|down|status
 #   scripts/airflow.sh cli ARGS...     the `airflow` CLI with the same environment (runbook commands locally)
 #
-# What it sets, so a reader does not have to: the Airflow home (.local/airflow, SQLite metadata), the dags
+# What it sets, so a reader does not have to: the Airflow home (.local/airflow), the metadata database (PostgreSQL:
+# `bfp_airflow` on the local services' server unless AIRFLOW__DATABASE__SQL_ALCHEMY_CONN says otherwise), the dags
 # folder, the pipeline's environment (database, lake, catalog, extract lag), the execution API URL matching
 # the port, DAGs unpaused when first seen, parallelism for 2 cores, and a known local login (admin / admin,
 # the simple auth manager: local only). The metadata database and the lake writers' pool are prepared first.
@@ -36,6 +37,9 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL=${AIRFLOW__LOGGING__LOGGING_LEVEL:-INFO}
 export PYTHONPATH=$ROOT:$ROOT/dags${PYTHONPATH:+:$PYTHONPATH}
 export BFP_EXTRACT_LAG_SECONDS=${BFP_EXTRACT_LAG_SECONDS:-120}
 export PATH=$VENV/bin:$PATH
+# One metadata database for every process standalone starts and for `cli` (see dags/pipeline/airflow_setup.py)
+AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$(python -m pipeline.airflow_setup --metadata-url)
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
 
 log() { printf 'airflow: %s\n' "$*" >&2; }
 

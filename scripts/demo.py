@@ -25,6 +25,8 @@ from rich.console import Console
 from rich.progress import track
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from pipeline import airflow_setup
+
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / ".local" / "demo"
 console = Console()
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         console.rule("[bold]3/4 Airflow: lake_rebuild, then orders_pipeline")
         # The demo's window ends now: no lag (the extract still checks that no transaction before it is open).
         env = {**os.environ, "BFP_EXTRACT_LAG_SECONDS": "0"}
+        env[airflow_setup.METADATA_URL_SETTING] = airflow_setup.metadata_url(env)  # as `make airflow` uses it
         subprocess.run([sys.executable, "-m", "pipeline.airflow_setup"], env=env, check=True)  # db + the pool
         purchases = str((ROOT / args.purchases).resolve())
         airflow_dag_test("lake_rebuild", {"purchases_csv": purchases, "import_id": "demo"}, env)

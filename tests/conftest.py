@@ -28,6 +28,9 @@ TEST_AIRFLOW_HOME = ROOT / ".local" / "test-airflow"
 # Airflow reads its configuration when first imported: point it at a project-local home (SQLite metadata,
 # no examples) before any test module imports it, so tests never touch ~/airflow or a developer's setup.
 os.environ["AIRFLOW_HOME"] = str(TEST_AIRFLOW_HOME)
+# In-process DAG tests (`dag.test()`) are one writer, so SQLite serves them; the real-scheduler tests, with
+# several processes writing at once, get a PostgreSQL metadata database of their own (drills/airflow_api.py).
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{TEST_AIRFLOW_HOME / 'airflow.db'}"
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
@@ -147,7 +150,7 @@ def redis_client(services: Services) -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's SQLite metadata database for this test session, migrated once, with the lake writers' pool."""
+    """Airflow's SQLite metadata database for the in-process DAG tests, migrated once, with the writers' pool."""
     TEST_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.airflow_setup"],
