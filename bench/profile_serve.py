@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     _, sample, env = bench_environment(args.database_url, args.redis_url, args.purchases, scratch)
     svg, raw = args.out / f"storefront-{args.mix}.svg", args.out / f"storefront-{args.mix}.txt"
 
-    with server("gunicorn", env) as (url, pid):
+    with server("gunicorn", env) as (url, pid, internal_url):
         warm_hot_set(url, sample["hot_products"])
         if args.mix == "detail":
             load = subprocess.Popen(
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.DEVNULL,
             )
         time.sleep(3)  # past the ramp-up: sample the steady state
-        before = responses_answered(url)
+        before = responses_answered(internal_url)
         spy = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--gil", "--nonblocking"]
         spy += ["--rate", str(args.rate), "--duration", str(args.seconds)]
         samplers = [
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             if sampler.wait() != 0:
                 print("py-spy failed: it needs ptrace rights (run as root, or set kernel.yama.ptrace_scope=0)")
                 return 1
-        answered = responses_answered(url) - before
+        answered = responses_answered(internal_url) - before
         load.wait()
 
     samples = breakdown(raw.read_text(encoding="utf-8"))

@@ -118,6 +118,9 @@ def bench_environment(database_url: str, redis_url: str, purchases_csv: Path, ou
         "BFP_BENCH_CATALOG": str(sample_path),
         # Locust shoppers share few sessions and buy far faster than people: lift the per-shopper limit.
         "BFP_CHECKOUT_RATE_LIMIT": "1000000 per minute",
+        # ... and every simulated shopper comes from 127.0.0.1: lift the per-address limits too
+        "BFP_NEW_SHOPPER_RATE_LIMIT": "1000000 per minute",
+        "BFP_SEARCH_RATE_LIMIT": "1000000 per minute",
     }
     return bench_url, sample, env
 
@@ -138,13 +141,14 @@ def free_port() -> int:
 class Running(NamedTuple):
     url: str
     pid: int  # the server's main process (its workers are its children)
+    internal_url: str  # metrics, probes and admin (gunicorn's internal listener; granian's one listener)
 
 
 @contextlib.contextmanager
 def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[Running]:
     """The storefront (or `app`) under gunicorn with the storefront's production config, or under granian with
     the same workers, threads per worker and an access log."""
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     metrics_dir = tempfile.mkdtemp(prefix="bfp-bench-metrics-")
     env = {
         **env,
@@ -152,6 +156,11 @@ def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[R
         "BFP_ACCESS_LOG": "/dev/null",
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
+    if kind == "gunicorn":
+        env["BFP_INTERNAL_BIND"] = f"127.0.0.1:{internal_port}"
+    else:
+        env.pop("BFP_INTERNAL_BIND", None)  # granian binds one port: the app serves every path on it
+        internal_port = port
     if kind == "gunicorn":
         command = [str(BIN / "gunicorn"), "-c", str(ROOT / "serving" / "gunicorn.conf.py"), *([app] if app else [])]
     else:
@@ -173,20 +182,20 @@ def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[R
             *(["--factory", "serving:create_app"] if app is None else [app]),
         ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    probe = "/ping" if app else "/readyz"
+    url, internal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
+    probe = url + "/ping" if app else internal_url + "/readyz"
     deadline = time.monotonic() + 60
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{kind} exited with {process.returncode}: run {' '.join(command)} to see why")
             with contextlib.suppress(requests.ConnectionError):
-                if requests.get(url + probe, timeout=1).status_code == 200:
+                if requests.get(probe, timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} did not answer within 60 s")
             time.sleep(0.2)
-        yield Running(url, process.pid)
+        yield Running(url, process.pid, internal_url)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -298,13 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     hot = sample["hot_products"]
 
     with (
-        server("gunicorn", env, app="bench.ceiling_app:app") as (ceiling_url, _),
-        server("gunicorn", env) as (url, _),
+        server("gunicorn", env, app="bench.ceiling_app:app") as (ceiling_url, *_),
+        server("gunicorn", env) as (url, _, internal_url),
     ):
         warm_hot_set(url, hot)
         with (
-            server("granian", env, app="bench.ceiling_app:app") as (granian_ceiling_url, _),
-            server("granian", env) as (granian_url, _),
+            server("granian", env, app="bench.ceiling_app:app") as (granian_ceiling_url, *_),
+            server("granian", env) as (granian_url, *_),
         ):
             # Interleaved rounds, best of each, so a noisy moment does not land on one side only.
             targets = {
@@ -320,13 +329,13 @@ def main(argv: list[str] | None = None) -> int:
                     rounds[target].append(wrk(target_url, args.wrk_seconds))
         best = {target: max(runs, key=lambda r: r["rps"]) for target, runs in rounds.items()}
         log("staleness: 20 price/stock changes while 16 connections read the product")
-        staleness = worst_staleness(url, hot[1], ADMIN_TOKEN, bench_url)
+        staleness = worst_staleness(url, internal_url, hot[1], ADMIN_TOKEN, bench_url)
         results = []
         for users in levels:
             log(f"locust: {users} users for {args.seconds} s")
-            hits0, misses0 = cache_counts(url)
+            hits0, misses0 = cache_counts(internal_url)
             result = locust(url, users, args.seconds, "Shopper", env, out)
-            hits1, misses1 = cache_counts(url)
+            hits1, misses1 = cache_counts(internal_url)
             result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
             results.append((users, result))
         log(f"locust: the mix without think time, {CAPACITY_USERS} users")

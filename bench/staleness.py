@@ -18,6 +18,7 @@ import requests
 
 def worst_staleness(
     url: str,
+    admin_url: str,
     product_id: int,
     admin_token: str,
     database_url: str,
@@ -61,7 +62,9 @@ def worst_staleness(
             field, value = ("price", f"{1 + change}.{change:02d}") if change % 2 == 0 else ("stock", 5_000_000 + change)
             with lock:
                 state["acked_at"] = None
-            response = admin.patch(f"{url}/api/v1/admin/products/{product_id}", json={field: value}, headers=headers)
+            response = admin.patch(
+                f"{admin_url}/api/v1/admin/products/{product_id}", json={field: value}, headers=headers
+            )
             response.raise_for_status()
             with lock:
                 state.update(field=field, value=value, acked_at=time.perf_counter())

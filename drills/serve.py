@@ -133,7 +133,7 @@ class Shopper(threading.Thread):
 
 
 @contextlib.contextmanager
-def gunicorn(services: Services, port: int) -> Iterator[subprocess.Popen]:
+def gunicorn(services: Services, port: int, internal_port: int) -> Iterator[subprocess.Popen]:
     env = {
         **os.environ,
         "BFP_SECRET_KEY": secrets.token_hex(16),
@@ -142,7 +142,11 @@ def gunicorn(services: Services, port: int) -> Iterator[subprocess.Popen]:
         "BFP_BIND": f"127.0.0.1:{port}",
         "BFP_WORKERS": "4",
         "BFP_ACCESS_LOG": str(STATE / "access.log"),
+        "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "BFP_CHECKOUT_RATE_LIMIT": "1000 per second",
+        # the drill's shoppers all come from 127.0.0.1
+        "BFP_NEW_SHOPPER_RATE_LIMIT": "1000 per second",
+        "BFP_SEARCH_RATE_LIMIT": "1000 per second",
         "PROMETHEUS_MULTIPROC_DIR": str(STATE / "metrics"),
     }
     log = (STATE / "gunicorn.log").open("ab")
@@ -156,7 +160,7 @@ def gunicorn(services: Services, port: int) -> Iterator[subprocess.Popen]:
     deadline = time.monotonic() + 60
     while True:
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{internal_port}/readyz", timeout=2).status_code == 200:
                 break
         if time.monotonic() > deadline or process.poll() is not None:
             raise RuntimeError(f"gunicorn did not become ready; see {STATE / 'gunicorn.log'}")
@@ -233,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 500")]
             categories = [r[0] for r in conn.execute("SELECT code FROM categories")]
         port = free_port()
-        with gunicorn(services, port) as master:
+        with gunicorn(services, port, free_port()) as master:
 
             def kill_worker() -> None:
                 os.kill(random.choice(worker_pids(master)), signal.SIGKILL)

@@ -36,22 +36,34 @@ class DemoError(RuntimeError):
     """A demo step failed; the message says which and where its log is."""
 
 
+def internal_url(base_url: str) -> str:
+    """The storefront's internal listener (probes, metrics, admin, API docs): BFP_INTERNAL_BIND, else the
+    public port + 1, as serving/gunicorn.conf.py binds it."""
+    bind = os.environ.get("BFP_INTERNAL_BIND")
+    if bind:
+        return f"http://{bind}"
+    host, _, port = base_url.rpartition(":")
+    return f"{host}:{int(port) + 1}"
+
+
 @retry(stop=stop_after_delay(60), wait=wait_fixed(0.5), retry=retry_if_exception_type(requests.RequestException))
 def wait_ready(base_url: str) -> None:
-    requests.get(f"{base_url}/readyz", timeout=2).raise_for_status()
+    requests.get(f"{internal_url(base_url)}/readyz", timeout=2).raise_for_status()
 
 
 def start_storefront(base_url: str) -> str:
     """Reuses a storefront that already answers, else starts scripts/serve.sh in the background."""
     try:
-        requests.get(f"{base_url}/readyz", timeout=2).raise_for_status()
+        requests.get(f"{internal_url(base_url)}/readyz", timeout=2).raise_for_status()
         return "already running"
     except requests.RequestException:
         pass
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = (LOG_DIR / "storefront.log").open("ab")
+    # the demo's shoppers all come from 127.0.0.1 within a minute: more new sessions than one address may open
+    env = {**os.environ, "BFP_NEW_SHOPPER_RATE_LIMIT": os.environ.get("BFP_NEW_SHOPPER_RATE_LIMIT", "600 per minute")}
     process = subprocess.Popen(
-        [str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, stdout=log, stderr=log, start_new_session=True
+        [str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, stdout=log, stderr=log, start_new_session=True, env=env
     )
     (ROOT / ".local" / "storefront.pid").write_text(str(process.pid))
     try:
@@ -161,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         return 1
-    console.print(f"Storefront:          {base_url}/  (API docs {base_url}/api/v1/docs)", soft_wrap=True)
+    console.print(f"Storefront:          {base_url}/  (API docs {internal_url(base_url)}/api/v1/docs)", soft_wrap=True)
     console.print(f"Demo finished in {time.monotonic() - started:.0f} s")
     console.print(f"Black Friday dashboard: {path.resolve().as_uri()}", soft_wrap=True)
     return 0

@@ -8,8 +8,11 @@ import time
 import psycopg
 from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from serving.config import ServingConfig
+
+HSTS = "max-age=31536000; includeSubDomains"  # a year: browsers go straight to HTTPS after the first visit
 
 
 def create_app(config: ServingConfig | None = None) -> Flask:
@@ -24,9 +27,10 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     from serving.db import Database
     from serving.errors import StorefrontError, register_error_handlers
     from serving.identity import SessionInterface
+    from serving.listeners import init_app as init_listeners
     from serving.ops.routes import bp as ops
     from serving.orders.pages import bp as orders_pages
-    from serving.ratelimit import CheckoutLimiter
+    from serving.ratelimit import Limiter
     from serving.validation import init_app as init_validation
 
     config = config or ServingConfig.from_env()
@@ -39,12 +43,21 @@ def create_app(config: ServingConfig | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    if config.https:
+        # __Host-: the browser keeps it only if Secure, Path=/ and no Domain, so no subdomain or plain-HTTP page
+        # can set or overwrite the shopper's session
+        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session", SESSION_COOKIE_PATH="/")
     app.session_interface = SessionInterface()
+    init_listeners(app)  # internal paths only on the internal listener, shoppers' only on the public one
     init_validation(app)  # bounds on URL, headers and body before any view runs
     app.extensions["bfp_database"] = Database(config)
     app.extensions["bfp_cache"] = Cache(config)
 
-    app.extensions["bfp_checkout_limiter"] = CheckoutLimiter(config)
+    app.extensions["bfp_limiter"] = Limiter(config)
+    if config.trusted_proxies:
+        # the client address is the one the last `trusted_proxies` hops saw (the ALB appends the peer it saw);
+        # entries further left are the client's own claim and never used
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)
     csrf = CSRFProtect(app)
     for blueprint in init_api(app):
         csrf.exempt(blueprint)  # JSON only: browsers cannot send it cross-site without a CORS preflight
@@ -72,6 +85,8 @@ def create_app(config: ServingConfig | None = None) -> Flask:
         if "started" in g:
             metrics.request_seconds(endpoint, request.method).observe(time.perf_counter() - g.started)
         metrics.responses(endpoint, response.status_code).inc()
+        if config.https or request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
 
     return app

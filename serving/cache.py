@@ -142,20 +142,33 @@ class Cache:
         try:
             holds_lock = bool(self.client.set(lock_key, b"1", nx=True, px=LOCK_MILLISECONDS))
             if not holds_lock:
-                raw = self._wait_for(key)
+                raw = self._wait_for(key, lock_key)
                 if raw is not None:
                     return raw
         except redis.RedisError:
             return dumps(loader())
-        value = loader()
+        try:
+            value = loader()
+        except BaseException:
+            # a raising loader (a 404, a shed request) releases the lock too: the waiters see it gone and load
+            # (or fail) themselves at once instead of polling for the lock's lifetime
+            if holds_lock:
+                self._release(lock_key)
+            raise
         raw = dumps(value)
         try:
             self.client.set(key, raw, ex=ttl if value is not None else NEGATIVE_TTL_SECONDS)
-            if holds_lock:
-                self.client.delete(lock_key)
         except redis.RedisError:
             metrics.cache_lookups(kind, "error").inc()
+        if holds_lock:
+            self._release(lock_key)
         return raw
+
+    def _release(self, lock_key: str) -> None:
+        try:
+            self.client.delete(lock_key)
+        except redis.RedisError:
+            pass  # it expires with its TTL
 
     def get_many(self, kind: str, keys: list[str]) -> list[bytes | None]:
         """The cached values of `keys` (None where missing, or all None when Redis is down): near copies, the
@@ -191,12 +204,14 @@ class Cache:
             self.near.put(key, raw, epoch)
         return raw, False
 
-    def _wait_for(self, key: str) -> bytes | None:
+    def _wait_for(self, key: str, lock_key: str) -> bytes | None:
+        """The value the lock's holder stores, or None as soon as the lock is gone without one (its loader
+        failed) or the wait is over."""
         deadline = time.monotonic() + WAIT_FOR_LOADER_SECONDS
         while time.monotonic() < deadline:
             time.sleep(WAIT_STEP_SECONDS)
-            raw = self.client.get(key)
-            if raw is not None:
+            raw, locked = self.client.pipeline(transaction=False).get(key).exists(lock_key).execute()
+            if raw is not None or not locked:
                 return raw
         return None
 
@@ -224,13 +239,14 @@ class Cache:
                 "cache invalidation failed for %s %s (%s); entries expire by TTL", keys, versions, exc
             )
 
-    def lower_stock(self, keys: list[str], stocks: list[int], also_delete: list[str]) -> None:
+    def lower_stock(self, keys: list[str], stocks: list[int], also_delete: Iterable[str] = ()) -> None:
         """After a checkout commits: writes the new stock into the cached products (keeping them hot for the
-        shoppers reading them) and deletes `also_delete` (the cart), in one round trip.
+        shoppers reading them) and deletes `also_delete`, in one round trip.
 
         Checkouts only ever lower stock, so applying min(cached, new) converges whatever order concurrent
         checkouts finish in; a restock goes through the admin endpoint, which deletes the entry instead.
         """
+        also_delete = list(also_delete)
         try:
             self._lower_stock(keys=[*keys, *also_delete], args=[len(keys), *stocks])
             self.near.evict(keys)  # this process at once; the others when Redis pushes the change

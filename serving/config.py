@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from limits import parse_many
 
+ADMIN_TOKEN_MIN_LENGTH = 32  # a bearer token guessed online must be out of reach: 32 hex = 128 bits
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable and what to set."""
@@ -32,6 +34,19 @@ class ServingConfig:
     near_cache_seconds: float = 60.0  # upper bound on a near copy's age, beside Redis's pushed invalidations
     page_size: int = 24
     checkout_rate_limit: str = "20 per minute"  # per shopper; `limits` notation
+    new_shopper_rate_limit: str = "20 per minute;200 per hour"  # new shopper identities per client address
+    search_rate_limit: str = "30 per minute"  # title searches per client address
+    search_connections: int = 2  # pooled connections searches may hold at once per process; more wait, then 503
+    internal_port: int | None = None  # the listener of /metrics, probes, admin and API docs; None = one listener
+    https: bool = False  # served over HTTPS (behind the ALB): Secure __Host- session cookie and HSTS
+    api_docs: bool = True  # Swagger UI (served from the package, on the internal listener); off in production
+    trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (the ALB: 1); 0 = the peer
+    lock_timeout_ms: int = 1000  # a checkout waiting on a hot product's row gives up (503) instead of queueing
+
+    @property
+    def state_redis_url(self) -> str:
+        """The Redis that holds carts and rate-limit counters (never evicts)."""
+        return self.redis_url
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
@@ -43,11 +58,17 @@ class ServingConfig:
                 "BFP_SECRET_KEY must be set to a random string of at least 16 characters "
                 '(e.g. python -c "import secrets; print(secrets.token_hex(32))"); `make serve` creates one'
             )
+        admin_token = env.get("BFP_ADMIN_TOKEN") or None
+        if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                f"BFP_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} characters (it was {len(admin_token)}), "
+                'e.g. python -c "import secrets; print(secrets.token_hex(32))"; leave it unset to turn admin off'
+            )
         return cls(
             secret_key=secret_key,
             database_url=env.get("DATABASE_URL", "postgresql://bfp@127.0.0.1:55432/bfp"),
             redis_url=env.get("REDIS_URL", "redis://127.0.0.1:56379/0"),
-            admin_token=env.get("BFP_ADMIN_TOKEN") or None,
+            admin_token=admin_token,
             db_pool_size=_number(env, "BFP_DB_POOL_SIZE", int, 8),
             db_pool_wait_seconds=_number(env, "BFP_DB_POOL_WAIT_SECONDS", float, 0.5),
             db_pool_max_waiting=_number(env, "BFP_DB_POOL_MAX_WAITING", int, 64),
@@ -57,6 +78,14 @@ class ServingConfig:
             near_cache_items=_number(env, "BFP_NEAR_CACHE_ITEMS", int, 20000, allow_zero=True),
             near_cache_seconds=_number(env, "BFP_NEAR_CACHE_SECONDS", float, 60.0),
             checkout_rate_limit=_rate(env, "BFP_CHECKOUT_RATE_LIMIT", "20 per minute"),
+            new_shopper_rate_limit=_rate(env, "BFP_NEW_SHOPPER_RATE_LIMIT", "20 per minute;200 per hour"),
+            search_rate_limit=_rate(env, "BFP_SEARCH_RATE_LIMIT", "30 per minute"),
+            search_connections=_number(env, "BFP_SEARCH_CONNECTIONS", int, 2),
+            internal_port=_bind_port(env, "BFP_INTERNAL_BIND"),
+            https=_switch(env, "BFP_HTTPS", False),
+            api_docs=_switch(env, "BFP_API_DOCS", True),
+            trusted_proxies=_number(env, "BFP_TRUSTED_PROXIES", int, 0, allow_zero=True),
+            lock_timeout_ms=_number(env, "BFP_LOCK_TIMEOUT_MS", int, 1000),
         )
 
 
@@ -80,3 +109,22 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a rate like '20 per minute' or '5/second'") from None
     return raw
+
+
+def _bind_port(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    _, _, port = raw.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} must be HOST:PORT, e.g. 0.0.0.0:9000")
+    return int(port)
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name}={env[name]!r} must be on or off")
+    return raw == "on"

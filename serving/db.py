@@ -59,7 +59,12 @@ class Database:
                         kwargs={
                             "autocommit": True,  # reads need no transaction; checkout opens its own
                             "row_factory": dict_row,
-                            "options": f"-c statement_timeout={self.config.statement_timeout_ms}",
+                            "options": (
+                                f"-c statement_timeout={self.config.statement_timeout_ms}"
+                                # a request waiting on a row lock (a doorbuster's checkouts queue on its row)
+                                # gives its pooled connection back instead of holding it: 503 + Retry-After
+                                f" -c lock_timeout={self.config.lock_timeout_ms}"
+                            ),
                         },
                         # a connection that died with the server (a restart, an RDS failover) is found
                         # and replaced here, before a request gets it

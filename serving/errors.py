@@ -91,6 +91,11 @@ def handle_database_lost(exc: psycopg.OperationalError):
     the order once. 503 + Retry-After, never a 500."""
     from serving import metrics
 
+    if isinstance(exc, psycopg.errors.LockNotAvailable):  # lock_timeout: a hot row, not a lost database
+        metrics.CHECKOUTS.labels("lock_timeout").inc()
+        return error_response(
+            503, "busy", "too many shoppers are buying the same item right now; nothing was changed, retry", {}, 1
+        )
     metrics.DATABASE_LOST.inc()
     return error_response(
         503, "database_unavailable", "the database did not answer; nothing was changed, retry in a second", {}, 1

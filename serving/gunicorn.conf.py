@@ -12,7 +12,12 @@ from pathlib import Path
 from gunicorn import util
 
 wsgi_app = "serving:create_app()"
-bind = os.environ.get("BFP_BIND", "127.0.0.1:8000")
+PUBLIC_BIND = os.environ.get("BFP_BIND", "127.0.0.1:8000")
+# The internal listener (metrics, probes, admin, API docs): the public port + 1 unless set. Exported for the app,
+# which answers those paths only on it; the Service exposes the public port alone.
+_host, _, _port = PUBLIC_BIND.rpartition(":")
+INTERNAL_BIND = os.environ.setdefault("BFP_INTERNAL_BIND", f"{_host}:{int(_port) + 1}")
+bind = [PUBLIC_BIND, INTERNAL_BIND]
 # Two workers per core is gunicorn's rule of thumb; threads overlap the waits on Postgres and Redis.
 workers = int(os.environ.get("BFP_WORKERS", 2 * (os.cpu_count() or 1)))
 worker_class = "gthread"

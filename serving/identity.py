@@ -13,6 +13,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from serving.db import database
+from serving.ratelimit import check_new_shopper_rate
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -68,9 +69,12 @@ def current_shopper() -> int | None:
 
 
 def ensure_shopper() -> int:
-    """The session's customer id, creating an anonymous customer on first use."""
+    """The session's customer id, creating an anonymous customer on first use: only a write that needs an owner
+    (a line into a cart) calls it. New identities are limited per client address (429 past it), so a script
+    minting a fresh session per order runs into that limit, not into the stock."""
     customer_id = current_shopper()
     if customer_id is None:
+        check_new_shopper_rate()
         with database().connection() as conn:
             customer_id = conn.execute("INSERT INTO customers DEFAULT VALUES RETURNING id").fetchone()["id"]
         session["customer_id"] = customer_id

@@ -10,6 +10,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -49,6 +50,18 @@ def cache_lookups(kind: str, result: str):
     return CACHE.labels(kind, result)
 
 
+RATE_LIMITED = Counter("storefront_rate_limited_total", "Requests answered 429, by limit", ["limit"])
+SEARCH_SHED = Counter(
+    "storefront_search_shed_total", "Searches answered 503: the search connections of the process were busy"
+)
+# Per process, refreshed by /readyz and by the calls themselves: min over live workers, so one worker that
+# cannot reach a dependency shows (alert on it; readiness does not depend on it).
+DEPENDENCY_UP = Gauge(
+    "storefront_dependency_up",
+    "1 when the dependency answered its last call",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
 DATABASE_LOST = Counter("storefront_db_unavailable_total", "Requests answered 503: the database went away or timed out")
 
 

@@ -65,8 +65,19 @@ class ProductPageSchema(ma.Schema):
     prev_cursor = fields.String(allow_none=True, required=True)
 
 
+# A word pg_trgm can take trigrams from: three letters or digits in a row (anything else separates words).
+# Search text without one would scan every title, so it is refused (the spec shows the pattern).
+SEARCH_WORD = r"[^\W_]{3}"
+SEARCH_WORD_ERROR = "needs a word of at least 3 letters or digits (e.g. 'usb' or 'lamp')"
+
+
 class SearchQuerySchema(ma.Schema):
-    q = Text(required=True, min_length=3, max_length=100)
+    q = Text(
+        required=True,
+        min_length=3,
+        max_length=100,
+        validate=Anchored(f"[^\x00]*{SEARCH_WORD}[^\x00]*", error=SEARCH_WORD_ERROR),
+    )
     cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=BIGINT_MAX))
     limit = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
 
@@ -185,3 +196,14 @@ class ProductChangeSchema(ma.Schema):
         metadata=MONEY,
     )
     stock = StrictInteger(minimum=0, maximum=10_000_000)
+
+
+class PurchaseLimitSchema(ma.Schema):
+    """A doorbuster's limits: units one customer, and one shipping address, may buy in all."""
+
+    per_customer = StrictInteger(required=True, minimum=1, maximum=9999)
+    per_address = StrictInteger(required=True, minimum=1, maximum=9999)
+
+
+class PurchaseLimitStateSchema(PurchaseLimitSchema):
+    product_id = fields.Integer(required=True)

@@ -1,18 +1,28 @@
-"""Admin endpoint: change a product's price or stock (bearer token from BFP_ADMIN_TOKEN)."""
+"""Admin endpoints (bearer token from BFP_ADMIN_TOKEN): a product's price and stock, and its purchase limits.
+
+Every change is written with its audit row (who, from where, before and after) in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from psycopg.types.json import Jsonb
 
-from serving.cache import cache
+from serving.cache import cache, jsonable
 from serving.catalog.queries import category_version, product_key
 from serving.db import database
 from serving.errors import NotFound, Unauthorized
-from serving.schemas import ErrorSchema, ProductChangeSchema, ProductSchema
+from serving.schemas import (
+    ErrorSchema,
+    ProductChangeSchema,
+    ProductSchema,
+    PurchaseLimitSchema,
+    PurchaseLimitStateSchema,
+)
 from serving.sql_files import statements
 
 SQL = statements("admin.sql")
@@ -35,6 +45,26 @@ def require_admin() -> None:
         )
 
 
+def _audit(conn, action: str, product_id: int, before, after) -> None:
+    """The audit row of a change, in its transaction: the actor is the token's fingerprint (never the token)."""
+    token = current_app.config["BFP"].admin_token or ""
+    conn.execute(
+        SQL["audit"],
+        {
+            "actor": "token:" + hashlib.sha256(token.encode()).hexdigest()[:12],
+            "client_addr": request.remote_addr or "unknown",
+            "action": action,
+            "product_id": product_id,
+            "before": Jsonb(jsonable(before)) if before is not None else None,
+            "after": Jsonb(jsonable(after)) if after is not None else None,
+        },
+    )
+
+
+def _not_found(product_id: int) -> NotFound:
+    return NotFound(f"no product {product_id}", code="product_not_found", details={"product_id": product_id})
+
+
 @blp.route("/products/<id:product_id>", methods=["PATCH"])
 @blp.arguments(ProductChangeSchema())
 @blp.response(200, ProductSchema)
@@ -42,11 +72,51 @@ def require_admin() -> None:
 @blp.alt_response(404, schema=ErrorSchema, description="No such product")
 def change_product(change, product_id):
     """Sets a product's price and/or stock; the cached product and its category pages are dropped after commit."""
-    with database().connection() as conn:
+    with database().connection() as conn, conn.transaction():
+        before = conn.execute(SQL["lock_product"], {"id": product_id}).fetchone()
+        if before is None:
+            raise _not_found(product_id)
         row = conn.execute(
             SQL["update_product"], {"id": product_id, "price": change.get("price"), "stock": change.get("stock")}
         ).fetchone()
-    if row is None:
-        raise NotFound(f"no product {product_id}", code="product_not_found", details={"product_id": product_id})
+        _audit(
+            conn, "change_product", product_id, before, {"id": row["id"], "price": row["price"], "stock": row["stock"]}
+        )
     cache().invalidate([product_key(product_id)], [category_version(row["category_code"])])
     return row
+
+
+@blp.route("/products/<id:product_id>/purchase-limit", methods=["PUT"])
+@blp.arguments(PurchaseLimitSchema())
+@blp.response(200, PurchaseLimitStateSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing or wrong admin token")
+@blp.alt_response(404, schema=ErrorSchema, description="No such product")
+def set_purchase_limit(limit, product_id):
+    """Limits the units one customer and one shipping address may buy of this product (a doorbuster); the
+    checkout enforces it in its transaction, counting purchases from now on."""
+    with database().connection() as conn, conn.transaction():
+        if conn.execute(SQL["lock_product"], {"id": product_id}).fetchone() is None:
+            raise _not_found(product_id)
+        before = conn.execute(SQL["purchase_limit"], {"id": product_id}).fetchone()
+        row = conn.execute(SQL["set_purchase_limit"], {"id": product_id, **limit}).fetchone()
+        _audit(conn, "set_purchase_limit", product_id, before, row)
+    return row
+
+
+@blp.route("/products/<id:product_id>/purchase-limit", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing or wrong admin token")
+@blp.alt_response(404, schema=ErrorSchema, description="The product has no purchase limit")
+def remove_purchase_limit(product_id):
+    """Lifts the product's purchase limit."""
+    with database().connection() as conn, conn.transaction():
+        before = conn.execute(SQL["purchase_limit"], {"id": product_id}).fetchone()
+        if before is None:
+            raise NotFound(
+                f"product {product_id} has no purchase limit",
+                code="no_purchase_limit",
+                details={"product_id": product_id},
+            )
+        conn.execute(SQL["remove_purchase_limit"], {"id": product_id})
+        _audit(conn, "remove_purchase_limit", product_id, before, None)
+    return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from serving.cart import store
+from serving.catalog import queries as catalog
+from serving.errors import NotFound
 from serving.identity import current_shopper, ensure_shopper
 from serving.schemas import AddToCartSchema, CartSchema, ErrorSchema, SetQuantitySchema
 
@@ -26,6 +28,7 @@ def get_cart():
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
 def add_item(args):
     """Adds a quantity of a product to the cart."""
+    catalog.product(args["product_id"])  # 404 before a shopper is created for it
     customer_id = ensure_shopper()
     return store.view(customer_id, store.add(customer_id, args["product_id"], args["quantity"]))
 
@@ -37,7 +40,9 @@ def add_item(args):
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
 def set_item_quantity(args, product_id):
     """Sets a line's quantity; 0 removes it."""
-    customer_id = ensure_shopper()
+    customer_id = current_shopper() if args["quantity"] == 0 else ensure_shopper()
+    if customer_id is None:  # removing from a cart that does not exist: nothing to do, no shopper to create
+        return store.view(None)
     return store.view(customer_id, store.set_quantity(customer_id, product_id, args["quantity"]))
 
 
@@ -47,5 +52,9 @@ def set_item_quantity(args, product_id):
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
 def remove_item(product_id):
     """Removes a line from the cart."""
-    customer_id = ensure_shopper()
+    customer_id = current_shopper()
+    if customer_id is None:
+        raise NotFound(
+            f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
+        )
     return store.view(customer_id, store.remove(customer_id, product_id))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from serving.cart import store
-from serving.errors import Unprocessable
+from serving.catalog import queries as catalog
+from serving.errors import NotFound, Unprocessable
 from serving.identity import current_shopper, ensure_shopper
 from serving.schemas import AddToCartSchema, CartLineFormSchema
 from serving.validation import load_form
@@ -21,6 +22,7 @@ def view():
 @bp.route("/add", methods=["POST"])
 def add():
     line = load_form(AddToCartSchema())  # the same rules, and the same 422, as POST /api/v1/cart/items
+    catalog.product(line["product_id"])  # 404 before a shopper is created for it
     store.add(ensure_shopper(), line["product_id"], line["quantity"])
     flash("Added to your cart.")
     return redirect(url_for("cart.view"), code=303)
@@ -31,12 +33,20 @@ def update():
     line = load_form(CartLineFormSchema())
     if "quantity" not in line:
         raise Unprocessable("some fields are not valid", code="invalid_form", details={"quantity": ["required"]})
-    store.set_quantity(ensure_shopper(), line["product_id"], line["quantity"])
+    customer_id = current_shopper() if line["quantity"] == 0 else ensure_shopper()
+    if customer_id is not None:
+        store.set_quantity(customer_id, line["product_id"], line["quantity"])
     return redirect(url_for("cart.view"), code=303)
 
 
 @bp.route("/remove", methods=["POST"])
 def remove():
-    store.remove(ensure_shopper(), load_form(CartLineFormSchema())["product_id"])
+    product_id = load_form(CartLineFormSchema())["product_id"]
+    customer_id = current_shopper()
+    if customer_id is None:
+        raise NotFound(
+            f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
+        )
+    store.remove(customer_id, product_id)
     flash("Removed from your cart.")
     return redirect(url_for("cart.view"), code=303)

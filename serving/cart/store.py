@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import redis
+from flask import current_app
 
 from serving.cache import cache
 from serving.catalog import queries as catalog
@@ -102,6 +103,28 @@ def remove(customer_id: int, product_id: int) -> dict[int, int]:
             f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
         )
     return lines
+
+
+# ARGV: product id, quantity, product id, quantity...: each field is deleted only while it still holds the
+# ordered quantity, in one atomic step (a line added or changed while the checkout ran stays).
+REMOVE_ORDERED_LUA = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return redis.call('HLEN', KEYS[1])
+"""
+
+
+def remove_ordered(customer_id: int, ordered: dict[int, int]) -> None:
+    """After a checkout committed: takes the ordered lines out of the cart, unless changed meanwhile. A Redis
+    error is logged, not raised: the order stands, and the shopper sees the lines still in the cart."""
+    args = [str(value) for pid, quantity in sorted(ordered.items()) for value in (pid, quantity)]
+    try:
+        cache().client.eval(REMOVE_ORDERED_LUA, 1, cart_key(customer_id), *args)
+    except redis.RedisError as exc:
+        current_app.logger.warning("ordered lines not removed from cart %s (%s)", cart_key(customer_id), exc)
 
 
 def view(customer_id: int | None, lines: dict[int, int] | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from serving.catalog import queries
+from serving.ratelimit import check_search_rate
 from serving.schemas import (
     CategorySchema,
     ErrorSchema,
@@ -40,9 +41,12 @@ def list_category_products(args, code):
 @blp.route("/search")
 @blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchPageSchema)
-@blp.alt_response(503, schema=ErrorSchema, description="The search took too long")
+@blp.alt_response(422, schema=ErrorSchema, description="`q` has no word of 3 letters or digits the index can use")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many searches from this client address")
+@blp.alt_response(503, schema=ErrorSchema, description="The search took too long, or too many run at once")
 def search_products(args):
-    """Products whose title contains `q` (case-insensitive), in id order."""
+    """Products whose title contains `q` (case-insensitive), in id order; cached for a minute."""
+    check_search_rate()
     page = queries.search(args["q"], args["cursor"], args["limit"])
     return {"items": page.items, "next_cursor": page.next_cursor}
 

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from serving.catalog import queries
 from serving.errors import StorefrontError
+from serving.ratelimit import check_search_rate
 
 bp = Blueprint("catalog", __name__)
 
@@ -34,6 +35,7 @@ def search():
         except ValueError:
             after = 0
         try:
+            check_search_rate()
             page = queries.search(text, max(after, 0), current_app.config["BFP"].page_size)
         except StorefrontError as exc:
             if exc.status >= 500:

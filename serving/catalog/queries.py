@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from serving import metrics
 from serving.cache import cache, jsonable
 from serving.cursors import decode_cursor, encode_cursor
 from serving.db import database
 from serving.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
+from serving.schemas import SEARCH_WORD, SEARCH_WORD_ERROR
 from serving.sql_files import statements
 
 SQL = statements("catalog.sql")
@@ -24,6 +30,8 @@ SORTS: dict[str, tuple[str, str, str]] = {
     "title": ("title", "asc", "text"),
 }
 SEARCH_MIN_CHARS, SEARCH_MAX_CHARS = 3, 100
+SEARCH_TTL_SECONDS = 60
+SEARCHABLE = re.compile(SEARCH_WORD)
 
 
 @dataclass(frozen=True)
@@ -180,18 +188,41 @@ def _keyset_page(
 
 
 def search(text: str, after_id: int, limit: int) -> Page:
-    """Products whose title contains `text` (any case), in id order after `after_id`; not cached."""
+    """Products whose title contains `text` (any case), in id order after `after_id`; cached for a minute.
+
+    Bounded three ways: text the trigram index cannot serve is refused (422) before the database sees it; a
+    process lets at most `search_connections` searches hold a pooled connection at once (the others wait
+    briefly, then 503), so a flood of searches cannot take the checkout's connections; and each client
+    address has its own search rate (429, in the endpoints)."""
     if not SEARCH_MIN_CHARS <= len(text) <= SEARCH_MAX_CHARS or "\x00" in text:
         raise Unprocessable(
             f"search text must be {SEARCH_MIN_CHARS} to {SEARCH_MAX_CHARS} characters, without NUL",
             code="invalid_search",
             details={"q": text},
         )
+    if not indexable(text):
+        raise Unprocessable(f"search text {SEARCH_WORD_ERROR}", code="search_too_vague", details={"q": text})
+    key = "search:" + hashlib.sha256(f"{text.casefold()}|{after_id}|{limit}".encode()).hexdigest()[:32]
+    rows = cache().get_or_load("search", key, SEARCH_TTL_SECONDS, lambda: _search_rows(text, after_id, limit))
+    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor, None)
+
+
+def indexable(text: str) -> bool:
+    """Whether pg_trgm can use its index for ILIKE '%text%': it extracts trigrams only from runs of at least
+    three letters or digits (other characters separate words); without one, every title is scanned."""
+    return SEARCHABLE.search(text) is not None
+
+
+def _search_rows(text: str, after_id: int, limit: int) -> list[dict[str, Any]]:
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    timeout = str(cache().config.search_timeout_ms)
+    config = cache().config
+    if not _search_slots(config.search_connections).acquire(timeout=config.db_pool_wait_seconds):
+        metrics.SEARCH_SHED.inc()
+        raise ServiceUnavailable("too many searches at once; retry in a second", code="search_busy", details={})
     try:
         with database().connection() as conn, conn.transaction():
-            conn.execute("SELECT set_config('statement_timeout', %s, true)", (timeout,))
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(config.search_timeout_ms),))
             rows = conn.execute(
                 SQL["search_products"], {"pattern": pattern, "after_id": after_id, "limit": limit + 1}
             ).fetchall()
@@ -199,5 +230,12 @@ def search(text: str, after_id: int, limit: int) -> Page:
         raise ServiceUnavailable(
             "the search took too long; try more specific words", code="search_timeout", details={"q": text}
         ) from None
-    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return Page(jsonable(rows[:limit]), next_cursor, None)
+    finally:
+        _search_slots(config.search_connections).release()
+    return jsonable(rows)
+
+
+@functools.cache
+def _search_slots(size: int) -> threading.BoundedSemaphore:
+    """The process's search slots (threads of a worker share them; each gunicorn worker has its own)."""
+    return threading.BoundedSemaphore(size)

@@ -16,6 +16,7 @@ from serving import metrics
 from serving.cache import cache, jsonable
 from serving.cart import store as cart_store
 from serving.catalog.queries import product_key
+from serving.checkout.addresses import address_key
 from serving.db import database
 from serving.errors import Conflict, Unprocessable
 from serving.orders.queries import order_detail
@@ -45,11 +46,9 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
         result = order_transaction(conn, customer_id, cart, shipping, idempotency_key)
     if not result.replayed:
         ids = sorted(result.new_stock)
-        cache().lower_stock(
-            [product_key(pid) for pid in ids],
-            [result.new_stock[pid] for pid in ids],
-            also_delete=[cart_store.cart_key(customer_id)],
-        )
+        cache().lower_stock([product_key(pid) for pid in ids], [result.new_stock[pid] for pid in ids])
+        # only the lines this order took, as they were: a line added or changed meanwhile stays in the cart
+        cart_store.remove_ordered(customer_id, cart)
     return result
 
 
@@ -69,7 +68,14 @@ def order_transaction(
             raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
         ids = sorted(cart)
         products = _lock_products_in_stock(conn, ids, cart)
+        limited = [pid for pid in ids if products[pid]["per_customer"] is not None]
+        if limited:
+            holders = purchase_holders(customer_id, shipping)
+            _check_purchase_limits(conn, limited, cart, products, holders)
         new_stock = _decrement_stock(conn, ids, cart)
+        if limited:
+            quantities = [cart[pid] for pid in limited]
+            conn.execute(SQL["count_limited_purchases"], {"ids": limited, "quantities": quantities, **holders})
         lines = _order_lines(ids, cart, products)
         totals = _totals(lines)
         header = conn.execute(
@@ -104,6 +110,47 @@ def _replay(conn, customer_id: int, idempotency_key: str, fingerprint: str) -> C
         )
     metrics.CHECKOUTS.labels("replayed").inc()
     return CheckoutResult(order_detail(conn, customer_id, previous["order_id"]), replayed=True)
+
+
+def purchase_holders(customer_id: int, shipping: dict[str, str]) -> dict[str, str]:
+    """Who a purchase limit counts against: this customer, and this shipping address (normalised)."""
+    return {"customer_holder": f"customer:{customer_id}", "address_holder": f"address:{address_key(shipping)}"}
+
+
+def _check_purchase_limits(
+    conn, limited: list[int], cart: dict[int, int], products: dict[int, dict], holders: dict[str, str]
+) -> None:
+    """A 409 naming every line over its product's limit per customer or per shipping address (the products
+    are locked: the counts read here cannot change before this order adds to them)."""
+    bought = {
+        (row["product_id"], row["holder"]): row["quantity"]
+        for row in conn.execute(SQL["bought_before"], {"ids": limited, **holders})
+    }
+    over = []
+    for pid in limited:
+        product = products[pid]
+        for per, limit, holder in (
+            ("customer", product["per_customer"], holders["customer_holder"]),
+            ("address", product["per_address"], holders["address_holder"]),
+        ):
+            before = bought.get((pid, holder), 0)
+            if before + cart[pid] > limit:
+                over.append(
+                    {
+                        "product_id": pid,
+                        "title": product["title"],
+                        "limit_per": per,
+                        "limit": limit,
+                        "already_bought": before,
+                        "requested": cart[pid],
+                    }
+                )
+    if over:
+        metrics.CHECKOUTS.labels("purchase_limit").inc()
+        names = ", ".join(f"{line['title']} ({line['limit']} per {line['limit_per']})" for line in over)
+        raise Conflict(
+            f"over the purchase limit for: {names}; lower the quantity", code="purchase_limit", details={"items": over}
+        )
 
 
 def _lock_products_in_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, dict]:

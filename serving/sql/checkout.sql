@@ -10,12 +10,30 @@ WHERE customer_id = %(customer_id)s AND idempotency_key = %(key)s;
 
 -- name: lock_products
 -- Locks the cart's products in id order (every checkout locks in the same order: no deadlocks) and reads
--- the prices and stock the order is made from.
-SELECT p.id, p.asin, p.title, p.price, p.stock, c.code AS category_code
-FROM products p JOIN categories c ON c.id = p.category_id
+-- the prices and stock the order is made from, and a product's purchase limits if it has any.
+SELECT p.id, p.asin, p.title, p.price, p.stock, c.code AS category_code, l.per_customer, l.per_address
+FROM products p
+JOIN categories c ON c.id = p.category_id
+LEFT JOIN purchase_limits l ON l.product_id = p.id
 WHERE p.id = ANY(%(ids)s)
 ORDER BY p.id
 FOR UPDATE OF p;
+
+-- name: bought_before
+-- The units of the limited products this customer and this address bought before. A statement of its own,
+-- run once the products are locked: it reads the counts committed by the checkouts that held the lock
+-- before (a join in the locking statement would keep the values from before its lock wait).
+SELECT product_id, holder, quantity
+FROM purchase_tallies
+WHERE product_id = ANY(%(ids)s) AND holder IN (%(customer_holder)s, %(address_holder)s);
+
+-- name: count_limited_purchases
+-- Adds this order's units of its limited products to the customer's and the address's tallies.
+INSERT INTO purchase_tallies (product_id, holder, quantity)
+SELECT line.id, holder.name, line.quantity
+FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
+CROSS JOIN unnest(ARRAY[%(customer_holder)s, %(address_holder)s]::text[]) AS holder (name)
+ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quantity + EXCLUDED.quantity;
 
 -- name: decrement_stock
 -- Conditional: a line whose stock would go below zero is not updated (and CHECK (stock >= 0) backs it).

@@ -21,8 +21,13 @@ from serving import create_app
 from serving.config import ServingConfig
 from tests.conftest import ROOT, database_from_template, free_port
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
+
+
+# Every test client comes from one address: the per-address limits are lifted here and tested on their own
+# (tests/serving/test_abuse.py), as the drills and benchmarks lift them for their simulated shoppers.
+ONE_ADDRESS_LIMITS = {"BFP_NEW_SHOPPER_RATE_LIMIT": "100000 per minute", "BFP_SEARCH_RATE_LIMIT": "100000 per minute"}
 
 
 def config_for(database_url: str, redis_url: str) -> ServingConfig:
@@ -31,6 +36,7 @@ def config_for(database_url: str, redis_url: str) -> ServingConfig:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
+        **ONE_ADDRESS_LIMITS,
     }
     return ServingConfig.from_env(env)
 
@@ -81,7 +87,8 @@ def wait_until(condition, seconds: float, what: str):
 
 @dataclass(frozen=True)
 class LiveServer:
-    url: str
+    url: str  # the public listener (shoppers)
+    internal_url: str  # the internal listener (metrics, probes, admin, API docs)
     database_url: str
     process: subprocess.Popen
     log_path: Path
@@ -89,8 +96,8 @@ class LiveServer:
 
 @contextlib.contextmanager
 def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
-    """gunicorn with the production config (gthread) on a free port; stopped on exit."""
-    port = free_port()
+    """gunicorn with the production config (gthread) on free ports (public and internal); stopped on exit."""
+    port, internal_port = free_port(), free_port()
     log_path = tmp / f"gunicorn-{port}.log"
     env = {
         **os.environ,
@@ -99,8 +106,10 @@ def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrid
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BFP_BIND": f"127.0.0.1:{port}",
+        "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "BFP_WORKERS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-{port}"),
+        **ONE_ADDRESS_LIMITS,
         **env_overrides,
     }
     gunicorn = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "gunicorn"
@@ -114,19 +123,19 @@ def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrid
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url, internal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
 
     def ready():
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
         try:
-            return requests.get(url + "/readyz", timeout=5).status_code == 200
+            return requests.get(internal_url + "/readyz", timeout=5).status_code == 200
         except requests.RequestException:  # not listening yet, or still booting its workers
             return False
 
     try:
         wait_until(ready, 60, "gunicorn to answer /readyz")
-        yield LiveServer(url, database_url, process, log_path)
+        yield LiveServer(url, internal_url, database_url, process, log_path)
     finally:
         process.terminate()
         process.wait(timeout=30)

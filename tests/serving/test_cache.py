@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import redis
 
 from serving import create_app, metrics
 from serving.cache import Cache
+from serving.errors import NotFound
 from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, product_in_stock, wait_until, with_redis
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -84,9 +86,9 @@ def test_concurrent_misses_of_one_key_load_it_once(app, redis_client, monkeypatc
     release = threading.Event()
     original_wait = Cache._wait_for
 
-    def counting_wait(self, key):
+    def counting_wait(self, key, lock_key):
         waiting.append(key)
-        return original_wait(self, key)
+        return original_wait(self, key, lock_key)
 
     monkeypatch.setattr(Cache, "_wait_for", counting_wait)
 
@@ -106,6 +108,42 @@ def test_concurrent_misses_of_one_key_load_it_once(app, redis_client, monkeypatc
         values = [future.result(timeout=10) for future in results]
     assert loads == [1]
     assert values == [{"value": 42}] * 8
+
+
+def test_a_failing_loader_releases_the_lock_and_its_waiters_stop_waiting(app, redis_client, monkeypatch):
+    """A loader that raises (an unknown category's 404, a shed request) leaves no lock behind: the next request
+    for the key loads at once, and a reader waiting on it stops waiting the moment it failed."""
+    # a wait far longer than the test's own timeouts: only "the lock is gone" can end it in time
+    monkeypatch.setattr("serving.cache.WAIT_FOR_LOADER_SECONDS", 60)
+    cache = app.extensions["bfp_cache"]
+    started, release, waiting = threading.Event(), threading.Event(), threading.Event()
+    original_wait = Cache._wait_for
+
+    def noted_wait(self, key, lock_key):
+        waiting.set()
+        return original_wait(self, key, lock_key)
+
+    monkeypatch.setattr(Cache, "_wait_for", noted_wait)
+
+    def failing_loader():
+        started.set()
+        assert release.wait(10)
+        raise NotFound("no such thing", code="test_not_found")
+
+    def read(loader):
+        with app.app_context():
+            return cache.get_or_load("test", "junk-key", 60, loader)
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(read, failing_loader)
+        assert started.wait(10)
+        waiter = pool.submit(read, lambda: {"loaded": "by the waiter"})
+        assert waiting.wait(10)
+        release.set()
+        with pytest.raises(NotFound):
+            holder.result(timeout=10)
+        assert waiter.result(timeout=10) == {"loaded": "by the waiter"}
+    assert not redis_client.exists("lock:junk-key")
 
 
 def test_with_redis_stopped_the_catalog_serves_from_postgres_and_carts_answer_503(config, sql, stoppable_redis):
@@ -129,5 +167,7 @@ def test_with_redis_stopped_the_catalog_serves_from_postgres_and_carts_answer_50
     assert cart.headers["Retry-After"] == "1"
     assert client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "r"}).status_code == 503
     assert client.get("/cart").status_code == 503
-    assert client.get("/readyz").status_code == 503
+    # the pod stays ready (it serves the catalog); the outage shows in the metrics its alerts watch
+    assert client.get("/readyz").status_code == 200
+    assert 'storefront_dependency_up{dependency="redis"} 0.0' in client.get("/metrics").get_data(as_text=True)
     app.extensions["bfp_database"].close()

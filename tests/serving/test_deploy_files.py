@@ -48,15 +48,49 @@ def test_the_manifests_validate_strictly_against_the_eks_kubernetes_version():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("passed") == len(documents()) == 4
+    assert done.stdout.count("passed") == len(documents()) == 5
 
 
-def test_probes_hit_the_apps_health_routes(client):
+def container_env() -> dict[str, str]:
+    return {item["name"]: item["value"] for item in pod_spec()["containers"][0]["env"]}
+
+
+def test_probes_and_metrics_are_on_the_internal_port_which_the_service_does_not_expose(client):
+    docs = documents()
     container = pod_spec()["containers"][0]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    env = container_env()
+    assert env["BFP_BIND"].endswith(f":{ports['http']}") and env["BFP_INTERNAL_BIND"].endswith(f":{ports['internal']}")
     for probe in ("livenessProbe", "readinessProbe"):
         path = container[probe]["httpGet"]["path"]
+        assert container[probe]["httpGet"]["port"] == "internal"
         assert client.get(path).status_code == 200, path
-    assert container["ports"][0]["containerPort"] == 8000
+    assert container[probe]["timeoutSeconds"] >= 2
+    annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == ports["internal"]
+    assert [port["targetPort"] for port in docs["Service"]["spec"]["ports"]] == ["http"]
+
+
+def test_a_network_policy_admits_shoppers_to_the_public_port_and_only_monitoring_to_the_internal_one():
+    docs = documents()
+    ports = {port["name"]: port["containerPort"] for port in pod_spec()["containers"][0]["ports"]}
+    policy = docs["NetworkPolicy"]["spec"]
+    assert policy["podSelector"] == docs["Deployment"]["spec"]["selector"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    by_port = {port["port"]: rule.get("from") for rule in policy["ingress"] for port in rule["ports"]}
+    assert set(by_port) == {ports["http"], ports["internal"]}
+    assert by_port[ports["http"]] is None  # from anywhere (the load balancer)
+    assert by_port[ports["internal"]] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    egress_ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    assert egress_ports == {53, 5432, 6379}
+
+
+def test_the_pod_mounts_no_service_account_token_and_serves_https_settings():
+    assert pod_spec()["automountServiceAccountToken"] is False
+    env = container_env()
+    assert (env["BFP_HTTPS"], env["BFP_TRUSTED_PROXIES"], env["BFP_API_DOCS"]) == ("on", "1", "off")
 
 
 def test_a_roll_never_drops_requests():
@@ -136,11 +170,12 @@ def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, ser
 
     command = next(line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD "))
     argv = yaml.safe_load(command[4:])
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
         **dockerfile_env(),
         "BFP_BIND": f"127.0.0.1:{port}",
+        "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "DATABASE_URL": oltp_url,
@@ -154,12 +189,18 @@ def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, ser
             if process.poll() is not None:
                 raise AssertionError(process.stdout.read().decode()[-3000:])
             try:
-                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+                return requests.get(f"http://127.0.0.1:{internal_port}/readyz", timeout=2).status_code == 200
             except requests.RequestException:
                 return False
 
-        wait_until(ready, 60, "the image's command to answer /readyz")
+        wait_until(ready, 60, "the image's command to answer /readyz on its internal port")
         assert requests.get(f"http://127.0.0.1:{port}/api/v1/categories", timeout=5).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
+        assert requests.get(f"http://127.0.0.1:{internal_port}/metrics", timeout=5).status_code == 200
+        docs = requests.get(f"http://127.0.0.1:{internal_port}/api/v1/docs", timeout=5)
+        assert docs.status_code == 200 and "cdn" not in docs.text  # Swagger UI from the image itself
+        asset = requests.get(f"http://127.0.0.1:{internal_port}/api/v1/docs/assets/swagger-ui-bundle.js", timeout=5)
+        assert asset.status_code == 200 and len(asset.content) > 100_000
     finally:
         process.terminate()
         process.wait(timeout=30)

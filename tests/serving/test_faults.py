@@ -6,6 +6,7 @@ gunicorn's own refusals come in the error shape."""
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import json
 import secrets
 import select
@@ -27,7 +28,7 @@ from serving.config import ServingConfig
 from serving.db import check_idle_connection
 from serving.migrate import apply_migrations
 from tests.conftest import SMALL_SCALE, Services, own_services, run_services
-from tests.serving.conftest import product_in_stock, wait_until
+from tests.serving.conftest import ONE_ADDRESS_LIMITS, product_in_stock, wait_until
 
 RECOVERY_SECONDS = 2.0
 REDIS_BUDGET_SECONDS = 1.0
@@ -51,15 +52,25 @@ def own(tmp_path_factory) -> Iterator[Services]:
 @pytest.fixture
 def app(own):
     config = ServingConfig.from_env(
-        {"BFP_SECRET_KEY": secrets.token_hex(16), "DATABASE_URL": own.database_url, "REDIS_URL": own.redis_url}
+        {
+            "BFP_SECRET_KEY": secrets.token_hex(16),
+            "DATABASE_URL": own.database_url,
+            "REDIS_URL": own.redis_url,
+            **ONE_ADDRESS_LIMITS,
+            "BFP_SEARCH_CONNECTIONS": "8",  # the searches below open several pooled connections on purpose
+        }
     )
     app = create_app(config)
     yield app
     app.extensions["bfp_database"].close()
 
 
+SEARCHES = itertools.count()
+
+
 def search(client) -> int:
-    return client.get("/api/v1/search", query_string={"q": "the", "limit": 5}).status_code
+    """A request that reaches the database every time: a search not asked before (searches are cached)."""
+    return client.get("/api/v1/search", query_string={"q": f"the {next(SEARCHES)}", "limit": 5}).status_code
 
 
 def test_a_database_restart_under_requests_is_200_or_503_and_served_again_within_2_s(app, own):

@@ -21,9 +21,9 @@ def shopper_with(url: str, product_id: int, quantity: int = 1) -> requests.Sessi
     return session
 
 
-def set_stock(url: str, product_id: int, stock: int) -> None:
+def set_stock(admin_url: str, product_id: int, stock: int) -> None:
     response = requests.patch(
-        f"{url}/api/v1/admin/products/{product_id}",
+        f"{admin_url}/api/v1/admin/products/{product_id}",
         json={"stock": stock},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         timeout=10,
@@ -46,7 +46,7 @@ def fire_together(calls, threads: int):
 def test_200_concurrent_checkouts_of_a_stock_of_10_make_exactly_10_orders(live_server):
     with psycopg.connect(live_server.database_url, autocommit=True) as conn:
         product_id = conn.execute("SELECT id FROM products ORDER BY id DESC LIMIT 1").fetchone()[0]
-    set_stock(live_server.url, product_id, 10)
+    set_stock(live_server.internal_url, product_id, 10)  # admin: the internal listener
     shoppers = [shopper_with(live_server.url, product_id) for _ in range(200)]
     calls = [
         lambda s=s, i=i: s.post(
@@ -65,7 +65,7 @@ def test_200_concurrent_checkouts_of_a_stock_of_10_make_exactly_10_orders(live_s
             "SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = %s", (product_id,)
         )
         assert (stock, ordered.fetchone()[0]) == (0, 10)
-    metrics = requests.get(f"{live_server.url}/metrics", timeout=10).text
+    metrics = requests.get(f"{live_server.internal_url}/metrics", timeout=10).text
     assert 'storefront_checkouts_total{outcome="out_of_stock"} 190.0' in metrics  # summed over both workers
 
 
@@ -136,12 +136,12 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_a_second(live_dat
         assert shed.headers["Retry-After"] == "1"
         assert shed.json()["code"] == "database_busy"
         assert elapsed < 1.0
-        metrics = requests.get(f"{server.url}/metrics", timeout=10).text
+        metrics = requests.get(f"{server.internal_url}/metrics", timeout=10).text
         assert "storefront_db_pool_exhausted_total 1.0" in metrics
 
 
 def test_access_log_is_one_json_line_per_request(live_server):
-    requests.get(f"{live_server.url}/livez?probe=1", timeout=10)
+    requests.get(f"{live_server.internal_url}/livez?probe=1", timeout=10)
     lines = wait_until(  # gunicorn writes the line after the response has gone out
         lambda: [line for line in live_server.log_path.read_text().splitlines() if '"query": "probe=1"' in line],
         10,
