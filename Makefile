@@ -6,9 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BFP_PG_PORT ?= 55432
 BFP_REDIS_PORT ?= 56379
-export BFP_PG_PORT BFP_REDIS_PORT
+BFP_REDIS_CACHE_PORT ?= 56380
+export BFP_PG_PORT BFP_REDIS_PORT BFP_REDIS_CACHE_PORT
 export DATABASE_URL ?= postgresql://bfp@127.0.0.1:$(BFP_PG_PORT)/bfp
 export REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_PORT)/0
+export BFP_CACHE_REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_CACHE_PORT)/0
 # pytest starts its own Postgres + Redis here, apart from the demo's (see tests/conftest.py)
 export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
 # The demo history runs through yesterday (five complete seasons before it), so it is made anew each day.

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_with_services(parser, argv)
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bfp-profile-"))
-    _, sample, env = bench_environment(args.database_url, args.redis_url, args.purchases, scratch)
+    _, sample, env = bench_environment(args.database_url, args.redis_url, args.cache_redis_url, args.purchases, scratch)
     svg, raw = args.out / f"storefront-{args.mix}.svg", args.out / f"storefront-{args.mix}.txt"
 
     with server("gunicorn", env) as (url, pid, internal_url):

@@ -94,6 +94,7 @@ def parse_with_services(parser: argparse.ArgumentParser, argv: list[str] | None)
     """Adds the options every storefront benchmark shares (database, Redis, the purchases file) and parses."""
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
+    parser.add_argument("--cache-redis-url", default=os.environ.get("BFP_CACHE_REDIS_URL", "redis://127.0.0.1:56380/0"))
     parser.add_argument("--purchases", type=Path, default=Path("data/bench/amazon-purchases.csv"))
     args = parser.parse_args(argv)
     if not args.database_url:
@@ -101,18 +102,22 @@ def parse_with_services(parser: argparse.ArgumentParser, argv: list[str] | None)
     return args
 
 
-def bench_environment(database_url: str, redis_url: str, purchases_csv: Path, out: Path) -> tuple[str, dict, dict]:
+def bench_environment(
+    database_url: str, redis_url: str, cache_redis_url: str, purchases_csv: Path, out: Path
+) -> tuple[str, dict, dict]:
     """(bench database URL, catalog sample, the storefront's environment): the full catalog in its own database,
     Redis database 2 emptied, the sample saved for Locust."""
     bench_url = ensure_catalog(database_url, purchases_csv)
     sample_path = out / "catalog.json"
     sample = catalog_sample(bench_url, sample_path)
-    bench_redis = redis_url.rsplit("/", 1)[0] + "/2"
-    redis.Redis.from_url(bench_redis).flushdb()
+    bench_redis, bench_cache = (url.rsplit("/", 1)[0] + "/2" for url in (redis_url, cache_redis_url))
+    for url in (bench_redis, bench_cache):
+        redis.Redis.from_url(url).flushdb()
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
         "REDIS_URL": bench_redis,
+        "BFP_CACHE_REDIS_URL": bench_cache,
         "BFP_SECRET_KEY": secrets.token_hex(32),
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         "BFP_BENCH_CATALOG": str(sample_path),
@@ -302,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(n) for n in args.users.split(",")]
     out = Path(tempfile.mkdtemp(prefix="bfp-bench-serve-"))
 
-    bench_url, sample, env = bench_environment(args.database_url, args.redis_url, args.purchases, out)
+    bench_url, sample, env = bench_environment(
+        args.database_url, args.redis_url, args.cache_redis_url, args.purchases, out
+    )
     log(f"{WORKERS} workers x {THREADS} threads (gunicorn gthread; granian alongside); {os.cpu_count()} cores")
     hot = sample["hot_products"]
 

@@ -364,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
     services = Services({**os.environ, "BFP_STATE_DIR": str(STATE / "services"), "BFP_PG_PORT": str(free_port()),
-                         "BFP_REDIS_PORT": str(free_port()), "BFP_DB_NAME": "bfp_drill_pipeline"})  # fmt: skip
+                         "BFP_REDIS_PORT": str(free_port()), "BFP_REDIS_CACHE_PORT": str(free_port()),
+                         "BFP_DB_NAME": "bfp_drill_pipeline"})  # fmt: skip
     services.run("up")
     results: list[Outcome] = []
     try:

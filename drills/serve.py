@@ -59,6 +59,7 @@ class Services:
     env: dict[str, str]
     database_url: str = ""
     redis_url: str = ""
+    cache_redis_url: str = ""
 
     def run(self, command: str) -> None:
         done = subprocess.run([str(SERVICES), command], env=self.env, capture_output=True, text=True, check=False)
@@ -69,6 +70,8 @@ class Services:
                 self.database_url = line.split("=", 1)[1]
             if line.startswith("REDIS_URL="):
                 self.redis_url = line.split("=", 1)[1]
+            if line.startswith("BFP_CACHE_REDIS_URL="):
+                self.cache_redis_url = line.split("=", 1)[1]
 
 
 @dataclass
@@ -139,6 +142,7 @@ def gunicorn(services: Services, port: int, internal_port: int) -> Iterator[subp
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "DATABASE_URL": services.database_url,
         "REDIS_URL": services.redis_url,
+        "BFP_CACHE_REDIS_URL": services.cache_redis_url,
         "BFP_BIND": f"127.0.0.1:{port}",
         "BFP_WORKERS": "4",
         "BFP_ACCESS_LOG": str(STATE / "access.log"),
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "BFP_STATE_DIR": str(STATE / "services"),
             "BFP_PG_PORT": str(free_port()),
             "BFP_REDIS_PORT": str(free_port()),
+            "BFP_REDIS_CACHE_PORT": str(free_port()),
             "BFP_DB_NAME": "bfp_drill",
         }
     )

@@ -3,10 +3,12 @@
 # project-local folder on non-default ports, so nothing on the machine is touched.
 #
 #   scripts/services.sh up|down|status|env|destroy   (destroy = down, then delete the data)
-#   scripts/services.sh restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis (drills)
+#   scripts/services.sh restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis [ROLE]
+#                                      (drills; ROLE of Redis: state, cache or all, the default)
 #
 # Settings (environment): BFP_STATE_DIR (default <repo>/.local/services), BFP_PG_PORT (55432),
-# BFP_REDIS_PORT (56379), BFP_DB_NAME (bfp), BFP_DB_USER (bfp).
+# BFP_REDIS_PORT (56379, the state role), BFP_REDIS_CACHE_PORT (the next port, the cache role),
+# BFP_REDIS_STATE_MAXMEMORY (256mb), BFP_REDIS_CACHE_MAXMEMORY (128mb), BFP_DB_NAME (bfp), BFP_DB_USER (bfp).
 # `up` is idempotent: running services are left alone, stale pid files are cleared.
 # Works as root (PostgreSQL refuses root, so the cluster runs as the `postgres` user) and as a normal user.
 set -euo pipefail
@@ -15,10 +17,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE_DIR=${BFP_STATE_DIR:-$ROOT/.local/services}
 PG_PORT=${BFP_PG_PORT:-55432}
 REDIS_PORT=${BFP_REDIS_PORT:-56379}
+REDIS_CACHE_PORT=${BFP_REDIS_CACHE_PORT:-$((REDIS_PORT + 1))}
+REDIS_STATE_MAXMEMORY=${BFP_REDIS_STATE_MAXMEMORY:-256mb}
+REDIS_CACHE_MAXMEMORY=${BFP_REDIS_CACHE_MAXMEMORY:-128mb}
 DB_NAME=${BFP_DB_NAME:-bfp}
 DB_USER=${BFP_DB_USER:-bfp}
 REDIS_DIR=$STATE_DIR/redis
-REDIS_PID=$REDIS_DIR/redis.pid
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -112,37 +116,59 @@ CONF
   fi
 }
 
+# Two Redis roles, two servers (one server has one eviction policy):
+#   state (REDIS_URL): carts and rate-limit counters; never evicts (noeviction: at its bound a write fails,
+#     which a cart answers with 503, instead of a cart silently disappearing); append-only file, fsync 1 s.
+#   cache (BFP_CACHE_REDIS_URL): products, listings, searches; evicts the least recently used (allkeys-lru)
+#     at its bound, so a flood of unique keys pushes out cache entries only; no persistence.
+redis_port() { if [ "$1" = cache ]; then echo "$REDIS_CACHE_PORT"; else echo "$REDIS_PORT"; fi; }
+redis_dir() { if [ "$1" = cache ]; then echo "$STATE_DIR/redis-cache"; else echo "$REDIS_DIR"; fi; }
+redis_pid_file() { echo "$(redis_dir "$1")/redis.pid"; }
+
 redis_running() {
-  local pid
-  [ -f "$REDIS_PID" ] || return 1
-  pid=$(cat "$REDIS_PID")
+  local pid pid_file
+  pid_file=$(redis_pid_file "${1:-state}")
+  [ -f "$pid_file" ] || return 1
+  pid=$(cat "$pid_file")
   [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -q '^redis-server' "/proc/$pid/comm"
+}
+
+redis_up_role() {
+  local role=$1 port dir pid_file
+  port=$(redis_port "$role"); dir=$(redis_dir "$role"); pid_file=$(redis_pid_file "$role")
+  mkdir -p "$dir"
+  if redis_running "$role"; then
+    log "redis ($role) already running (pid $(cat "$pid_file"))"
+  else
+    [ -f "$pid_file" ] && { log "removing stale $pid_file"; rm -f "$pid_file"; }
+    local role_options
+    if [ "$role" = cache ]; then
+      role_options=(--maxmemory "$REDIS_CACHE_MAXMEMORY" --maxmemory-policy allkeys-lru --appendonly no)
+    else
+      role_options=(--maxmemory "$REDIS_STATE_MAXMEMORY" --maxmemory-policy noeviction
+                    --appendonly yes --appendfsync everysec)
+    fi
+    redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
+      --pidfile "$pid_file" --logfile "$dir/redis.log" --save "" "${role_options[@]}" >/dev/null
+  fi
+  local deadline=$((SECONDS + 30))
+  until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+    [ $SECONDS -lt $deadline ] || die "redis ($role) did not answer on port $port, see $dir/redis.log"
+    sleep 0.1
+  done
 }
 
 redis_up() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server not found"
-  mkdir -p "$REDIS_DIR"
-  if redis_running; then
-    log "redis already running (pid $(cat "$REDIS_PID"))"
-  else
-    [ -f "$REDIS_PID" ] && { log "removing stale $REDIS_PID"; rm -f "$REDIS_PID"; }
-    # Carts live here: an append-only file fsynced every second keeps them across a restart (at most the
-    # last second's writes are lost on a crash; a clean shutdown loses nothing).
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
-      --pidfile "$REDIS_PID" --logfile "$REDIS_DIR/redis.log" --save "" \
-      --appendonly yes --appendfsync everysec >/dev/null
-  fi
-  local deadline=$((SECONDS + 30))
-  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do
-    [ $SECONDS -lt $deadline ] || die "redis did not answer on port $REDIS_PORT, see $REDIS_DIR/redis.log"
-    sleep 0.1
-  done
+  redis_up_role state
+  redis_up_role cache
 }
 
 print_env() {
   cat <<ENV
 DATABASE_URL=postgresql://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+BFP_CACHE_REDIS_URL=redis://127.0.0.1:$REDIS_CACHE_PORT/0
 ENV
 }
 
@@ -160,16 +186,19 @@ cmd_down() {
   if bin=$(pg_bindir) && pg_running "$data"; then
     as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null && log "postgres stopped"
   fi
-  if redis_running; then
-    kill "$(cat "$REDIS_PID")"
-    local deadline=$((SECONDS + 30))
-    while redis_running; do
-      [ $SECONDS -lt $deadline ] || die "redis did not stop"
-      sleep 0.1
-    done
-    log "redis stopped"
-  fi
-  rm -f "$REDIS_PID"
+  local role
+  for role in state cache; do
+    if redis_running "$role"; then
+      kill "$(cat "$(redis_pid_file "$role")")"
+      local deadline=$((SECONDS + 30))
+      while redis_running "$role"; do
+        [ $SECONDS -lt $deadline ] || die "redis ($role) did not stop"
+        sleep 0.1
+      done
+      log "redis ($role) stopped"
+    fi
+    rm -f "$(redis_pid_file "$role")"
+  done
 }
 
 cmd_status() {
@@ -177,8 +206,11 @@ cmd_status() {
   data=$(pg_base)/data
   if pg_running "$data"; then echo "postgres: running on 127.0.0.1:$(sed -n 4p "$data/postmaster.pid") (data: $data)"
   else echo "postgres: stopped (data: $data)"; rc=3; fi
-  if redis_running; then echo "redis: running on 127.0.0.1:$REDIS_PORT"
-  else echo "redis: stopped"; rc=3; fi
+  local role
+  for role in state cache; do
+    if redis_running "$role"; then echo "redis ($role): running on 127.0.0.1:$(redis_port "$role")"
+    else echo "redis ($role): stopped"; rc=3; fi
+  done
   [ $rc -eq 0 ] && print_env
   return $rc
 }
@@ -195,27 +227,43 @@ cmd_restart_postgres() {
   log "postgres restarted"
 }
 
+# The Redis commands act on both roles unless a role is named (state or cache): the shop's Redis as a whole.
+redis_roles() { case "${1:-all}" in all) echo state cache ;; state|cache) echo "$1" ;; *) die "no Redis role $1 (state, cache or all)" ;; esac; }
+
 cmd_restart_redis() {
-  cmd_stop_redis  # a clean shutdown writes the append-only file
-  redis_up
+  cmd_stop_redis "${1:-all}"  # a clean shutdown writes the state role's append-only file
+  local role
+  for role in $(redis_roles "${1:-all}"); do redis_up_role "$role"; done
   log "redis restarted"
 }
 
 cmd_stop_redis() {
-  redis_running || die "redis is not running"
-  redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
-  local deadline=$((SECONDS + 30))
-  while redis_running; do
-    [ $SECONDS -lt $deadline ] || die "redis did not stop"
-    sleep 0.05
+  local role port
+  for role in $(redis_roles "${1:-all}"); do
+    redis_running "$role" || die "redis ($role) is not running"
+    port=$(redis_port "$role")
+    redis-cli -p "$port" shutdown >/dev/null 2>&1 || true
+    local deadline=$((SECONDS + 30))
+    while redis_running "$role"; do
+      [ $SECONDS -lt $deadline ] || die "redis ($role) did not stop"
+      sleep 0.05
+    done
+    rm -f "$(redis_pid_file "$role")"
   done
-  rm -f "$REDIS_PID"
   log "redis stopped"
 }
 
+cmd_start_redis() {
+  local role
+  for role in $(redis_roles "${1:-all}"); do redis_up_role "$role"; done
+}
+
 cmd_signal_redis() {
-  redis_running || die "redis is not running"
-  kill "-$1" "$(cat "$REDIS_PID")"
+  local role
+  for role in $(redis_roles "${2:-all}"); do
+    redis_running "$role" || die "redis ($role) is not running"
+    kill "-$1" "$(cat "$(redis_pid_file "$role")")"
+  done
 }
 
 cmd_destroy() {
@@ -231,10 +279,10 @@ case "${1:-}" in
   env) print_env ;;
   destroy) cmd_destroy ;;
   restart-postgres) cmd_restart_postgres ;;
-  restart-redis) cmd_restart_redis ;;
-  stop-redis) cmd_stop_redis ;;
-  start-redis) redis_up ;;
-  freeze-redis) cmd_signal_redis STOP ;;
-  thaw-redis) cmd_signal_redis CONT ;;
+  restart-redis) cmd_restart_redis "${2:-all}" ;;
+  stop-redis) cmd_stop_redis "${2:-all}" ;;
+  start-redis) cmd_start_redis "${2:-all}" ;;
+  freeze-redis) cmd_signal_redis STOP "${2:-all}" ;;
+  thaw-redis) cmd_signal_redis CONT "${2:-all}" ;;
   *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     """The storefront app; settings from the environment unless given (tests pass their own)."""
     from serving import metrics
     from serving.api import init_api
-    from serving.cache import Cache
+    from serving.cache import Cache, redis_client
     from serving.cart.pages import bp as cart_pages
     from serving.catalog import queries
     from serving.catalog.pages import bp as catalog_pages
@@ -52,6 +52,7 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     init_validation(app)  # bounds on URL, headers and body before any view runs
     app.extensions["bfp_database"] = Database(config)
     app.extensions["bfp_cache"] = Cache(config)
+    app.extensions["bfp_state_redis"] = redis_client(config.state_redis_url, config, "state")
 
     app.extensions["bfp_limiter"] = Limiter(config)
     if config.trusted_proxies:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import redis
 import redis.client
+from circuitbreaker import STATE_HALF_OPEN, STATE_OPEN, CircuitBreaker
 from flask import current_app, g, has_request_context
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -63,64 +66,118 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
-def _failed_earlier() -> bool:
-    return has_request_context() and g.get("redis_failed", False)
+def _failed_earlier(role: str) -> bool:
+    return has_request_context() and role in g.get("redis_failed", ())
 
 
-def _note_failure() -> None:
+def _note_failure(role: str) -> None:
     if has_request_context():
-        g.redis_failed = True
+        g.redis_failed = {*g.get("redis_failed", ()), role}
+
+
+class RedisBreaker(CircuitBreaker):
+    """The `circuitbreaker` library's breaker, one per Redis role per worker process, shared by its threads:
+    after two calls in a row fail to connect or time out, calls fail at once for a second; then one call (one
+    thread: the others still fail at once) tries again, and closes the circuit if it is answered. A frozen
+    Redis thus costs the worker one timeout per second, not one per request."""
+
+    FAILURE_THRESHOLD = 2
+    RECOVERY_TIMEOUT = 1
+    EXPECTED_EXCEPTION = (redis.ConnectionError, redis.TimeoutError)
+
+    def __init__(self, name: str):
+        super().__init__(name=name)
+        self._trial = threading.Lock()
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Runs the block through the breaker; redis.ConnectionError at once while the circuit is open."""
+        state = self.state
+        trial = state == STATE_HALF_OPEN
+        if state == STATE_OPEN or (trial and not self._trial.acquire(blocking=False)):
+            metrics.REDIS_SHORT_CIRCUITED.labels(self.name).inc()
+            raise redis.ConnectionError(f"Redis ({self.name}) circuit open: it failed to answer just now")
+        try:
+            with self:
+                yield
+        finally:
+            if trial:
+                self._trial.release()
 
 
 class RequestScopedRedis(redis.Redis):
-    """A client that, once Redis failed to answer in a request, fails the request's later calls at once: a
-    frozen server would cost every call its timeout, and a page makes several (cart, products, menu)."""
+    """A client of one Redis role behind its worker's circuit breaker that, once Redis failed to answer in a
+    request, also fails the request's later calls to that role at once: a frozen server would cost every
+    call its timeout, and a page makes several (cart, products, menu)."""
+
+    role: str
+    breaker: RedisBreaker
 
     def execute_command(self, *args, **options):
-        if _failed_earlier():
-            raise redis.ConnectionError("Redis did not answer earlier in this request")
+        if _failed_earlier(self.role):
+            raise redis.ConnectionError(f"Redis ({self.role}) did not answer earlier in this request")
         try:
-            return super().execute_command(*args, **options)
+            with self.breaker.guard():
+                return super().execute_command(*args, **options)
         except (redis.ConnectionError, redis.TimeoutError):  # not a reply error (NOSCRIPT is routine)
-            _note_failure()
+            _note_failure(self.role)
             raise
 
     def pipeline(self, transaction=True, shard_hint=None) -> RequestScopedPipeline:
-        return RequestScopedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe = RequestScopedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.role, pipe.breaker = self.role, self.breaker
+        return pipe
 
 
 class RequestScopedPipeline(redis.client.Pipeline):
-    """The pipeline of RequestScopedRedis: the same rule for its one round trip."""
+    """The pipeline of RequestScopedRedis: the same rules for its one round trip."""
+
+    role: str
+    breaker: RedisBreaker
 
     def execute(self, raise_on_error: bool = True):
-        if _failed_earlier():
+        if _failed_earlier(self.role):
             self.reset()
-            raise redis.ConnectionError("Redis did not answer earlier in this request")
+            raise redis.ConnectionError(f"Redis ({self.role}) did not answer earlier in this request")
         try:
-            return super().execute(raise_on_error)
+            with self.breaker.guard():
+                return super().execute(raise_on_error)
         except (redis.ConnectionError, redis.TimeoutError):
-            _note_failure()
+            self.reset()
+            _note_failure(self.role)
             raise
 
 
+def redis_client(url: str, config: ServingConfig, role: str) -> RequestScopedRedis:
+    """A client of one Redis role (`cache` or `state`) with short socket timeouts and its own breaker."""
+    # One reconnect without backoff (a connection that died with a restarted server), no more: a frozen
+    # Redis costs a request at most 2 x the timeout before its 503 (redis-py's default retries 3 times with
+    # backoff, past a second; RequestScopedRedis fails the request's later calls at once).
+    client = RequestScopedRedis.from_url(
+        url,
+        socket_timeout=config.redis_timeout_seconds,
+        socket_connect_timeout=config.redis_timeout_seconds,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 1),
+    )
+    client.role, client.breaker = role, RedisBreaker(role)
+    return client
+
+
+def state_redis() -> RequestScopedRedis:
+    """The state role's client (carts): a Redis that never evicts, apart from the cache's."""
+    return current_app.extensions["bfp_state_redis"]
+
+
 class Cache:
-    """Cache-aside over one Redis client with short socket timeouts (a dead Redis costs milliseconds)."""
+    """Cache-aside over the cache role's Redis (it evicts the least recently used entries at its bound)."""
 
     def __init__(self, config: ServingConfig):
         self.config = config
-        # One reconnect without backoff (a connection that died with a restarted server), no more: a frozen
-        # Redis costs a request at most 2 x the timeout before its 503 (redis-py's default retries 3 times with
-        # backoff, past a second; RequestScopedRedis fails the request's later calls at once).
-        self.client = RequestScopedRedis.from_url(
-            config.redis_url,
-            socket_timeout=config.redis_timeout_seconds,
-            socket_connect_timeout=config.redis_timeout_seconds,
-            health_check_interval=30,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self.client = redis_client(config.cache_redis_url, config, "cache")
         # The hot entries also live in the process, for as long as Redis pushes their invalidations.
         self.near = NearCache(
-            config.redis_url, config.near_cache_items, config.near_cache_seconds, config.redis_timeout_seconds
+            config.cache_redis_url, config.near_cache_items, config.near_cache_seconds, config.redis_timeout_seconds
         )
 
     def get_or_load(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> Any:

@@ -19,8 +19,9 @@ class ConfigError(RuntimeError):
 class ServingConfig:
     secret_key: str  # signs the shopper's session cookie; required, never defaulted
     database_url: str
-    redis_url: str
+    redis_url: str  # the state role: carts and rate-limit counters (noeviction, persisted)
     admin_token: str | None  # the admin endpoint is disabled without one
+    cache_redis_url: str = "redis://127.0.0.1:56380/0"  # the cache role: entries it may evict (allkeys-lru)
     db_pool_size: int = 8  # connections per process: gunicorn gthread threads share them
     db_pool_wait_seconds: float = 0.5  # then 503 + Retry-After instead of queueing forever
     db_pool_max_waiting: int = 64  # beyond this many queued requests, shed at once
@@ -69,6 +70,7 @@ class ServingConfig:
             database_url=env.get("DATABASE_URL", "postgresql://bfp@127.0.0.1:55432/bfp"),
             redis_url=env.get("REDIS_URL", "redis://127.0.0.1:56379/0"),
             admin_token=admin_token,
+            cache_redis_url=env.get("BFP_CACHE_REDIS_URL", "redis://127.0.0.1:56380/0"),
             db_pool_size=_number(env, "BFP_DB_POOL_SIZE", int, 8),
             db_pool_wait_seconds=_number(env, "BFP_DB_POOL_WAIT_SECONDS", float, 0.5),
             db_pool_max_waiting=_number(env, "BFP_DB_POOL_MAX_WAITING", int, 64),

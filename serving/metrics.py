@@ -62,6 +62,9 @@ DEPENDENCY_UP = Gauge(
     ["dependency"],
     multiprocess_mode="livemin",
 )
+REDIS_SHORT_CIRCUITED = Counter(
+    "storefront_redis_short_circuited_total", "Redis calls failed at once by the worker's open circuit", ["role"]
+)
 DATABASE_LOST = Counter("storefront_db_unavailable_total", "Requests answered 503: the database went away or timed out")
 
 

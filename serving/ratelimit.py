@@ -13,8 +13,11 @@ import time
 import redis
 from flask import current_app, request
 from limits import parse_many, storage, strategies
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from serving import metrics
+from serving.cache import state_redis
 from serving.config import ServingConfig
 from serving.errors import StorefrontError
 
@@ -36,6 +39,7 @@ class Limiter:
             key_prefix="ratelimit",
             socket_timeout=config.redis_timeout_seconds,
             socket_connect_timeout=config.redis_timeout_seconds,
+            retry=Retry(NoBackoff(), 1),  # as the app's own clients: one reconnect, no backoff
         )
         self.window = strategies.FixedWindowRateLimiter(counters)
         self.rates = {
@@ -47,12 +51,13 @@ class Limiter:
     def hit(self, name: str, who: str, message: str) -> None:
         """Counts one `name` event of `who`; TooManyRequests (429 + Retry-After) past any of its rates."""
         try:
-            for rate in self.rates[name]:
-                if not self.window.hit(rate, name, who):
-                    reset_at = self.window.get_window_stats(rate, name, who).reset_time
-                    break
-            else:
-                return
+            with state_redis().breaker.guard():  # the state role's breaker: its counters live there
+                for rate in self.rates[name]:
+                    if not self.window.hit(rate, name, who):
+                        reset_at = self.window.get_window_stats(rate, name, who).reset_time
+                        break
+                else:
+                    return
         except redis.RedisError as exc:
             current_app.logger.warning("%s rate limit not enforced, Redis unavailable: %s", name, exc)
             return

@@ -59,8 +59,9 @@ def with_database(url: str, name: str) -> str:
 @dataclass(frozen=True)
 class Services:
     database_url: str  # the session's own database (not the demo's)
-    redis_url: str
+    redis_url: str  # the state role (carts, counters)
     env: dict[str, str]
+    cache_redis_url: str  # the cache role
 
     def admin_connect(self):
         conn = psycopg2.connect(with_database(self.database_url, "postgres"))
@@ -77,6 +78,7 @@ def own_services(state_dir: str, db_name: str, destroy: bool = False) -> Iterato
         "BFP_STATE_DIR": state_dir,
         "BFP_PG_PORT": str(free_port()),
         "BFP_REDIS_PORT": str(free_port()),
+        "BFP_REDIS_CACHE_PORT": str(free_port()),
         "BFP_DB_NAME": db_name,
     }
     run_services("down", env)  # a previous session may have left them on other ports
@@ -84,7 +86,7 @@ def own_services(state_dir: str, db_name: str, destroy: bool = False) -> Iterato
     assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
     urls = parse_env_lines(started.stdout)
     try:
-        yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env)
+        yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env, urls["BFP_CACHE_REDIS_URL"])
     finally:
         run_services("destroy" if destroy else "down", env)
 
@@ -141,8 +143,10 @@ def db(database_url: str):
 
 @pytest.fixture
 def redis_client(services: Services) -> Iterator[redis.Redis]:
-    """The session's Redis, emptied before the test."""
-    client = redis.Redis.from_url(services.redis_url, socket_timeout=5)
+    """The session's cache Redis, both roles emptied before the test."""
+    with redis.Redis.from_url(services.redis_url, socket_timeout=5) as state:
+        state.flushdb()
+    client = redis.Redis.from_url(services.cache_redis_url, socket_timeout=5)
     client.flushdb()
     yield client
     client.close()

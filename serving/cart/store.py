@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from flask import current_app
 
-from serving.cache import cache
+from serving.cache import cache, state_redis
 from serving.catalog import queries as catalog
 from serving.errors import NotFound, ServiceUnavailable, Unprocessable
 
@@ -37,7 +37,7 @@ def _run(customer_id: int, change) -> list:
     """One round trip: `change(pipe)` queues its commands, then the cart is renewed and read back (last item)."""
     key = cart_key(customer_id)
     try:
-        pipe = cache().client.pipeline(transaction=True)
+        pipe = state_redis().pipeline(transaction=True)
         change(pipe)
         pipe.expire(key, cache().config.cart_ttl_seconds)
         pipe.hgetall(key)
@@ -122,7 +122,7 @@ def remove_ordered(customer_id: int, ordered: dict[int, int]) -> None:
     error is logged, not raised: the order stands, and the shopper sees the lines still in the cart."""
     args = [str(value) for pid, quantity in sorted(ordered.items()) for value in (pid, quantity)]
     try:
-        cache().client.eval(REMOVE_ORDERED_LUA, 1, cart_key(customer_id), *args)
+        state_redis().eval(REMOVE_ORDERED_LUA, 1, cart_key(customer_id), *args)
     except redis.RedisError as exc:
         current_app.logger.warning("ordered lines not removed from cart %s (%s)", cart_key(customer_id), exc)
 

@@ -19,7 +19,7 @@ import requests
 
 from serving import create_app
 from serving.config import ServingConfig
-from tests.conftest import ROOT, database_from_template, free_port
+from tests.conftest import ROOT, Services, database_from_template, free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -30,11 +30,12 @@ SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "st
 ONE_ADDRESS_LIMITS = {"BFP_NEW_SHOPPER_RATE_LIMIT": "100000 per minute", "BFP_SEARCH_RATE_LIMIT": "100000 per minute"}
 
 
-def config_for(database_url: str, redis_url: str) -> ServingConfig:
+def config_for(database_url: str, redis_url: str, cache_redis_url: str) -> ServingConfig:
     env = {
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        "BFP_CACHE_REDIS_URL": cache_redis_url,
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         **ONE_ADDRESS_LIMITS,
     }
@@ -43,7 +44,7 @@ def config_for(database_url: str, redis_url: str) -> ServingConfig:
 
 @pytest.fixture
 def config(oltp_url, services, redis_client) -> ServingConfig:
-    return config_for(oltp_url, services.redis_url)
+    return config_for(oltp_url, services.redis_url, services.cache_redis_url)
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
+def running_gunicorn(database_url: str, services: Services, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
     """gunicorn with the production config (gthread) on free ports (public and internal); stopped on exit."""
     port, internal_port = free_port(), free_port()
     log_path = tmp / f"gunicorn-{port}.log"
@@ -104,7 +105,8 @@ def running_gunicorn(database_url: str, redis_url: str, tmp: Path, **env_overrid
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": services.redis_url,
+        "BFP_CACHE_REDIS_URL": services.cache_redis_url,
         "BFP_BIND": f"127.0.0.1:{port}",
         "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "BFP_WORKERS": "2",
@@ -149,8 +151,9 @@ def live_database(services, catalog_template) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def live_server(live_database, services, tmp_path_factory) -> Iterator[LiveServer]:
-    redis.Redis.from_url(services.redis_url).flushdb()
-    with running_gunicorn(live_database, services.redis_url, tmp_path_factory.mktemp("gunicorn")) as server:
+    for url in (services.redis_url, services.cache_redis_url):
+        redis.Redis.from_url(url).flushdb()
+    with running_gunicorn(live_database, services, tmp_path_factory.mktemp("gunicorn")) as server:
         yield server
 
 
@@ -190,4 +193,5 @@ def stoppable_redis(tmp_path) -> Iterator[str]:
 
 
 def with_redis(config: ServingConfig, redis_url: str) -> ServingConfig:
-    return replace(config, redis_url=redis_url)
+    """The config with both Redis roles on `redis_url` (a test's own server, which it stops)."""
+    return replace(config, redis_url=redis_url, cache_redis_url=redis_url)

@@ -1,6 +1,7 @@
 """Well-formed but hostile traffic, one class per test: inventory hoarding past purchase limits, identity
-minting, search the index cannot serve, a checkout queued on a hot row, the edge's defaults (the internal
-listener, HTTPS cookies and HSTS, the admin token and its audit), and a cart changed while its checkout ran."""
+minting, search the index cannot serve, a checkout queued on a hot row, a flood of unique cache keys, the
+edge's defaults (the internal listener, HTTPS cookies and HSTS, the admin token and its audit), and a cart
+changed while its checkout ran. The frozen Redis's breaker is in test_faults.py (it freezes its own Redis)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import replace
 
 import psycopg
 import pytest
+import redis
 
 from serving import create_app
 from serving.config import ConfigError, ServingConfig
@@ -276,3 +278,32 @@ def test_an_admin_change_is_audited_with_before_and_after(client, sql):
     assert row[0].startswith("token:") and ADMIN_TOKEN not in row[0]
     assert row[1:] == ("change_product", f"{product['price']:.2f}", "1.23")
     assert str(sql.execute("SELECT price FROM products WHERE id = %s", (product["id"],)).fetchone()[0]) == "1.23"
+
+
+def test_carts_live_on_a_redis_that_never_evicts_and_a_cache_key_flood_evicts_only_cache_entries(
+    app, client, sql, services, redis_client
+):
+    state = redis.Redis.from_url(services.redis_url)
+    cache = redis_client  # the cache role
+    assert state.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+    assert cache.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+    assert int(state.config_get("maxmemory")["maxmemory"]) > 0 and int(cache.config_get("maxmemory")["maxmemory"]) > 0
+    product = product_in_stock(sql)
+    assert client.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": 2}).status_code == 200
+    assert client.get(f"/api/v1/products/{product['id']}").status_code == 200
+    assert [key.decode() for key in state.keys("cart:*")] != [] and cache.keys("cart:*") == []
+    assert cache.exists(f"product:{product['id']}") and not state.exists(f"product:{product['id']}")
+
+    bound = cache.config_get("maxmemory")["maxmemory"]
+    cache.config_set("maxmemory", "4mb")  # a flood past the cache's bound, made small for the test
+    try:
+        with app.app_context():
+            for i in range(2000):  # ~8 MB of unique cache entries through the app's own cache path
+                app.extensions["bfp_cache"].get_or_load("flood", f"search:flood-{i}", 60, lambda: "x" * 4096)
+        assert cache.info("stats")["evicted_keys"] > 0
+        assert cache.info("memory")["used_memory"] <= 4 * 1024 * 1024 * 1.1
+    finally:
+        cache.config_set("maxmemory", bound)
+    cart = client.get("/api/v1/cart").get_json()
+    assert [(line["product_id"], line["quantity"]) for line in cart["lines"]] == [(product["id"], 2)]
+    state.close()

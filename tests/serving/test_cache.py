@@ -169,5 +169,7 @@ def test_with_redis_stopped_the_catalog_serves_from_postgres_and_carts_answer_50
     assert client.get("/cart").status_code == 503
     # the pod stays ready (it serves the catalog); the outage shows in the metrics its alerts watch
     assert client.get("/readyz").status_code == 200
-    assert 'storefront_dependency_up{dependency="redis"} 0.0' in client.get("/metrics").get_data(as_text=True)
+    exposition = client.get("/metrics").get_data(as_text=True)
+    assert 'storefront_dependency_up{dependency="redis_cache"} 0.0' in exposition
+    assert 'storefront_dependency_up{dependency="redis_state"} 0.0' in exposition
     app.extensions["bfp_database"].close()

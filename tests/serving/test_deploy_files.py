@@ -180,6 +180,7 @@ def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, ser
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "DATABASE_URL": oltp_url,
         "REDIS_URL": services.redis_url,
+        "BFP_CACHE_REDIS_URL": services.cache_redis_url,
         "BFP_WORKERS": "1",
     }
     process = subprocess.Popen(argv, cwd=app_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -26,7 +26,8 @@ def test_liveness_readiness_and_metrics(client):
     client.get("/api/v1/categories")
     exposition = client.get("/metrics").get_data(as_text=True)
     assert 'storefront_dependency_up{dependency="postgres"} 1.0' in exposition
-    assert 'storefront_dependency_up{dependency="redis"} 1.0' in exposition
+    assert 'storefront_dependency_up{dependency="redis_cache"} 1.0' in exposition
+    assert 'storefront_dependency_up{dependency="redis_state"} 1.0' in exposition
     assert 'storefront_request_seconds_count{endpoint="/api/v1/categories",method="GET"}' in exposition
     assert "storefront_db_pool_wait_seconds_bucket" in exposition
 

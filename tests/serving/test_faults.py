@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from datagen import purchases
 from datagen.load import load_catalog
-from serving import create_app
+from serving import create_app, metrics
 from serving.config import ServingConfig
 from serving.db import check_idle_connection
 from serving.migrate import apply_migrations
@@ -56,6 +56,7 @@ def app(own):
             "BFP_SECRET_KEY": secrets.token_hex(16),
             "DATABASE_URL": own.database_url,
             "REDIS_URL": own.redis_url,
+            "BFP_CACHE_REDIS_URL": own.cache_redis_url,
             **ONE_ADDRESS_LIMITS,
             "BFP_SEARCH_CONNECTIONS": "8",  # the searches below open several pooled connections on purpose
         }
@@ -165,7 +166,24 @@ def test_a_frozen_redis_answers_503_within_the_budget(app, own):
         assert "nothing was changed" in client.get("/api/v1/cart").get_json()["message"]
     finally:
         run(own, "thaw-redis")
-    assert client.get("/api/v1/cart").status_code == 200
+    # the worker's breaker lets one call try again within its recovery time (1 s): served again after it
+    wait_until(lambda: client.get("/api/v1/cart").status_code == 200, 2.5, "the cart to be served after the thaw")
+
+
+def test_a_frozen_redis_costs_a_worker_one_timeout_per_second_not_one_per_request(app, own):
+    """The worker's threads share one breaker per Redis role: once two calls timed out, the others fail at
+    once (and the reads go to PostgreSQL) until one trial a second finds Redis answering again."""
+    refused_at_once = metrics.REDIS_SHORT_CIRCUITED.labels("cache")
+    before = refused_at_once._value.get()
+    run(own, "freeze-redis")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:  # 40 searches never asked before: cache misses
+            statuses = list(pool.map(lambda _: search(app.test_client()), range(40)))
+    finally:
+        run(own, "thaw-redis")
+    assert statuses == [200] * 40  # every one answered from PostgreSQL
+    # at most the first wave (8 threads) and a trial or two paid the timeout; the rest were refused at once
+    assert refused_at_once._value.get() - before >= 28
 
 
 def a_product_in_stock(own: Services) -> int:

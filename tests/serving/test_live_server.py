@@ -104,7 +104,7 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_a_second(live_dat
     """One worker, one thread-shared connection: a checkout blocked on a locked row holds it; the next
     request that needs the database gets a 503 after the 0.3 s pool wait instead of queueing."""
     env = {"BFP_WORKERS": "1", "BFP_DB_POOL_SIZE": "1", "BFP_DB_POOL_WAIT_SECONDS": "0.3"}
-    with running_gunicorn(live_database, services.redis_url, tmp_path, **env) as server:
+    with running_gunicorn(live_database, services, tmp_path, **env) as server:
         with psycopg.connect(live_database, autocommit=True) as conn:
             product_id = conn.execute(
                 "SELECT id FROM products WHERE stock > 0 ORDER BY id LIMIT 1 OFFSET 3"
