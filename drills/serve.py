@@ -136,7 +136,8 @@ class Shopper(threading.Thread):
 
 
 @contextlib.contextmanager
-def gunicorn(services: Services, port: int, internal_port: int) -> Iterator[subprocess.Popen]:
+def gunicorn(services: Services, port: int, internal_port: int, **overrides: str) -> Iterator[subprocess.Popen]:
+    """gunicorn with the production config on the drill's services; `overrides` replace its settings."""
     env = {
         **os.environ,
         "BFP_SECRET_KEY": secrets.token_hex(16),
@@ -152,6 +153,7 @@ def gunicorn(services: Services, port: int, internal_port: int) -> Iterator[subp
         "BFP_NEW_SHOPPER_RATE_LIMIT": "1000 per second",
         "BFP_SEARCH_RATE_LIMIT": "1000 per second",
         "PROMETHEUS_MULTIPROC_DIR": str(STATE / "metrics"),
+        **overrides,
     }
     log = (STATE / "gunicorn.log").open("ab")
     process = subprocess.Popen(

@@ -150,15 +150,17 @@ class RequestScopedPipeline(redis.client.Pipeline):
 
 def redis_client(url: str, config: ServingConfig, role: str) -> RequestScopedRedis:
     """A client of one Redis role (`cache` or `state`) with short socket timeouts and its own breaker."""
-    # One reconnect without backoff (a connection that died with a restarted server), no more: a frozen
-    # Redis costs a request at most 2 x the timeout before its 503 (redis-py's default retries 3 times with
-    # backoff, past a second; RequestScopedRedis fails the request's later calls at once).
+    # One reconnect without backoff (a connection that died with a restarted server), no more (redis-py's
+    # default retries 3 times with backoff, past a second); RequestScopedRedis fails the request's later calls
+    # to the role at once, and the role's breaker the worker's other requests.
     client = RequestScopedRedis.from_url(
         url,
         socket_timeout=config.redis_timeout_seconds,
         socket_connect_timeout=config.redis_timeout_seconds,
         health_check_interval=30,
-        retry=Retry(NoBackoff(), 1),
+        # reconnect once when the connection broke (a restarted server), never after a timeout: a frozen
+        # server would cost the timeout twice
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
     )
     client.role, client.breaker = role, RedisBreaker(role)
     return client

@@ -1,6 +1,6 @@
 """Applies the ordered OLTP DDL files in sql/oltp/ once each, recording them in schema_migrations.
 
-Usage: python -m serving.migrate [--database-url URL]
+Usage: python -m serving.migrate [--database-url URL]   (as the schema's owner: MIGRATION_DATABASE_URL)
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving.migrate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="PostgreSQL URL (default: $DATABASE_URL)",
+        default=os.environ.get("MIGRATION_DATABASE_URL") or os.environ.get("DATABASE_URL"),
+        help="PostgreSQL URL of the schema owner (default: $MIGRATION_DATABASE_URL, else $DATABASE_URL locally); "
+        "the storefront itself connects as a member of storefront_app, which may not change the schema",
     )
     parser.add_argument("--sql-dir", type=Path, default=DEFAULT_SQL_DIR, help="folder of NNNN_*.sql files")
     args = parser.parse_args(argv)

@@ -39,7 +39,8 @@ class Limiter:
             key_prefix="ratelimit",
             socket_timeout=config.redis_timeout_seconds,
             socket_connect_timeout=config.redis_timeout_seconds,
-            retry=Retry(NoBackoff(), 1),  # as the app's own clients: one reconnect, no backoff
+            # as the app's own clients: one reconnect after a broken connection, none after a timeout
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         self.window = strategies.FixedWindowRateLimiter(counters)
         self.rates = {

@@ -22,10 +22,19 @@ ABBREVIATIONS = {
 WORD = re.compile(r"[a-z0-9]+")
 
 
+UNIT_DESIGNATORS = {"apt", "ste", "bldg", "fl"}
+
+
 def normalise(text: str) -> str:
-    """Lower case, words only (punctuation and `#` dropped), USPS abbreviations, single spaces."""
-    words = WORD.findall(text.casefold().replace("#", " apt "))
-    return " ".join(ABBREVIATIONS.get(word, word) for word in words)
+    """Lower case, words only (punctuation dropped), USPS abbreviations, single spaces; a unit designator
+    without a unit after it ("1 Main St #", "Apt") is dropped, so it cannot make a second address."""
+    words = [ABBREVIATIONS.get(word, word) for word in WORD.findall(text.casefold().replace("#", " apt "))]
+    kept = [
+        word
+        for i, word in enumerate(words)
+        if word not in UNIT_DESIGNATORS or (i + 1 < len(words) and words[i + 1] not in UNIT_DESIGNATORS)
+    ]
+    return " ".join(kept)
 
 
 def address_key(shipping: dict[str, str]) -> str:
