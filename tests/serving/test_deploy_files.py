@@ -205,3 +205,21 @@ def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, ser
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_alert_rules_watch_metrics_the_storefront_exports():
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from serving import metrics
+
+    exported = {m._name for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)}
+    rules = yaml.safe_load((ROOT / "docker" / "prometheus" / "storefront-alerts.yml").read_text())
+    named = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"] and rule["expr"] and rule["annotations"]["runbook"]
+            named |= {
+                re.sub(r"_(total|bucket|count|sum)$", "", name) for name in re.findall(r"storefront_\w+", rule["expr"])
+            }
+    assert named and named <= exported, named - exported
+    assert "storefront_dependency_up" in named
