@@ -1,8 +1,9 @@
 """The data lake as a pyarrow filesystem: the same calls for file:// and s3:// URIs.
 
-Layout (ARCHITECTURE.md): raw/<table>/window=<label>/part-*.parquet + _manifest.json. A manifest is written
-last; a folder without one is incomplete and readers ignore it. Publishing a window replaces exactly that
-window: old manifest removed first, old parts removed, new parts moved in, new manifest written.
+Layout (docs/architecture.md, "The lake"): raw/<table>/window=<label>/part-*.parquet + _manifest.json. A
+manifest is written last; a folder without one is incomplete and readers ignore it. Publishing a window
+replaces exactly that window: old manifest removed first, old parts removed, new parts moved in, new
+manifest written.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Watermark windows: half-open [start, end) UTC intervals taken from the DAG run, and the check that a
-window is safe to extract (ARCHITECTURE.md, "The watermark extract", rules 1-4)."""
+window is safe to extract (docs/architecture.md, "The watermark rules", 1-3)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The watermark extract: every order changed in a window, with its lines, from PostgreSQL to the raw lake.
 
-Rules kept (ARCHITECTURE.md): one REPEATABLE READ READ ONLY transaction with the session in UTC; the
-window's safety is judged in that snapshot (fail and retry, never shrink); keyset pages on (updated_at, id)
-streamed to Parquet (zstd) one row group at a time; files staged, then moved into the window folder; the
-manifest written last. Re-running a window replaces exactly that window.
+Rules kept (docs/architecture.md, "The watermark rules"): one REPEATABLE READ READ ONLY transaction with the
+session in UTC; the window's safety is judged in that snapshot (fail and retry, never shrink); keyset pages on
+(updated_at, id) streamed to Parquet (zstd) one row group at a time; files staged, then moved into the window
+folder; the manifest written last. Re-running a window replaces exactly that window.
 """
 
 from __future__ import annotations
