@@ -4,7 +4,7 @@
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    BFP_BIND=0.0.0.0:8000 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+    BFP_TARGET=aws BFP_BIND=0.0.0.0:8000 BFP_INTERNAL_BIND=0.0.0.0:9000 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 WORKDIR /app
 # the storefront's own dependency set: the Flask stack only
 COPY serving/requirements.txt serving/requirements.txt
@@ -14,6 +14,7 @@ COPY serving/ serving/
 COPY sql/oltp/ sql/oltp/
 RUN useradd --uid 10001 --no-create-home storefront
 USER 10001
-EXPOSE 8000
-# BFP_SECRET_KEY, DATABASE_URL, REDIS_URL (and BFP_ADMIN_TOKEN) come from the pod's environment (k8s Secret).
+EXPOSE 8000 9000
+# BFP_SECRET_KEY, DATABASE_URL, REDIS_URL, BFP_CACHE_REDIS_URL (and BFP_ADMIN_TOKEN) come from the pod's
+# environment (k8s Secret); with BFP_TARGET=aws the app refuses to start without them.
 CMD ["gunicorn", "-c", "serving/gunicorn.conf.py"]

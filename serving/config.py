@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from limits import parse_many
 
+REQUIRED_OUTSIDE_LOCAL = ("DATABASE_URL", "REDIS_URL", "BFP_CACHE_REDIS_URL")
 ADMIN_TOKEN_MIN_LENGTH = 32  # a bearer token guessed online must be out of reach: 32 hex = 128 bits
 
 
@@ -59,6 +60,14 @@ class ServingConfig:
                 "BFP_SECRET_KEY must be set to a random string of at least 16 characters "
                 '(e.g. python -c "import secrets; print(secrets.token_hex(32))"); `make serve` creates one'
             )
+        if env.get("BFP_TARGET", "local") != "local":
+            # the deployed storefront never falls back to this machine's services
+            missing = [name for name in REQUIRED_OUTSIDE_LOCAL if not env.get(name)]
+            if missing:
+                raise ConfigError(
+                    f"BFP_TARGET={env['BFP_TARGET']} needs {', '.join(missing)} (the local defaults point at "
+                    "127.0.0.1); set them in the pod's Secret (docs/deploy.md)"
+                )
         admin_token = env.get("BFP_ADMIN_TOKEN") or None
         if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_LENGTH:
             raise ConfigError(

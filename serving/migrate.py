@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 log = logging.getLogger("serving.migrate")
 
@@ -44,14 +44,11 @@ def migration_files(sql_dir: Path) -> list[Path]:
 def apply_migrations(database_url: str, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
     """Applies every migration not yet applied, each in its own transaction; returns the new versions."""
     applied_now: list[str] = []
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn, conn.cursor() as cur:
-            # Concurrent runners (several pods starting) wait here instead of racing on DDL.
-            cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
-            cur.execute(CREATE_VERSIONS_TABLE)
-            cur.execute("SELECT version, checksum FROM schema_migrations")
-            applied = dict(cur.fetchall())
+    with psycopg.connect(database_url, autocommit=True) as conn:  # closing also releases the advisory lock
+        # Concurrent runners (several pods starting) wait here instead of racing on DDL.
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+        conn.execute(CREATE_VERSIONS_TABLE)
+        applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
         for path in migration_files(sql_dir):
             text = path.read_text(encoding="utf-8")
             checksum = hashlib.sha256(text.encode()).hexdigest()
@@ -63,17 +60,15 @@ def apply_migrations(database_url: str, sql_dir: Path = DEFAULT_SQL_DIR) -> list
                     )
                 continue
             try:
-                with conn, conn.cursor() as cur:
-                    cur.execute(text)
-                    cur.execute(
+                with conn.transaction():
+                    conn.execute(text)  # no parameters: the file's statements run as one script
+                    conn.execute(
                         "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
                     )
-            except psycopg2.Error as exc:
-                raise MigrationError(f"{path}: {exc.pgerror or exc}".strip()) from exc
+            except psycopg.Error as exc:
+                raise MigrationError(f"{path}: {exc}".strip()) from exc
             applied_now.append(version)
             log.info("applied migration %s", version)
-    finally:
-        conn.close()  # also releases the session's advisory lock
     return applied_now
 
 
@@ -92,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         versions = apply_migrations(args.database_url, args.sql_dir)
-    except (MigrationError, psycopg2.OperationalError) as exc:
+    except (MigrationError, psycopg.OperationalError) as exc:
         print(f"migrate: {exc}", file=sys.stderr)
         return 1
     print(f"migrate: {len(versions)} applied ({', '.join(versions) or 'schema up to date'})")

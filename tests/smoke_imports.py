@@ -13,7 +13,6 @@ from pathlib import Path
 MODULES = {
     "apache-airflow": "airflow",
     "apache-airflow-providers-amazon": "airflow.providers.amazon",
-    "apache-airflow-providers-postgres": "airflow.providers.postgres",
     "apache-airflow-providers-standard": "airflow.providers.standard",
     "great-expectations": "great_expectations",
     "pyspark": "pyspark.sql",
@@ -24,6 +23,8 @@ MODULES = {
     "flask-smorest": "flask_smorest",
     "marshmallow": "marshmallow",
     "flask-wtf": "flask_wtf",
+    "flask-swagger-ui": "flask_swagger_ui",
+    "circuitbreaker": "circuitbreaker",
     "limits": "limits",
     "gunicorn": "gunicorn",
     "psycopg": "psycopg",

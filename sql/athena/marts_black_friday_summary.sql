@@ -1,7 +1,9 @@
 -- One row per year (season): its dates and status as of the build's as-of date (not_started / in_progress /
 -- complete: complete once the as-of date is past both November and Cyber Monday), November and Black Friday
 -- window figures so far, and, for a complete season only, the window's and the seed week's daily-order surge
--- over the rest of November and share of November revenue (null while the season runs); peak day; BF and CM.
+-- over the rest of November and share of November revenue (null while the season runs; full precision: the
+-- queries round what they show); the window's revenue in all and in November (its share's numerator); peak
+-- day; BF and CM.
 CREATE EXTERNAL TABLE IF NOT EXISTS marts.black_friday_summary (
   thanksgiving date,
   black_friday date,
@@ -13,6 +15,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS marts.black_friday_summary (
   november_revenue decimal(26,2),
   window_orders bigint,
   window_revenue decimal(26,2),
+  window_november_revenue decimal(26,2),
   window_daily_order_surge double,
   window_november_share double,
   seed_week_daily_order_surge double,

@@ -58,6 +58,10 @@ def summary_row(year, status, as_of, surge, share, seed_surge, seed_share, peak_
         "status": status,
         "as_of": as_of,
         "window_orders": 100,
+        # the share's parts: a share is stored at full precision and its part has a column of its own
+        "november_revenue": Decimal("1000000.00"),
+        "window_november_revenue": Decimal(str(share)) * Decimal("1000000.00"),
+        "window_revenue": Decimal(str(share)) * Decimal("1000000.00") + Decimal("12345.67"),  # + December days
         "window_daily_order_surge": surge if complete else None,
         "window_november_share": share if complete else None,
         "seed_week_daily_order_surge": seed_surge if complete else None,
@@ -97,7 +101,8 @@ def catalog_path(tmp_path_factory):
     lake = root / "lake"
     for year, status, surge, share, seed_surge, seed_share, peak, orders in (
         (2021, "complete", 0.45, 0.25, 0.339, 0.3, D(2021, 11, 26), 151),
-        (2022, "complete", 0.48, 0.2, -0.029, 0.31, D(2022, 11, 25), 160),
+        # 19.3457%: a share rounded to 4 decimals in the mart and again in the query showed 19.4
+        (2022, "complete", 0.48, 0.193457, -0.029, 0.31, D(2022, 11, 25), 160),
         (2023, "in_progress", 0.9, 0.9, 0.9, 0.9, D(2023, 11, 24), 170),
     ):
         row = summary_row(year, status, AS_OF, surge, share, seed_surge, seed_share, peak, orders)

@@ -26,6 +26,7 @@ def own_services(tmp_path: Path):
         "BFP_STATE_DIR": str(tmp_path / "state"),
         "BFP_PG_PORT": str(free_port()),
         "BFP_REDIS_PORT": str(free_port()),
+        "BFP_REDIS_CACHE_PORT": str(free_port()),
     }
     yield env
     run_services("destroy", env)
@@ -36,6 +37,7 @@ def assert_reachable(urls: dict[str, str]) -> None:
         cur.execute("SELECT current_database(), current_setting('port')")
         assert cur.fetchone() == ("bfp", urls["DATABASE_URL"].rsplit(":", 1)[1].split("/")[0])
     assert redis.Redis.from_url(urls["REDIS_URL"], socket_timeout=5).ping()
+    assert redis.Redis.from_url(urls["BFP_CACHE_REDIS_URL"], socket_timeout=5).ping()
 
 
 def test_up_twice_is_fine_and_prints_working_urls(own_services):
@@ -44,14 +46,16 @@ def test_up_twice_is_fine_and_prints_working_urls(own_services):
     second = run_services("up", own_services)
     assert second.returncode == 0, second.stderr
     assert "postgres already running" in second.stderr
-    assert "redis already running" in second.stderr
+    assert "redis (state) already running" in second.stderr and "redis (cache) already running" in second.stderr
     urls = parse_env_lines(second.stdout)
     assert urls["DATABASE_URL"] == f"postgresql://bfp@127.0.0.1:{own_services['BFP_PG_PORT']}/bfp"
     assert urls["REDIS_URL"] == f"redis://127.0.0.1:{own_services['BFP_REDIS_PORT']}/0"
+    assert urls["BFP_CACHE_REDIS_URL"] == f"redis://127.0.0.1:{own_services['BFP_REDIS_CACHE_PORT']}/0"
     assert_reachable(urls)
     status = run_services("status", own_services)
     assert status.returncode == 0
-    assert "postgres: running" in status.stdout and "redis: running" in status.stdout
+    assert "postgres: running" in status.stdout
+    assert "redis (state): running" in status.stdout and "redis (cache): running" in status.stdout
 
 
 def test_stale_pid_files_are_recovered(own_services):
@@ -77,7 +81,8 @@ def test_down_stops_both(own_services):
     assert run_services("down", own_services).returncode == 0
     status = run_services("status", own_services)
     assert status.returncode == 3
-    assert "postgres: stopped" in status.stdout and "redis: stopped" in status.stdout
+    assert "postgres: stopped" in status.stdout
+    assert "redis (state): stopped" in status.stdout and "redis (cache): stopped" in status.stdout
 
 
 def test_runs_as_a_normal_user():
@@ -89,6 +94,7 @@ def test_runs_as_a_normal_user():
         "BFP_STATE_DIR": str(home / "state"),
         "BFP_PG_PORT": str(free_port()),
         "BFP_REDIS_PORT": str(free_port()),
+        "BFP_REDIS_CACHE_PORT": str(free_port()),
     }
     script = str(Path(__file__).resolve().parents[2] / "scripts" / "services.sh")
     if os.geteuid() == 0:

@@ -338,3 +338,10 @@ def test_the_storefront_runs_as_a_data_only_role_that_cannot_change_the_schema(m
     finally:
         app.extensions["bfp_database"].close()
         sql.execute(f"DROP ROLE {login}")  # roles are the cluster's, not the test database's
+
+
+def test_the_deployed_storefront_refuses_to_start_without_its_services():
+    with pytest.raises(ConfigError, match="BFP_TARGET=aws needs DATABASE_URL, REDIS_URL, BFP_CACHE_REDIS_URL"):
+        ServingConfig.from_env({"BFP_SECRET_KEY": "s" * 32, "BFP_TARGET": "aws"})
+    local = ServingConfig.from_env({"BFP_SECRET_KEY": "s" * 32})  # the local target keeps its defaults
+    assert local.redis_url.startswith("redis://127.0.0.1")

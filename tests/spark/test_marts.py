@@ -185,12 +185,15 @@ def test_black_friday_summary_by_hand(spark):
         D(2022, 11, 28),
     )
     assert (summary.status, summary.as_of, summary.season_end) == ("complete", D(2022, 12, 1), D(2022, 11, 30))
-    assert summary.window_daily_order_surge == pytest.approx(round((window_orders / 5) / 10 - 1, 4))
-    assert summary.window_november_share == pytest.approx(round(window_orders / (window_orders + 250), 4))
+    # stored at full precision (rounded once, where shown): exact ratios of the parts, not 4-decimal values
+    assert summary.window_daily_order_surge == pytest.approx((window_orders / 5) / 10 - 1, rel=1e-12)
+    assert summary.window_november_share == pytest.approx(window_orders / (window_orders + 250), rel=1e-12)
+    assert summary.window_november_share != round(summary.window_november_share, 4)  # 120/370 has more digits
+    assert summary.window_november_revenue == summary.window_revenue == window_orders  # all of it in November
     seed_orders = 10 + 10 + 20 * 3 + 40 + 20  # Nov 22..28
     november = 250 + window_orders
     assert summary.seed_week_daily_order_surge == pytest.approx(
-        round((seed_orders / 7) / ((november - seed_orders) / 23) - 1, 4)
+        (seed_orders / 7) / ((november - seed_orders) / 23) - 1, rel=1e-12
     )
     assert (summary.november_orders, summary.window_orders) == (november, window_orders)
     assert (summary.peak_day, summary.peak_day_orders) == (D(2022, 11, 25), 40)
@@ -255,10 +258,26 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
     purchases_file.check_purchases(con, demo_purchases_csv, tmp_path / "q")
     by_year = {f.year: f for f in figures.seasonality_figures(con, D(2023, 1, 1)) if f.year}
     assert sorted(summary) == sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
+    daily = spark.read.parquet(f"{lake}/marts/daily_sales").toPandas()
     for year, measured in by_year.items():
         row = summary[int(year)]
         # Two engines, one file: the seed-week share and the peak agree exactly.
-        assert row.seed_week_november_share == pytest.approx(measured.seed_week_share, abs=1e-4)
+        assert row.seed_week_november_share == pytest.approx(measured.seed_week_share, rel=1e-9)
+        # every share and surge recomputed from its parts in the daily mart, at full precision
+        days = daily[daily.year == int(year)]
+        november = days[days.month == 11]
+        window = november[november.is_black_friday_window]
+        assert row.window_november_revenue == window.revenue.sum()
+        assert row.window_november_share == pytest.approx(
+            float(window.revenue.sum()) / float(november.revenue.sum()), rel=1e-12
+        )
+        seed = days[days.is_seed_week]
+        assert row.seed_week_november_share == pytest.approx(
+            float(seed.revenue.sum()) / float(november.revenue.sum()), rel=1e-12
+        )
+        rest = november[~november.is_black_friday_window]
+        surge = (window.orders.sum() / len(window)) / (rest.orders.sum() / len(rest)) - 1
+        assert row.window_daily_order_surge == pytest.approx(surge, rel=1e-12)
         assert row.status == "complete"
         assert (row.peak_day, row.peak_day_orders) == (measured.peak_day, measured.peak_orders)
         assert row.window_daily_order_surge > 0.3  # the calibrated surge shows in the Thu..Mon window too
