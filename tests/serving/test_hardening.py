@@ -6,6 +6,8 @@ and header length), the admin header and the out-of-stock message."""
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -81,10 +83,25 @@ def test_checking_out_answers_the_same_from_the_form_and_the_api(form_app, sql, 
 @given(price=st.text(max_size=40) | st.integers().map(str), stock=NUMBERS)
 @HOSTILE
 def test_admin_changes_never_reach_the_database_unchecked(client, sql, price, stock):
+    """A valid value is stored exactly (with its audit row); anything else is a 422 and the row is unchanged."""
     product = product_in_stock(sql)["id"]
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    for body in ({"price": price}, {"stock": stock}):
-        outcome(client.patch(f"/api/v1/admin/products/{product}", json=body, headers=headers))
+    valid = {
+        "price": isinstance(price, str) and re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,2})?", price) is not None,
+        "stock": type(stock) is int and 0 <= stock <= 10_000_000,
+    }
+    read = "SELECT price, stock, (SELECT count(*) FROM admin_audit) FROM products WHERE id = %s"
+    for column, value in (("price", price), ("stock", stock)):
+        row = sql.execute(read, (product,)).fetchone()
+        before, audits = row[0 if column == "price" else 1], row[2]
+        response = client.patch(f"/api/v1/admin/products/{product}", json={column: value}, headers=headers)
+        row = sql.execute(read, (product,)).fetchone()
+        after, audits_after = row[0 if column == "price" else 1], row[2]
+        assert response.status_code == (200 if valid[column] else 422), (column, value, response.get_data()[:300])
+        if valid[column]:
+            assert after == (Decimal(value) if column == "price" else value) and audits_after == audits + 1
+        else:
+            assert (after, audits_after) == (before, audits)
 
 
 def test_nul_in_shipping_fields_and_an_over_long_key_are_422_from_form_and_api(form_app, sql):
