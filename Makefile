@@ -22,7 +22,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: airflow airflow-stop drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: airflow airflow-stop spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -82,6 +82,18 @@ bench-serve: venv services-up ## Locust 1..500 users; ceiling vs cached detail (
 profile-serve: venv services-up ## py-spy flame graphs of the storefront under load (.local/profile/), us per response by component
 	$(PY) -m bench.record profile-serve -- sh -c '$(PY) -m bench.profile_serve --mix detail && \
 		$(PY) -m bench.profile_serve --mix shopper && $(PY) -m bench.profile_serve --mix checkout'
+
+spark-cluster: venv ## a Spark standalone cluster (master + 2 one-core workers) from pyspark; prints BFP_SPARK_MASTER
+	@scripts/spark_cluster.sh up
+
+spark-cluster-stop: ## stop the Spark standalone cluster
+	@scripts/spark_cluster.sh down
+
+serve-scaled: venv services-up migrate ## the storefront as N instances (BFP_INSTANCES, 3) behind HAProxy, Postgres behind PgBouncer; Ctrl-C stops
+	PYTHONPATH=$(CURDIR) $(PY) -m support.scaled
+
+drill-scaled: venv ## N instances behind HAProxy + PgBouncer vs one instance: throughput cost, staleness, kill -9, PG connections
+	$(PY) -m drills.scaled
 
 drill-abuse: venv ## shoppers beside bots (hoarders, junk keys, worst searches) and a 40 s Redis freeze, production limits
 	$(PY) -m drills.abuse

@@ -58,6 +58,8 @@ class Database:
                         max_waiting=self.config.db_pool_max_waiting,
                         kwargs={
                             "autocommit": True,  # reads need no transaction; checkout opens its own
+                            # None: never prepare (behind a transaction pooler); 5 is psycopg's default
+                            "prepare_threshold": 5 if self.config.db_prepared_statements else None,
                             "row_factory": dict_row,
                             "options": (
                                 f"-c statement_timeout={self.config.statement_timeout_ms}"

@@ -47,6 +47,8 @@ class Settings:
     spark_package: Path  # local target: the --py-files archive (built from spark/ before each submit)
     spark_jobs_dir: Path  # local target: where spark/jobs/refresh.py is
     spark_driver_memory: str
+    spark_master: str  # local target: local[2], or a standalone cluster (make spark-cluster: spark://127.0.0.1:7077)
+    spark_conf: tuple[tuple[str, str], ...]  # local target: extra --conf key=value pairs (BFP_SPARK_CONF)
     emr_application_id: str | None  # aws target: EMR Serverless application that runs the Spark jobs
     emr_execution_role_arn: str | None
     spark_code_uri: str | None  # aws target: s3:// folder holding jobs/refresh.py and bfp_spark.zip
@@ -72,6 +74,17 @@ def window_minutes(env: dict[str, str] | os._Environ) -> int:
     if minutes not in WINDOW_MINUTES:
         raise SettingsError(f"BFP_WINDOW_MINUTES must be one of {WINDOW_MINUTES} (it tiles the hour), got {minutes}")
     return minutes
+
+
+def _spark_conf(raw: str) -> tuple[tuple[str, str], ...]:
+    """BFP_SPARK_CONF: `key=value` pairs separated by commas, e.g. spark.driver.maxResultSize=2m."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("spark.") or not value:
+            raise SettingsError(f"BFP_SPARK_CONF: {item!r} is not spark.<key>=<value>")
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
 def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -121,6 +134,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         spark_package=Path(env.get("BFP_SPARK_PACKAGE") or REPO_ROOT / ".local" / "dist" / "bfp_spark.zip"),
         spark_jobs_dir=Path(env.get("BFP_SPARK_JOBS_DIR") or REPO_ROOT / "spark" / "jobs"),
         spark_driver_memory=env.get("BFP_SPARK_DRIVER_MEMORY", "4g"),
+        spark_master=env.get("BFP_SPARK_MASTER") or "local[2]",
+        spark_conf=_spark_conf(env.get("BFP_SPARK_CONF", "")),
         emr_application_id=emr["BFP_EMR_APPLICATION_ID"],
         emr_execution_role_arn=emr["BFP_EMR_EXECUTION_ROLE_ARN"],
         spark_code_uri=emr["BFP_SPARK_CODE_URI"],

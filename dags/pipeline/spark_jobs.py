@@ -1,6 +1,7 @@
 """Runs the Spark refresh job (spark/jobs/refresh.py) for a pipeline run and returns its summary.
 
-local target: spark-submit --master local[2] with the --py-files archive, as a child process.
+local target: spark-submit --master BFP_SPARK_MASTER (local[2], or the standalone cluster of make spark-cluster)
+with the --py-files archive, as a child process.
 aws target: an EMR Serverless job run with the entry point and archive uploaded under BFP_SPARK_CODE_URI, named
 after the pipeline run so a retry resumes it (the task defers on it: pipeline.transform_operator).
 Either way the job writes its summary to <lake>/_runs/refresh/<run_id>.json, which is read back from the lake.
@@ -42,8 +43,9 @@ def _submit_local(settings: Settings, job_args: list[str]) -> None:
     )
     command = [
         settings.spark_submit,
-        *("--master", "local[2]", "--driver-memory", settings.spark_driver_memory),
+        *("--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory),
         *("--conf", "spark.ui.enabled=false", "--py-files", str(settings.spark_package)),
+        *(arg for key, value in settings.spark_conf for arg in ("--conf", f"{key}={value}")),
         str(settings.spark_jobs_dir / "refresh.py"),
         *job_args,
     ]

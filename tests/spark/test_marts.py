@@ -264,8 +264,8 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
         # Two engines, one file: the seed-week share and the peak agree exactly.
         assert row.seed_week_november_share == pytest.approx(measured.seed_week_share, rel=1e-9)
         # every share and surge recomputed from its parts in the daily mart, at full precision
-        days = daily[daily.year == int(year)]
-        november = days[days.month == 11]
+        days = daily[daily.year.astype(int) == int(year)]  # partition values are read back as text
+        november = days[days.month.astype(int) == 11]
         window = november[november.is_black_friday_window]
         assert row.window_november_revenue == window.revenue.sum()
         assert row.window_november_share == pytest.approx(
@@ -275,8 +275,9 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
         assert row.seed_week_november_share == pytest.approx(
             float(seed.revenue.sum()) / float(november.revenue.sum()), rel=1e-12
         )
-        rest = november[~november.is_black_friday_window]
-        surge = (window.orders.sum() / len(window)) / (rest.orders.sum() / len(rest)) - 1
+        whole_window = days[days.is_black_friday_window]  # Thursday to Cyber Monday, December days too
+        rest = november[~november.is_black_friday_window]  # (every day of the demo file has orders: a row)
+        surge = (whole_window.orders.sum() / len(whole_window)) / (rest.orders.sum() / len(rest)) - 1
         assert row.window_daily_order_surge == pytest.approx(surge, rel=1e-12)
         assert row.status == "complete"
         assert (row.peak_day, row.peak_day_orders) == (measured.peak_day, measured.peak_orders)

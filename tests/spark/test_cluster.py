@@ -1,0 +1,77 @@
+"""Past one JVM: the full refresh (import → curated → marts) submitted to a Spark standalone cluster (a master and
+two one-core workers, scripts/spark_cluster.sh as `make spark-cluster` starts it) writes exactly the rows a
+local[2] run writes, with the driver allowed to collect only 1 MB (nothing that grows with the input comes
+back to it) and the lake reached through its URI alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from datagen import purchases
+from pipeline import settings as pipeline_settings
+from pipeline import spark_jobs
+from tests.conftest import ROOT, SMALL_SCALE, free_port, parse_env_lines
+
+SCRIPT = ROOT / "scripts" / "spark_cluster.sh"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> str:
+    state = tmp_path_factory.mktemp("spark-cluster")
+    env = {
+        **os.environ,
+        "BFP_SPARK_CLUSTER_DIR": str(state),
+        "BFP_SPARK_MASTER_PORT": str(free_port()),
+        "BFP_SPARK_WEBUI_PORT": str(free_port()),
+    }
+    started = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        assert started.returncode == 0, started.stderr + "".join(p.read_text() for p in (state / "logs").glob("*"))
+        yield parse_env_lines(started.stdout)["BFP_SPARK_MASTER"]
+    finally:
+        subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, timeout=120, check=False)
+
+
+def refresh(tmp: Path, name: str, csv_path: Path, master: str, conf: str = "") -> tuple[Path, dict]:
+    lake = tmp / name / "lake"
+    env = {
+        **os.environ,
+        "BFP_LAKE_URI": lake.as_uri(),
+        "BFP_SPARK_MASTER": master,
+        "BFP_SPARK_CONF": conf,
+        "BFP_SPARK_PACKAGE": str(tmp / name / "bfp_spark.zip"),
+        "BFP_SPARK_DRIVER_MEMORY": "1g",
+    }
+    summary = spark_jobs.run_refresh(
+        pipeline_settings.from_env(env), f"cluster-test-{name}", ["--purchases-csv", str(csv_path), "--import-id", "t"]
+    )
+    return lake, summary
+
+
+def tables(lake: Path) -> dict[str, list[tuple]]:
+    """Every table the refresh wrote (curated, marts, state), its rows sorted."""
+    found = {}
+    for area in ("curated", "marts", "state"):
+        for folder in sorted(p for p in (lake / area).iterdir() if p.is_dir()):
+            table = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
+            rows = [tuple(repr(v) for v in row.values()) for row in table.to_pylist()]
+            found[f"{area}.{folder.name}"] = sorted(rows)
+    return found
+
+
+def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(cluster, tmp_path):
+    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 5), tmp_path / "p.csv")
+    local_lake, local = refresh(tmp_path, "local", csv_path, "local[2]")
+    cluster_lake, on_cluster = refresh(tmp_path, "cluster", csv_path, cluster, "spark.driver.maxResultSize=1m")
+    assert local["status"] == on_cluster["status"] == "success"
+    expected, got = tables(local_lake), tables(cluster_lake)
+    assert {"curated.order_lines", "marts.daily_sales", "marts.black_friday_summary"} <= set(expected)
+    assert set(got) == set(expected)
+    for name in expected:
+        assert got[name] == expected[name], name
+    assert sum(len(rows) for rows in expected.values()) > SMALL_SCALE.rows
