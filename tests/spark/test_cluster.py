@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+import requests
 
 from datagen import purchases
 from pipeline import settings as pipeline_settings
@@ -21,18 +22,20 @@ SCRIPT = ROOT / "scripts" / "spark_cluster.sh"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> str:
+def cluster(tmp_path_factory) -> tuple[str, str]:
+    """(master URL, the master's JSON status URL)."""
     state = tmp_path_factory.mktemp("spark-cluster")
+    webui = free_port()
     env = {
         **os.environ,
         "BFP_SPARK_CLUSTER_DIR": str(state),
         "BFP_SPARK_MASTER_PORT": str(free_port()),
-        "BFP_SPARK_WEBUI_PORT": str(free_port()),
+        "BFP_SPARK_WEBUI_PORT": str(webui),
     }
     started = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=300, check=False)
     try:
         assert started.returncode == 0, started.stderr + "".join(p.read_text() for p in (state / "logs").glob("*"))
-        yield parse_env_lines(started.stdout)["BFP_SPARK_MASTER"]
+        yield parse_env_lines(started.stdout)["BFP_SPARK_MASTER"], f"http://127.0.0.1:{webui}/json/"
     finally:
         subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, timeout=120, check=False)
 
@@ -65,9 +68,10 @@ def tables(lake: Path) -> dict[str, list[tuple]]:
 
 
 def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(cluster, tmp_path):
+    master, status_url = cluster
     csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 5), tmp_path / "p.csv")
     local_lake, local = refresh(tmp_path, "local", csv_path, "local[2]")
-    cluster_lake, on_cluster = refresh(tmp_path, "cluster", csv_path, cluster, "spark.driver.maxResultSize=1m")
+    cluster_lake, on_cluster = refresh(tmp_path, "cluster", csv_path, master, "spark.driver.maxResultSize=1m")
     assert local["status"] == on_cluster["status"] == "success"
     expected, got = tables(local_lake), tables(cluster_lake)
     assert {"curated.order_lines", "marts.daily_sales", "marts.black_friday_summary"} <= set(expected)
@@ -75,3 +79,7 @@ def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(
     for name in expected:
         assert got[name] == expected[name], name
     assert sum(len(rows) for rows in expected.values()) > SMALL_SCALE.rows
+    status = requests.get(status_url, timeout=10).json()  # the master ran it, on both workers
+    assert len(status["workers"]) == 2 and all(worker["state"] == "ALIVE" for worker in status["workers"])
+    assert [app["name"] for app in status["completedapps"]] == ["refresh"]
+    assert status["completedapps"][0]["cores"] == 2
