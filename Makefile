@@ -22,7 +22,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: airflow airflow-stop spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: airflow airflow-stop capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -88,6 +88,9 @@ spark-cluster: venv ## a Spark standalone cluster (master + 2 one-core workers) 
 
 spark-cluster-stop: ## stop the Spark standalone cluster
 	@scripts/spark_cluster.sh down
+
+capacity-plan: venv ## docs/capacity.md from the figures the benchmarks recorded in docs/benchmarks.md
+	$(PY) -m bench.capacity
 
 serve-scaled: venv services-up migrate ## the storefront as N instances (BFP_INSTANCES, 3) behind HAProxy, Postgres behind PgBouncer; Ctrl-C stops
 	PYTHONPATH=$(CURDIR) $(PY) -m support.scaled
