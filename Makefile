@@ -22,7 +22,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: airflow airflow-stop capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -94,6 +94,9 @@ capacity-plan: venv ## docs/capacity.md from the figures the benchmarks recorded
 
 serve-scaled: venv services-up migrate ## the storefront as N instances (BFP_INSTANCES, 3) behind HAProxy, Postgres behind PgBouncer; Ctrl-C stops
 	PYTHONPATH=$(CURDIR) $(PY) -m support.scaled
+
+drill-freshness: venv ## real scheduler, 15-minute windows: minutes from an order's commit to the analyst's query (about 1 h)
+	$(PY) -m drills.freshness
 
 drill-scaled: venv ## N instances behind HAProxy + PgBouncer vs one instance: throughput cost, staleness, kill -9, PG connections
 	$(PY) -m drills.scaled
