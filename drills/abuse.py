@@ -22,7 +22,6 @@ Usage: python -m drills.abuse [--shoppers 8] [--seconds 20] [--freeze-seconds 40
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import threading
@@ -36,12 +35,10 @@ import redis
 import requests
 from rich.table import Table
 
-from datagen import purchases
-from datagen.load import load_catalog
-from drills.serve import STATE, Services, console, free_port, gunicorn
+from drills.serve import STATE, console, gunicorn
 from serving.checkout.addresses import address_key
 from serving.config import ServingConfig
-from serving.migrate import apply_migrations
+from support.drill_services import ConnectionWatcher, drill_services, free_port, schema_and_catalog
 
 ADMIN_TOKEN = secrets.token_hex(32)
 LIMIT = {"per_customer": 2, "per_address": 4}
@@ -234,25 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze-seconds", type=float, default=40.0, help="how long Redis stays frozen")
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = Services(
-        {
-            **os.environ,
-            "BFP_STATE_DIR": str(STATE / "services"),
-            "BFP_PG_PORT": str(free_port()),
-            "BFP_REDIS_PORT": str(free_port()),
-            "BFP_REDIS_CACHE_PORT": str(free_port()),
-            "BFP_DB_NAME": "bfp_drill_abuse",
-        }
-    )
-    services.run("destroy")  # a fresh database and empty Redis: the figures are this run's
-    services.run("up")
+    services = drill_services(STATE, "bfp_drill_abuse")
     defaults = ServingConfig(secret_key="", database_url="", redis_url="", admin_token=None)
     try:
-        apply_migrations(services.database_url)
-        csv_path = STATE / "purchases.csv"
-        if not csv_path.exists():
-            purchases.write_purchases_csv(purchases.generate_purchases(purchases.SCALES["demo"]), csv_path)
-        load_catalog(csv_path, services.database_url, STATE / "quarantine")
+        schema_and_catalog(services, STATE)
         with psycopg.connect(services.database_url) as conn:
             conn.execute("UPDATE products SET stock = 1000000")
             catalog = Catalog(
@@ -284,11 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     Shopper(base, f"198.51.100.{i + 1}", answers, stop, seed + i, catalog) for i in range(args.shoppers)
                 ]
 
-            seen_connections: list[int] = []
-            watching = threading.Event()
-            watcher = threading.Thread(
-                target=watch_connections, args=(services.database_url, watching, seen_connections), daemon=True
-            )
+            watcher = ConnectionWatcher(services.database_url, every=0.25)
             watcher.start()
 
             console.print(f"drill-abuse: quiet, {args.shoppers} shoppers for {args.seconds:.0f} s …")
@@ -323,8 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                 services.run("thaw-redis")
 
             run_phase([*shoppers(frozen, stop, 1), JunkCategories(base, "203.0.113.70", frozen, stop, 20)], 0, freeze)
-            watching.set()
-            watcher.join(timeout=5)
+            most_connections = watcher.stop()
 
             bought, most_by_customer, most_by_address = bot_gains(services.database_url, Hoarder.doorbuster)
             state_used, state_bound, state_evicted = redis_memory(services.redis_url)
@@ -357,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
          state_evicted == 0 and state_used <= state_bound),
         ("Redis cache role: used / bound", f"{cache_used / 2**20:.1f} / {cache_bound / 2**20:.0f} MiB", "≤ bound",
          cache_used <= cache_bound),
-        ("PostgreSQL connections, most seen", str(max(seen_connections, default=0)), "≤ 2 workers × pool 8 + 1",
-         max(seen_connections, default=0) <= 17),
+        ("PostgreSQL connections, most seen", str(most_connections), "≤ 2 workers × pool 8 + 1",
+         most_connections <= 17),
         ("5xx other than 503, all phases", str(server_errors), "0", server_errors == 0),
         (f"slowest answer during the {args.freeze_seconds:.0f} s freeze ({len(frozen.seconds):,} answers, "
          f"{frozen.statuses[503]:,} × 503)", f"{worst_frozen * 1000:.0f} ms", "≤ 1000 ms", worst_frozen <= 1.0),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import shutil
 import threading
 import time
@@ -26,11 +25,10 @@ import duckdb
 from rich.table import Table
 
 from datagen import purchases
-from datagen.load import load_catalog
 from datagen.simulate import Simulator
 from drills.airflow_api import pipeline_env, standalone
-from drills.serve import Services, console, free_port
-from serving.migrate import apply_migrations
+from drills.serve import console
+from support.drill_services import drill_services, free_port, schema_and_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-freshness"
@@ -70,18 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
-    services = Services({**os.environ, "BFP_STATE_DIR": str(STATE / "services"), "BFP_PG_PORT": str(free_port()),
-                         "BFP_REDIS_PORT": str(free_port()), "BFP_REDIS_CACHE_PORT": str(free_port()),
-                         "BFP_DB_NAME": "bfp_drill_freshness"})  # fmt: skip
-    services.run("up")
+    services = drill_services(STATE, "bfp_drill_freshness")
     committed: dict[str, float] = {}
     try:
-        apply_migrations(services.database_url)
-        csv_path = purchases.write_purchases_csv(
-            purchases.generate_purchases(purchases.Scale("drill", rows=3_000, products=400, customers=60), 3),
-            STATE / "purchases.csv",
-        )
-        load_catalog(csv_path, services.database_url, STATE / "quarantine")
+        schema_and_catalog(services, STATE, purchases.Scale("drill", rows=3_000, products=400, customers=60))
         env = pipeline_env(STATE / "airflow", free_port(), services.database_url)
         env |= {"BFP_WINDOW_MINUTES": str(WINDOW_MINUTES), "BFP_EXTRACT_LAG_SECONDS": "120"}
         simulator = Simulator(services.database_url, seed=11)

@@ -42,14 +42,12 @@ from rich.console import Console
 from rich.table import Table
 
 from datagen import purchases
-from datagen.load import load_catalog
 from datagen.simulate import Simulator, backdate_orders
 from drills.airflow_api import Airflow, pipeline_env, standalone
 from drills.lake_faults import corrupt_window
-from drills.serve import Services, free_port
 from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
-from serving.migrate import apply_migrations
+from support.drill_services import drill_services, free_port, schema_and_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-pipeline"
@@ -363,18 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
-    services = Services({**os.environ, "BFP_STATE_DIR": str(STATE / "services"), "BFP_PG_PORT": str(free_port()),
-                         "BFP_REDIS_PORT": str(free_port()), "BFP_REDIS_CACHE_PORT": str(free_port()),
-                         "BFP_DB_NAME": "bfp_drill_pipeline"})  # fmt: skip
-    services.run("up")
+    services = drill_services(STATE, "bfp_drill_pipeline", fresh=False)
     results: list[Outcome] = []
     try:
-        apply_migrations(services.database_url)
-        csv_path = purchases.write_purchases_csv(
-            purchases.generate_purchases(purchases.Scale("drill", rows=3_000, products=400, customers=60), 3),
-            STATE / "purchases.csv",
-        )
-        load_catalog(csv_path, services.database_url, STATE / "quarantine")
+        schema_and_catalog(services, STATE, purchases.Scale("drill", rows=3_000, products=400, customers=60))
         env = pipeline_env(STATE / "airflow", free_port(), services.database_url)
         with standalone(env) as flow:
             console.print(f"drill Airflow: {flow.url} (admin / admin), state {STATE}")

@@ -27,10 +27,8 @@ import redis
 import requests
 from rich.table import Table
 
-from datagen import purchases
-from datagen.load import load_catalog
-from drills.serve import STATE, Services, console, free_port, gunicorn
-from serving.migrate import apply_migrations
+from drills.serve import STATE, console, gunicorn
+from support.drill_services import ConnectionWatcher, drill_services, free_port, schema_and_catalog
 from support.scaled import scaled_storefront
 
 ADMIN_TOKEN = "drill-scaled-admin-token-0123456789abcdef"
@@ -141,29 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = Services(
-        {
-            **os.environ,
-            "BFP_STATE_DIR": str(STATE / "services"),
-            "BFP_PG_PORT": str(free_port()),
-            "BFP_REDIS_PORT": str(free_port()),
-            "BFP_REDIS_CACHE_PORT": str(free_port()),
-            "BFP_DB_NAME": "bfp_drill_scaled",
-        }
-    )
-    services.run("destroy")
-    services.run("up")
+    services = drill_services(STATE, "bfp_drill_scaled")
     settings = {
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         "BFP_CHECKOUT_RATE_LIMIT": "100000 per minute",  # clients without pause: measuring hops, not limits
         "BFP_NEW_SHOPPER_RATE_LIMIT": "100000 per minute",
     }
     try:
-        apply_migrations(services.database_url)
-        csv_path = STATE / "purchases.csv"
-        if not csv_path.exists():
-            purchases.write_purchases_csv(purchases.generate_purchases(purchases.SCALES["demo"]), csv_path)
-        load_catalog(csv_path, services.database_url, STATE / "quarantine")
+        schema_and_catalog(services, STATE)
         with psycopg.connect(services.database_url) as conn:
             conn.execute("UPDATE products SET stock = 1000000")
             products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 300")]
@@ -187,17 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             state=STATE / "scaled",
             **settings,
         ) as scaled:
-            seen, watching = [], threading.Event()
-
-            def watch() -> None:
-                with psycopg.connect(services.database_url, autocommit=True) as conn:
-                    while not watching.is_set():
-                        count = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        count += "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                        seen.append(conn.execute(count).fetchone()[0])
-                        watching.wait(0.1)
-
-            watcher = threading.Thread(target=watch, daemon=True)
+            watcher = ConnectionWatcher(services.database_url)
             watcher.start()
             balanced_load = Load(scaled.url, products, categories, args.clients)
             balanced = balanced_load.run(args.seconds)
@@ -214,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             killed.stop.set()
             for thread in killed.threads:
                 thread.join(timeout=30)
-            watching.set()
-            watcher.join(timeout=5)
+            most_connections = watcher.stop()
         failures = [when for when, status in killed.answers if status == 0 or status >= 500]
         failed_after_kill = [when for when in failures if when >= killed_at]
         recovered = max(failed_after_kill, default=killed_at) - killed_at
@@ -236,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
          "≤ 2 s", recovered <= 2.0),
         ("orders committed; lost / doubled", f"{len(committed):,}; {lost} / {doubled}", "0 / 0", lost == doubled == 0),
         ("5xx other than 503", str(other_5xx), "0", other_5xx == 0),
-        ("PostgreSQL connections, most seen", str(max(seen, default=0)), f"≤ pool {POOL_SIZE}",
-         max(seen, default=0) <= POOL_SIZE),
+        ("PostgreSQL connections, most seen", str(most_connections), f"≤ pool {POOL_SIZE}",
+         most_connections <= POOL_SIZE),
     ]  # fmt: skip
     table = Table("measure", "figure", "goal", "verdict", title=f"make drill-scaled: {args.instances} instances")
     for measure, figure, goal, met in rows:

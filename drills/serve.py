@@ -20,7 +20,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,9 +35,7 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from datagen import purchases
-from datagen.load import load_catalog
-from serving.migrate import apply_migrations
+from support.drill_services import Services, drill_services, free_port, schema_and_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-services"
@@ -46,32 +43,6 @@ SERVICES = ROOT / "scripts" / "services.sh"
 RECOVERY_TARGET_SECONDS = 2.0
 CHECKOUT_RETRIES = 20
 console = Console(width=150)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Services:
-    env: dict[str, str]
-    database_url: str = ""
-    redis_url: str = ""
-    cache_redis_url: str = ""
-
-    def run(self, command: str) -> None:
-        done = subprocess.run([str(SERVICES), command], env=self.env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"services.sh {command} failed:\n{done.stdout}\n{done.stderr}")
-        for line in done.stdout.splitlines():
-            if line.startswith("DATABASE_URL="):
-                self.database_url = line.split("=", 1)[1]
-            if line.startswith("REDIS_URL="):
-                self.redis_url = line.split("=", 1)[1]
-            if line.startswith("BFP_CACHE_REDIS_URL="):
-                self.cache_redis_url = line.split("=", 1)[1]
 
 
 @dataclass
@@ -221,24 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="load before and after each fault (%(default)s)")
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = Services(
-        {
-            **os.environ,
-            "BFP_STATE_DIR": str(STATE / "services"),
-            "BFP_PG_PORT": str(free_port()),
-            "BFP_REDIS_PORT": str(free_port()),
-            "BFP_REDIS_CACHE_PORT": str(free_port()),
-            "BFP_DB_NAME": "bfp_drill",
-        }
-    )
-    services.run("down")
-    services.run("up")
+    services = drill_services(STATE, "bfp_drill", fresh=False)
     try:
-        apply_migrations(services.database_url)
-        csv_path = STATE / "purchases.csv"
-        if not csv_path.exists():
-            purchases.write_purchases_csv(purchases.generate_purchases(purchases.SCALES["demo"]), csv_path)
-        load_catalog(csv_path, services.database_url, STATE / "quarantine")
+        schema_and_catalog(services, STATE)
         with psycopg.connect(services.database_url) as conn:
             conn.execute("UPDATE products SET stock = 1000000")  # the drill is about faults, not sell-outs
             products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 500")]

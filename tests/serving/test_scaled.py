@@ -18,6 +18,7 @@ import pytest
 import redis
 import requests
 
+from support.drill_services import ConnectionWatcher
 from support.scaled import scaled_storefront
 from tests.conftest import database_from_template
 from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, wait_until
@@ -81,20 +82,7 @@ def test_buyers_racing_across_instances_for_7_units_make_7_orders_within_the_poo
         f"{running.internal_url}/api/v1/admin/products/{product}", json={"stock": 7}, headers=ADMIN, timeout=5
     )
     assert set_stock.status_code == 200
-    seen, watching = [], threading.Event()
-
-    def watch() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            while not watching.is_set():
-                seen.append(
-                    conn.execute(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-                    ).fetchone()[0]
-                )
-                watching.wait(0.05)
-
-    watcher = threading.Thread(target=watch)
+    watcher = ConnectionWatcher(database_url, every=0.05)
     watcher.start()
     buyers = 60
     barrier = threading.Barrier(buyers)
@@ -102,14 +90,13 @@ def test_buyers_racing_across_instances_for_7_units_make_7_orders_within_the_poo
         with ThreadPoolExecutor(buyers) as pool:
             statuses = list(pool.map(lambda _: buyer(running.url, product, barrier), range(buyers)))
     finally:
-        watching.set()
-        watcher.join()
+        most_connections = watcher.stop()
     assert sorted(statuses) == [201] * 7 + [409] * (buyers - 7)
     with psycopg.connect(database_url) as conn:
         sold = conn.execute("SELECT count(*), sum(quantity) FROM order_items WHERE product_id = %s", (product,))
         assert sold.fetchone() == (7, 7)
         assert conn.execute("SELECT stock FROM products WHERE id = %s", (product,)).fetchone()[0] == 0
-    assert seen and max(seen) <= POOL_SIZE  # whatever the instances' pools hold, PgBouncer's server connections
+    assert watcher.seen and most_connections <= POOL_SIZE  # whatever the instances' pools hold: PgBouncer's
 
 
 def test_replays_of_one_key_on_different_instances_make_one_order(scaled):

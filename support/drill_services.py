@@ -1,0 +1,103 @@
+"""The services a drill runs on: PostgreSQL and both Redis roles of its own (scripts/services.sh on free ports
+in a folder of the drill's), the schema, a catalog, and a watcher of PostgreSQL's connections."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from datagen import purchases
+from datagen.load import load_catalog
+from serving.migrate import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ROOT / "scripts" / "services.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Services:
+    """scripts/services.sh with one environment: its URLs once `up` printed them."""
+
+    env: dict[str, str]
+    database_url: str = ""
+    redis_url: str = ""
+    cache_redis_url: str = ""
+
+    def run(self, command: str) -> None:
+        done = subprocess.run([str(SERVICES), command], env=self.env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"services.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+        for line in done.stdout.splitlines():
+            name, _, value = line.partition("=")
+            if name == "DATABASE_URL":
+                self.database_url = value
+            elif name == "REDIS_URL":
+                self.redis_url = value
+            elif name == "BFP_CACHE_REDIS_URL":
+                self.cache_redis_url = value
+
+
+def drill_services(state: Path, db_name: str, fresh: bool = True) -> Services:
+    """Started services of the drill's own in `state/services` on free ports; `fresh`: data of earlier runs
+    deleted first, so the figures are this run's."""
+    services = Services(
+        {
+            **os.environ,
+            "BFP_STATE_DIR": str(state / "services"),
+            "BFP_PG_PORT": str(free_port()),
+            "BFP_REDIS_PORT": str(free_port()),
+            "BFP_REDIS_CACHE_PORT": str(free_port()),
+            "BFP_DB_NAME": db_name,
+        }
+    )
+    services.run("destroy" if fresh else "down")
+    services.run("up")
+    return services
+
+
+def schema_and_catalog(services: Services, state: Path, scale: purchases.Scale | None = None) -> None:
+    """The OLTP schema and a catalog from a generated purchases file (the demo's scale unless given)."""
+    apply_migrations(services.database_url)
+    csv_path = state / f"purchases-{(scale or purchases.SCALES['demo']).name}.csv"
+    if not csv_path.exists():
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        purchases.write_purchases_csv(purchases.generate_purchases(scale or purchases.SCALES["demo"]), csv_path)
+    load_catalog(csv_path, services.database_url, state / "quarantine")
+
+
+class ConnectionWatcher(threading.Thread):
+    """Samples how many client connections PostgreSQL holds for one database (its own excluded) until stopped."""
+
+    def __init__(self, database_url: str, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.database_url, self.every = database_url, every
+        self.seen: list[int] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.stopped.is_set():
+                count = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+                self.seen.append(count)
+                self.stopped.wait(self.every)
+
+    def stop(self) -> int:
+        """Stops sampling; the most connections seen."""
+        self.stopped.set()
+        self.join(timeout=10)
+        return max(self.seen, default=0)
