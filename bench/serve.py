@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from bench.staleness import worst_staleness
 from datagen import purchases
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
+from support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -135,12 +135,6 @@ def warm_hot_set(url: str, hot_products: list[int]) -> None:
     with requests.Session() as session:
         for product_id in hot_products:
             session.get(f"{url}/api/v1/products/{product_id}", timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Running(NamedTuple):

@@ -47,7 +47,8 @@ from drills.airflow_api import Airflow, pipeline_env, standalone
 from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
 from pipeline.wiring import LAKE_WRITER_POOL, file_safe
-from support.drill_services import drill_services, free_port, schema_and_catalog
+from support.drill_services import drill_services, schema_and_catalog
+from support.net import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-pipeline"
@@ -301,14 +302,8 @@ class Drill:
 
 
 def wait_for(found: Callable, seconds: float):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(AssertionError, KeyError):
-            value = found()
-            if value:
-                return value
-        time.sleep(0.5)
-    raise TimeoutError(f"not within {seconds} s: {found}")
+    """`found()`'s first truthy value; a task or a row not there yet (KeyError) is "not yet", an assertion fails."""
+    return wait_until(found, seconds, str(found), every=0.5, ignore=(KeyError,))
 
 
 def process_env(pid: int) -> dict[str, str]:

@@ -4,7 +4,6 @@ in a folder of the drill's), the schema, a catalog, and a watcher of PostgreSQL'
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -15,15 +14,10 @@ import psycopg
 from datagen import purchases
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
+from support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "scripts" / "services.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +31,10 @@ from pathlib import Path
 import requests
 from psycopg.conninfo import conninfo_to_dict
 
+from support.net import free_port, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"haproxy": "haproxy", "pgbouncer": "pgbouncer"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def install_packages() -> None:
@@ -51,14 +46,6 @@ def install_packages() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
-
-
-def wait_for(check, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
-        time.sleep(0.1)
 
 
 def answers(url: str) -> bool:
@@ -229,15 +216,15 @@ def scaled_storefront(
     try:
         with (pooler_dir / "pgbouncer.out").open("ab") as out:
             processes.append(subprocess.Popen(["pgbouncer", *user, str(config)], stdout=out, stderr=subprocess.STDOUT))
-        wait_for(lambda: accepts(pooler_port), 20, f"PgBouncer on :{pooler_port} (see {pooler_dir}/pgbouncer.log)")
+        wait_until(lambda: accepts(pooler_port), 20, f"PgBouncer on :{pooler_port} (see {pooler_dir}/pgbouncer.log)")
         started = [start_instance(env, state / "gunicorn.log") for _ in range(instances)]
         for instance in started:
-            wait_for(lambda i=instance: answers(f"{i.internal_url}/readyz"), 60, f"instance :{instance.port}")
+            wait_until(lambda i=instance: answers(f"{i.internal_url}/readyz"), 60, f"instance :{instance.port}")
         haproxy = haproxy_config(state, lb_port, lb_internal_port, started)
         with (state / "haproxy.out").open("ab") as out:
             processes.append(subprocess.Popen(["haproxy", "-db", "-f", str(haproxy)], stdout=out, stderr=out))
         lb = f"http://127.0.0.1:{lb_port}"
-        wait_for(lambda: answers(f"http://127.0.0.1:{lb_internal_port}/readyz"), 20, "HAProxy")
+        wait_until(lambda: answers(f"http://127.0.0.1:{lb_internal_port}/readyz"), 20, "HAProxy")
         yield Scaled(lb, f"http://127.0.0.1:{lb_internal_port}", pooler_url, pool_size, started, state)
     finally:
         for instance in started:

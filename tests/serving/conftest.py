@@ -7,7 +7,6 @@ import contextlib
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import requests
 
 from serving import create_app
 from serving.config import ServingConfig
+from support.net import wait_until
 from tests.conftest import ROOT, Services, database_from_template, free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -73,17 +73,6 @@ def product_in_stock(conn: psycopg.Connection) -> dict:
         "WHERE p.stock > 0 ORDER BY p.id LIMIT 1"
     ).fetchone()
     return {"id": row[0], "price": row[1], "stock": row[2], "category": row[3]}
-
-
-def wait_until(condition, seconds: float, what: str):
-    """Polls `condition` until it returns a truthy value or the deadline passes (then fails naming `what`)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
 
 
 @dataclass(frozen=True)
