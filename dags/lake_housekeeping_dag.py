@@ -5,7 +5,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, file_safe
+from pipeline.run_ids import file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER
 
 DOC = """
 ### lake_housekeeping

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from pipeline.run_ids import file_safe
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_rebuild
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES
 
 DOC = """
 ### lake_rebuild

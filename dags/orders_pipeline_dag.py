@@ -6,8 +6,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
+from pipeline.run_ids import file_safe
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, file_safe, window_cron
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, window_cron
 
 DOC = """
 ### orders_pipeline

@@ -46,7 +46,8 @@ from datagen.simulate import Simulator, backdate_orders
 from drills.airflow_api import Airflow, pipeline_env, standalone
 from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
-from pipeline.wiring import LAKE_WRITER_POOL, file_safe
+from pipeline.run_ids import file_safe
+from pipeline.wiring import LAKE_WRITER_POOL
 from support.drill_services import drill_services, schema_and_catalog
 from support.net import free_port, wait_until
 

@@ -73,7 +73,7 @@ def keep_in_lake(settings, alert: dict) -> None:
     """The alert also stays in the lake beside the run's other records (_alerts/<run>/<dag>.<task>.<try>.json),
     so `python -m pipeline.audit run <run>` tells the whole story. Best effort: the alert itself matters more."""
     from pipeline.lake import Lake
-    from pipeline.wiring import file_safe
+    from pipeline.run_ids import file_safe
 
     try:
         lake = Lake.from_uri(settings.lake_uri)

@@ -9,7 +9,7 @@ schedule expects between two times that are not done, with their last attempt.
     python -m pipeline.audit gaps --from 2026-11-20T00:00Z --to 2026-11-24T00:00Z [--every-minutes 60]
     python -m pipeline.audit run <run_id>     one run's whole story from the lake
 
-Every record a run leaves carries its run id, Airflow's, in its file-safe form (pipeline.wiring.file_safe): the
+Every record a run leaves carries its run id, Airflow's, in its file-safe form (pipeline.run_ids.file_safe): the
 extract attempts (_audit/), the Spark summary (_runs/refresh/), each DQ attempt (_dq/<suite>/<run>/),
 registration and publication (_runs/register/, _runs/publish/), alerts (_alerts/<run>/), and the housekeeping
 run's compaction (_runs/compact/).
@@ -24,8 +24,8 @@ import sys
 from pipeline import compaction
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
+from pipeline.run_ids import file_safe
 from pipeline.watermark import Window
-from pipeline.wiring import file_safe
 
 AUDIT_FOLDER = ("_audit", "orders_extract")
 

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.wiring import as_of_date, file_safe
+from pipeline.run_ids import as_of_date, file_safe
 
 # how often the trigger polls the job run, and for how long (EMR jobs of this pipeline take minutes)
 WAITER_DELAY_SECONDS = 30

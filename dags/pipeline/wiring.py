@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 from datetime import timedelta
 
 from airflow.sdk import Asset
@@ -37,20 +35,3 @@ def window_cron() -> str:
     DAG file is parsed (no database, no lake)."""
     minutes = settings.window_minutes(os.environ)
     return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"
-
-
-def file_safe(run_id: str) -> str:
-    """An Airflow run id (manual__2026-01-15T12:00:00+00:00) as a name for files in the lake."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-
-
-def as_of_date(moment: dt.datetime | str | None) -> str:
-    """The as-of date of the season marts (YYYY-MM-DD, UTC) for a run whose data reaches `moment`: a window's
-    end, a manual param, or the run's logical date; today when a run has none of them."""
-    if moment is None:
-        return dt.datetime.now(dt.UTC).date().isoformat()
-    if isinstance(moment, str):
-        moment = (
-            dt.datetime.fromisoformat(moment) if "T" in moment else dt.datetime.fromisoformat(moment + "T00:00+00:00")
-        )
-    return moment.astimezone(dt.UTC).date().isoformat()

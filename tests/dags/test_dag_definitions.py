@@ -21,7 +21,8 @@ import pytest
 from datagen.simulate import backdate_orders
 from pipeline import alerts, audit, extract_step, publish_steps
 from pipeline.lake import Lake
-from pipeline.wiring import LAKE_WRITER_POOL, file_safe
+from pipeline.run_ids import file_safe
+from pipeline.wiring import LAKE_WRITER_POOL
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window
 
@@ -80,7 +81,7 @@ def test_the_report_is_scheduled_on_every_publication(dags):
 
 
 def test_the_season_marts_are_as_of_the_window_end_or_the_rebuild_param():
-    from pipeline.wiring import as_of_date
+    from pipeline.run_ids import as_of_date
 
     assert as_of_date("2026-12-01T00:00:00+00:00") == "2026-12-01"  # the window [Nov 30 23:00, Dec 1 00:00)
     assert as_of_date("2026-11-30T23:30:00-05:00") == "2026-12-01"  # in UTC

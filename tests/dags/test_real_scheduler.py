@@ -17,7 +17,8 @@ import pytest
 from drills.airflow_api import Airflow, pipeline_env, standalone
 from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
-from pipeline.wiring import LAKE_WRITER_POOL, file_safe
+from pipeline.run_ids import file_safe
+from pipeline.wiring import LAKE_WRITER_POOL
 from tests.conftest import free_port
 
 POOL_TASKS = {"extract_orders_window", "transform", "dq_gate", "register_partitions"}
