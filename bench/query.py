@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<18} {count:>5} {p50:>8.1f} {p95:>8.1f} {translate:>11.2f}")
     worst = max(r[3] for r in rows)
     print(f"  worst p95 {worst:.1f} ms   goal <= {GOAL_P95_MS} ms: {'met' if worst <= GOAL_P95_MS else 'missed'}")
+    # a query that returns nothing on the full lake times nothing: the measurement's own check fails the run
+    empty = [name for name, count, *_ in rows if count == 0]
+    if empty:
+        print(f"check FAILED: no rows from {', '.join(empty)} on the registered lake: the timings measure nothing")
+        return 1
     return 0
 
 
