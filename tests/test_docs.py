@@ -108,10 +108,19 @@ def test_every_relative_link_resolves(doc):
     for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
             continue
-        path = target.split("#", 1)[0]
-        if path and not (doc.parent / path).exists():
+        path, _, anchor = target.partition("#")
+        linked = doc.parent / path if path else doc
+        if not linked.exists():
             missing.append(target)
-    assert not missing, f"{doc_id(doc)} links to files that do not exist: {missing}"
+        elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked):
+            missing.append(target)  # a section that is not there (any more)
+    assert not missing, f"{doc_id(doc)} links to files or sections that do not exist: {missing}"
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces as '-'."""
+    headings = re.findall(r"^#{1,6} +(.+?) *$", re.sub(r"```.*?```", "", path.read_text(), flags=re.S), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 @pytest.mark.parametrize("doc", documents(), ids=doc_id)
