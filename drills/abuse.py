@@ -38,7 +38,7 @@ from rich.table import Table
 from drills.serve import STATE, console, gunicorn
 from serving.checkout.addresses import address_key
 from serving.config import ServingConfig
-from support.drill_services import ConnectionWatcher, drill_services, free_port, schema_and_catalog
+from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
 
 ADMIN_TOKEN = secrets.token_hex(32)
 LIMIT = {"per_customer": 2, "per_address": 4}
@@ -243,7 +243,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             Hoarder.doorbuster = conn.execute("SELECT min(id) FROM products").fetchone()[0]
             conn.execute("UPDATE products SET stock = 500 WHERE id = %s", (Hoarder.doorbuster,))
-        port, internal_port = free_port(), free_port()
         production_limits = {
             "BFP_CHECKOUT_RATE_LIMIT": defaults.checkout_rate_limit,
             "BFP_NEW_SHOPPER_RATE_LIMIT": defaults.new_shopper_rate_limit,
@@ -252,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
             "BFP_WORKERS": "2",
         }
-        base, internal = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
-        with gunicorn(services, port, internal_port, **production_limits):
+        with gunicorn(services, **production_limits) as server:
+            base, internal = server.url, server.internal_url
             requests.put(
                 f"{internal}/api/v1/admin/products/{Hoarder.doorbuster}/purchase-limit",
                 json=LIMIT,

@@ -28,7 +28,7 @@ import requests
 from rich.table import Table
 
 from drills.serve import STATE, console, gunicorn
-from support.drill_services import ConnectionWatcher, drill_services, free_port, schema_and_catalog
+from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
 from support.scaled import scaled_storefront
 
 ADMIN_TOKEN = "drill-scaled-admin-token-0123456789abcdef"
@@ -153,10 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             categories = [r[0] for r in conn.execute("SELECT code FROM categories")]
 
         console.print(f"drill-scaled: straight to one instance ({args.instances} workers), {args.seconds:.0f} s …")
-        port = free_port()
         overrides = {**settings, "BFP_WORKERS": str(args.instances), "BFP_TRUSTED_PROXIES": "1"}
-        with gunicorn(services, port, free_port(), **overrides):
-            direct = Load(f"http://127.0.0.1:{port}", products, categories, args.clients).run(args.seconds)
+        with gunicorn(services, **overrides) as server:
+            direct = Load(server.url, products, categories, args.clients).run(args.seconds)
         for url in (services.redis_url, services.cache_redis_url):
             redis.Redis.from_url(url).flushdb()
 

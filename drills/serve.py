@@ -35,7 +35,8 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from support.drill_services import Services, drill_services, free_port, schema_and_catalog
+from support.drill_services import Services, drill_services, schema_and_catalog
+from support.gunicorn import Gunicorn, running_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-services"
@@ -107,18 +108,15 @@ class Shopper(threading.Thread):
 
 
 @contextlib.contextmanager
-def gunicorn(services: Services, port: int, internal_port: int, **overrides: str) -> Iterator[subprocess.Popen]:
+def gunicorn(services: Services, **overrides: str) -> Iterator[Gunicorn]:
     """gunicorn with the production config on the drill's services; `overrides` replace its settings."""
-    env = {
-        **os.environ,
+    settings = {
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "DATABASE_URL": services.database_url,
         "REDIS_URL": services.redis_url,
         "BFP_CACHE_REDIS_URL": services.cache_redis_url,
-        "BFP_BIND": f"127.0.0.1:{port}",
         "BFP_WORKERS": "4",
         "BFP_ACCESS_LOG": str(STATE / "access.log"),
-        "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "BFP_CHECKOUT_RATE_LIMIT": "1000 per second",
         # the drill's shoppers all come from 127.0.0.1
         "BFP_NEW_SHOPPER_RATE_LIMIT": "1000 per second",
@@ -126,27 +124,8 @@ def gunicorn(services: Services, port: int, internal_port: int, **overrides: str
         "PROMETHEUS_MULTIPROC_DIR": str(STATE / "metrics"),
         **overrides,
     }
-    log = (STATE / "gunicorn.log").open("ab")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "serving" / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{internal_port}/readyz", timeout=2).status_code == 200:
-                break
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"gunicorn did not become ready; see {STATE / 'gunicorn.log'}")
-        time.sleep(0.2)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_gunicorn(settings, STATE / "gunicorn.log") as server:
+        yield server
 
 
 def worker_pids(master: subprocess.Popen) -> list[int]:
@@ -199,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("UPDATE products SET stock = 1000000")  # the drill is about faults, not sell-outs
             products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 500")]
             categories = [r[0] for r in conn.execute("SELECT code FROM categories")]
-        port = free_port()
-        with gunicorn(services, port, free_port()) as master:
+        with gunicorn(services) as server:
+            master = server.process
 
             def kill_worker() -> None:
                 os.kill(random.choice(worker_pids(master)), signal.SIGKILL)
@@ -231,9 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = False
             for drill in drills:
                 console.print(f"drill: {drill.name} …")
-                tally, recovered = run_drill(
-                    drill, f"http://127.0.0.1:{port}", products, categories, args.shoppers, args.seconds
-                )
+                tally, recovered = run_drill(drill, server.url, products, categories, args.shoppers, args.seconds)
                 by_class = Counter()
                 for status, count in tally.statuses.items():
                     by_class["503" if status == 503 else f"{status // 100}xx"] += count

@@ -31,6 +31,7 @@ from pathlib import Path
 import requests
 from psycopg.conninfo import conninfo_to_dict
 
+from support.gunicorn import Gunicorn, start_gunicorn
 from support.net import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,27 +62,12 @@ def accepts(port: int) -> bool:
 
 
 @dataclass
-class Instance:
-    port: int
-    internal_port: int
-    process: subprocess.Popen
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def internal_url(self) -> str:
-        return f"http://127.0.0.1:{self.internal_port}"
-
-
-@dataclass
 class Scaled:
     url: str  # HAProxy's shoppers' frontend
     internal_url: str  # HAProxy's frontend to the instances' internal listeners (admin, metrics)
     pooler_url: str  # PgBouncer (what the instances connect to)
     pool_size: int
-    instances: list[Instance]
+    instances: list[Gunicorn]
     state: Path
 
 
@@ -115,7 +101,7 @@ logfile = {state / "pgbouncer.log"}
     return config
 
 
-def haproxy_config(state: Path, port: int, internal_port: int, instances: list[Instance]) -> Path:
+def haproxy_config(state: Path, port: int, internal_port: int, instances: list[Gunicorn]) -> Path:
     def servers(internal: bool) -> str:
         return "\n".join(
             f"  server s{n} 127.0.0.1:{i.internal_port if internal else i.port} "
@@ -161,21 +147,6 @@ backend internal_listeners
     return config
 
 
-def start_instance(env: dict[str, str], log: Path) -> Instance:
-    port, internal_port = free_port(), free_port()
-    instance_env = {**env, "BFP_BIND": f"127.0.0.1:{port}", "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}"}
-    instance_env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"bfp-scaled-{port}-")
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "serving" / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=instance_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Instance(port, internal_port, process)
-
-
 @contextlib.contextmanager
 def scaled_storefront(
     database_url: str,
@@ -212,14 +183,14 @@ def scaled_storefront(
     config = pgbouncer_config(pooler_dir, database_url, pooler_port, pool_size, env)
     user = ["-u", "postgres"] if os.geteuid() == 0 else []
     processes: list[subprocess.Popen] = []
-    started: list[Instance] = []
+    started: list[Gunicorn] = []
     try:
         with (pooler_dir / "pgbouncer.out").open("ab") as out:
             processes.append(subprocess.Popen(["pgbouncer", *user, str(config)], stdout=out, stderr=subprocess.STDOUT))
         wait_until(lambda: accepts(pooler_port), 20, f"PgBouncer on :{pooler_port} (see {pooler_dir}/pgbouncer.log)")
-        started = [start_instance(env, state / "gunicorn.log") for _ in range(instances)]
+        started = [start_gunicorn(env, state / "gunicorn.log") for _ in range(instances)]
         for instance in started:
-            wait_until(lambda i=instance: answers(f"{i.internal_url}/readyz"), 60, f"instance :{instance.port}")
+            wait_until(instance.ready, 60, f"instance {instance.url}")
         haproxy = haproxy_config(state, lb_port, lb_internal_port, started)
         with (state / "haproxy.out").open("ab") as out:
             processes.append(subprocess.Popen(["haproxy", "-db", "-f", str(haproxy)], stdout=out, stderr=out))

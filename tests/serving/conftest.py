@@ -4,7 +4,6 @@ running gunicorn for the tests where concurrency matters."""
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-import requests
 
 from serving import create_app
 from serving.config import ServingConfig
+from support.gunicorn import running_gunicorn as support_gunicorn
 from support.net import wait_until
-from tests.conftest import ROOT, Services, database_from_template, free_port
+from tests.conftest import Services, database_from_template, free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -87,49 +86,18 @@ class LiveServer:
 @contextlib.contextmanager
 def running_gunicorn(database_url: str, services: Services, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
     """gunicorn with the production config (gthread) on free ports (public and internal); stopped on exit."""
-    port, internal_port = free_port(), free_port()
-    log_path = tmp / f"gunicorn-{port}.log"
-    env = {
-        **os.environ,
+    settings = {
         "BFP_SECRET_KEY": secrets.token_hex(16),
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         "DATABASE_URL": database_url,
         "REDIS_URL": services.redis_url,
         "BFP_CACHE_REDIS_URL": services.cache_redis_url,
-        "BFP_BIND": f"127.0.0.1:{port}",
-        "BFP_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
         "BFP_WORKERS": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-{port}"),
         **ONE_ADDRESS_LIMITS,
         **env_overrides,
     }
-    gunicorn = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "gunicorn"
-    if not gunicorn.exists():
-        gunicorn = Path(__import__("sys").executable).with_name("gunicorn")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(gunicorn), "-c", str(ROOT / "serving" / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url, internal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
-
-    def ready():
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            return requests.get(internal_url + "/readyz", timeout=5).status_code == 200
-        except requests.RequestException:  # not listening yet, or still booting its workers
-            return False
-
-    try:
-        wait_until(ready, 60, "gunicorn to answer /readyz")
-        yield LiveServer(url, internal_url, database_url, process, log_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with support_gunicorn(settings, tmp / f"gunicorn-{secrets.token_hex(4)}.log") as server:
+        yield LiveServer(server.url, server.internal_url, database_url, server.process, server.log_path)
 
 
 @pytest.fixture(scope="module")
