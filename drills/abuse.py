@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 import psycopg
 import redis
 import requests
-from rich.table import Table
 
 from drills.serve import STATE, console, gunicorn
 from serving.checkout.addresses import address_key
 from serving.config import ServingConfig
 from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
+from support.report import goal_table
 
 ADMIN_TOKEN = secrets.token_hex(32)
 LIMIT = {"per_customer": 2, "per_address": 4}
@@ -354,11 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"slowest answer during the {args.freeze_seconds:.0f} s freeze ({len(frozen.seconds):,} answers, "
          f"{frozen.statuses[503]:,} × 503)", f"{worst_frozen * 1000:.0f} ms", "≤ 1000 ms", worst_frozen <= 1.0),
     ]  # fmt: skip
-    table = Table("measure", "figure", "goal", "verdict", title="make drill-abuse: shoppers beside bots")
-    for measure, figure, goal, met in rows:
-        table.add_row(measure, figure, goal, "[green]met[/green]" if met else "[red]missed[/red]")
-    console.print(table)
-    return 0 if all(met for *_, met in rows) else 1
+    return goal_table(console, "make drill-abuse: shoppers beside bots", rows)
 
 
 if __name__ == "__main__":

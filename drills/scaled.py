@@ -25,10 +25,10 @@ from collections import Counter
 import psycopg
 import redis
 import requests
-from rich.table import Table
 
 from drills.serve import STATE, console, gunicorn
 from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
+from support.report import goal_table
 from support.scaled import scaled_storefront
 
 ADMIN_TOKEN = "drill-scaled-admin-token-0123456789abcdef"
@@ -210,11 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         ("PostgreSQL connections, most seen", str(most_connections), f"≤ pool {POOL_SIZE}",
          most_connections <= POOL_SIZE),
     ]  # fmt: skip
-    table = Table("measure", "figure", "goal", "verdict", title=f"make drill-scaled: {args.instances} instances")
-    for measure, figure, goal, met in rows:
-        table.add_row(measure, figure, goal, "[green]met[/green]" if met else "[red]missed[/red]")
-    console.print(table)
-    return 0 if all(met for *_, met in rows) else 1
+    return goal_table(console, f"make drill-scaled: {args.instances} instances", rows)
 
 
 if __name__ == "__main__":
