@@ -198,18 +198,6 @@ def run_phase(clients: list[Client], seconds: float, during=None) -> None:
         client.join(timeout=30)
 
 
-def watch_connections(database_url: str, stop: threading.Event, seen: list[int]) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while not stop.is_set():
-            seen.append(
-                conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                ).fetchone()[0]
-            )
-            stop.wait(0.25)
-
-
 def bot_gains(database_url: str, doorbuster: int) -> tuple[int, int, int]:
     """(units the bots bought, the most any one customer bought, the most any one address bought)."""
     with psycopg.connect(database_url) as conn:

@@ -148,6 +148,12 @@ class RequestScopedPipeline(redis.client.Pipeline):
             raise
 
 
+def reconnect_once() -> Retry:
+    """Every Redis client's retry rule: reconnect once at once after a broken connection (a restarted server),
+    never after a timeout (a frozen server would cost the timeout twice)."""
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 def redis_client(url: str, config: ServingConfig, role: str) -> RequestScopedRedis:
     """A client of one Redis role (`cache` or `state`) with short socket timeouts and its own breaker."""
     # One reconnect without backoff (a connection that died with a restarted server), no more (redis-py's
@@ -160,7 +166,7 @@ def redis_client(url: str, config: ServingConfig, role: str) -> RequestScopedRed
         health_check_interval=30,
         # reconnect once when the connection broke (a restarted server), never after a timeout: a frozen
         # server would cost the timeout twice
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+        retry=reconnect_once(),
     )
     client.role, client.breaker = role, RedisBreaker(role)
     return client
@@ -318,10 +324,15 @@ class Cache:
         return self.client.register_script(LOWER_STOCK_LUA)
 
     def ping(self) -> bool:
-        try:
-            return bool(self.client.ping())
-        except redis.RedisError:
-            return False
+        return pings(self.client)
+
+
+def pings(client: redis.Redis) -> bool:
+    """Whether the Redis behind `client` answers (within the client's timeout and its breaker)."""
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
 
 
 def cache() -> Cache:

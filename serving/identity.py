@@ -80,3 +80,9 @@ def ensure_shopper() -> int:
         session["customer_id"] = customer_id
         session.permanent = True
     return customer_id
+
+
+def shopper_for(quantity: int) -> int | None:
+    """The owner a cart write of `quantity` needs: one is created only to put something in (a removal, 0, from
+    a visitor without a cart needs none)."""
+    return ensure_shopper() if quantity > 0 else current_shopper()

@@ -13,11 +13,9 @@ import time
 import redis
 from flask import current_app, request
 from limits import parse_many, storage, strategies
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from serving import metrics
-from serving.cache import state_redis
+from serving.cache import reconnect_once, state_redis
 from serving.config import ServingConfig
 from serving.errors import StorefrontError
 
@@ -39,8 +37,7 @@ class Limiter:
             key_prefix="ratelimit",
             socket_timeout=config.redis_timeout_seconds,
             socket_connect_timeout=config.redis_timeout_seconds,
-            # as the app's own clients: one reconnect after a broken connection, none after a timeout
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            retry=reconnect_once(),
         )
         self.window = strategies.FixedWindowRateLimiter(counters)
         self.rates = {

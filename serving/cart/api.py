@@ -6,8 +6,7 @@ from flask_smorest import Blueprint
 
 from serving.cart import store
 from serving.catalog import queries as catalog
-from serving.errors import NotFound
-from serving.identity import current_shopper, ensure_shopper
+from serving.identity import current_shopper, ensure_shopper, shopper_for
 from serving.schemas import AddToCartSchema, CartSchema, ErrorSchema, SetQuantitySchema
 
 blp = Blueprint("cart_api", __name__, url_prefix="/api/v1/cart", description="The shopper's cart")
@@ -40,9 +39,7 @@ def add_item(args):
 @blp.alt_response(503, schema=ErrorSchema, description="The cart store is unavailable")
 def set_item_quantity(args, product_id):
     """Sets a line's quantity; 0 removes it."""
-    customer_id = current_shopper() if args["quantity"] == 0 else ensure_shopper()
-    if customer_id is None:  # removing from a cart that does not exist: nothing to do, no shopper to create
-        return store.view(None)
+    customer_id = shopper_for(args["quantity"])
     return store.view(customer_id, store.set_quantity(customer_id, product_id, args["quantity"]))
 
 
@@ -53,8 +50,4 @@ def set_item_quantity(args, product_id):
 def remove_item(product_id):
     """Removes a line from the cart."""
     customer_id = current_shopper()
-    if customer_id is None:
-        raise NotFound(
-            f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
-        )
     return store.view(customer_id, store.remove(customer_id, product_id))

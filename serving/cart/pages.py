@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from serving.cart import store
 from serving.catalog import queries as catalog
-from serving.errors import NotFound, Unprocessable
-from serving.identity import current_shopper, ensure_shopper
+from serving.errors import Unprocessable
+from serving.identity import current_shopper, ensure_shopper, shopper_for
 from serving.schemas import AddToCartSchema, CartLineFormSchema
 from serving.validation import load_form
 
@@ -33,20 +33,13 @@ def update():
     line = load_form(CartLineFormSchema())
     if "quantity" not in line:
         raise Unprocessable("some fields are not valid", code="invalid_form", details={"quantity": ["required"]})
-    customer_id = current_shopper() if line["quantity"] == 0 else ensure_shopper()
-    if customer_id is not None:
-        store.set_quantity(customer_id, line["product_id"], line["quantity"])
+    store.set_quantity(shopper_for(line["quantity"]), line["product_id"], line["quantity"])
     return redirect(url_for("cart.view"), code=303)
 
 
 @bp.route("/remove", methods=["POST"])
 def remove():
     product_id = load_form(CartLineFormSchema())["product_id"]
-    customer_id = current_shopper()
-    if customer_id is None:
-        raise NotFound(
-            f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}
-        )
-    store.remove(customer_id, product_id)
+    store.remove(current_shopper(), product_id)
     flash("Removed from your cart.")
     return redirect(url_for("cart.view"), code=303)

@@ -80,14 +80,17 @@ def add(customer_id: int, product_id: int, quantity: int) -> dict[int, int]:
     return lines
 
 
-def set_quantity(customer_id: int, product_id: int, quantity: int) -> dict[int, int]:
-    """Sets one line (0 removes it; otherwise the product must exist); returns the cart's quantities."""
+def set_quantity(customer_id: int | None, product_id: int, quantity: int) -> dict[int, int]:
+    """Sets one line (0 removes it; otherwise the product must exist); returns the cart's quantities. A visitor
+    without a cart (None) may only remove: there is nothing to remove."""
     if not 0 <= quantity <= MAX_QUANTITY:
         raise Unprocessable(
             f"quantity must be between 0 and {MAX_QUANTITY}", code="invalid_quantity", details={"quantity": quantity}
         )
     field = str(product_id)
     if quantity == 0:
+        if customer_id is None:
+            return {}
         return _run(customer_id, lambda pipe: pipe.hdel(cart_key(customer_id), field))[-1]
     catalog.product(product_id)
     lines = _run(customer_id, lambda pipe: pipe.hset(cart_key(customer_id), field, quantity))[-1]
@@ -95,9 +98,11 @@ def set_quantity(customer_id: int, product_id: int, quantity: int) -> dict[int, 
     return lines
 
 
-def remove(customer_id: int, product_id: int) -> dict[int, int]:
-    """Removes a line; NotFound if the product is not in the cart."""
-    removed, *_, lines = _run(customer_id, lambda pipe: pipe.hdel(cart_key(customer_id), str(product_id)))
+def remove(customer_id: int | None, product_id: int) -> dict[int, int]:
+    """Removes a line; NotFound if the product is not in the cart (or the visitor has none)."""
+    removed = False
+    if customer_id is not None:
+        removed, *_, lines = _run(customer_id, lambda pipe: pipe.hdel(cart_key(customer_id), str(product_id)))
     if not removed:
         raise NotFound(
             f"product {product_id} is not in the cart", code="not_in_cart", details={"product_id": product_id}

@@ -10,11 +10,10 @@ degraded shop into a closed one. Dependency health is measured instead, at each 
 from __future__ import annotations
 
 import psycopg
-import redis
 from flask import Blueprint, Response, jsonify
 
 from serving import metrics
-from serving.cache import cache, state_redis
+from serving.cache import cache, pings, state_redis
 from serving.db import database
 from serving.errors import StorefrontError
 
@@ -34,7 +33,7 @@ def readyz():
 
 def probe_dependencies() -> dict[str, bool]:
     """One bounded call to each dependency (the clients' own short timeouts), recorded as gauges."""
-    up = {"redis_cache": cache().ping(), "redis_state": _pings(state_redis())}
+    up = {"redis_cache": pings(cache().client), "redis_state": pings(state_redis())}
     try:
         with database().connection() as conn:
             conn.execute("SELECT 1")
@@ -44,13 +43,6 @@ def probe_dependencies() -> dict[str, bool]:
     for name, answered in up.items():
         metrics.DEPENDENCY_UP.labels(name).set(1 if answered else 0)
     return up
-
-
-def _pings(client) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
 
 
 @bp.route("/metrics")
