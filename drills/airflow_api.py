@@ -127,7 +127,8 @@ def standalone(env: dict[str, str]) -> Iterator[Airflow]:
     started = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=400, check=False)
     try:
         if started.returncode != 0:
-            raise RuntimeError(started.stderr[-3000:] + (state / "standalone.log").read_text()[-3000:])
+            log = state / "standalone.log"  # absent when the script failed before starting Airflow
+            raise RuntimeError(started.stderr[-3000:] + (log.read_text()[-3000:] if log.exists() else ""))
         url = f"http://127.0.0.1:{port}"
         token = requests.post(f"{url}/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
         flow = Airflow(url, token.json()["access_token"], Lake.from_uri(env["BFP_LAKE_URI"]), env, state)

@@ -32,6 +32,7 @@ MODULES = {
     "psycopg-pool": "psycopg_pool",
     "prometheus-client": "prometheus_client",
     "psycopg2-binary": "psycopg2",
+    "asyncpg": "asyncpg",
     "redis": "redis",
     "cachetools": "cachetools",
     "itsdangerous": "itsdangerous",
