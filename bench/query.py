@@ -18,7 +18,7 @@ from pathlib import Path
 
 from analytics import queries
 from datagen import purchases
-from pipeline import publish_steps
+from pipeline import dq_gate_step, register_step, transform_step
 from pipeline import settings as pipeline_settings
 
 GOAL_P95_MS = 100
@@ -29,17 +29,17 @@ def run_pipeline(settings, csv: Path) -> list[tuple[str, float]]:
     """The lake_rebuild DAG's tasks, in its order, with its arguments."""
     stages = []
     started = time.perf_counter()
-    refresh = publish_steps.transform(
+    refresh = transform_step.transform(
         settings, "bench", ["--import-id", "bench", "--purchases-csv", str(csv.resolve()), "--all-windows"]
     )
     stages.append(("transform: spark-submit refresh.py (import, curated, marts)", time.perf_counter() - started))
     for part in ("import_purchases", "order_lines", "marts"):
         stages.append((f"  of which {part} (inside Spark)", refresh[part]["duration_seconds"]))
     started = time.perf_counter()
-    dq = publish_steps.dq_gate(settings, "bench", [], refresh)
+    dq = dq_gate_step.dq_gate(settings, "bench", [], refresh)
     stages.append((f"dq_gate: {dq['checks']} suites, {dq['expectations']} expectations", time.perf_counter() - started))
     started = time.perf_counter()
-    registered = publish_steps.register(settings, refresh)
+    registered = register_step.register_run(settings, refresh)
     partitions = sum(len(specs) for specs in registered["registered"].values())
     stages.append((f"register_partitions: {partitions} partitions", time.perf_counter() - started))
     return stages

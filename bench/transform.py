@@ -80,10 +80,7 @@ def build(csv: Path, lake_folder: Path, breakdown: bool) -> dict:
     steps = (
         (
             "import purchases (CSV -> typed Parquet)",
-            lambda: import_purchases.run(
-                spark,
-                import_purchases.parse_args(["--input", str(csv.resolve()), "--lake", lake, "--import-id", "bench"]),
-            ),
+            lambda: import_purchases.import_file(spark, str(csv.resolve()), lake, "bench"),
         ),
         ("curated order_lines", lambda: build_order_lines.build(spark, lake, purchases_import="bench")),
         ("marts (4 + 2 season marts, calendar)", lambda: build_marts.build(spark, lake, None, dt.date.today())),

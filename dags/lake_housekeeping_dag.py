@@ -40,10 +40,10 @@ with DAG(
     @task(**LAKE_WRITER)
     def compact_raw_windows(data_interval_end=None, run_id=None) -> dict:
         """Compact the raw windows due (see pipeline.compaction)."""
-        from pipeline import compaction, publish_steps, settings
+        from pipeline import compaction, settings, task_log
 
         run = file_safe(run_id)
-        with publish_steps.failure_logged("compact_raw_windows", run, "see docs/runbook.md#compaction"):
+        with task_log.failure_logged("compact_raw_windows", run, "see docs/runbook.md#compaction"):
             return compaction.run(settings.from_env(), run, data_interval_end)
 
     compact_raw_windows()

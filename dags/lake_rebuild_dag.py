@@ -59,25 +59,25 @@ with DAG(
 
     @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
     def dq_gate(refresh: dict, run_id=None, ti=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import dq_gate_step, settings
 
-        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), [], refresh, ti.try_number)
+        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), [], refresh, ti.try_number)
 
     @task(**LAKE_WRITER)
     def register_partitions(refresh: dict, dq: dict, params=None, run_id=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import register_step, settings
 
         repair = params["full_repair"]
         config = settings.from_env()
-        return publish_steps.register(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
+        return register_step.register_run(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import publish_step, settings
 
         rows = {"order_lines": refresh["order_lines"]["rows_out"]}
         windows = refresh["order_lines"].get("windows", [])
-        extra = publish_steps.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
+        extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
 

@@ -86,23 +86,23 @@ with DAG(
 
     @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
     def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import dq_gate_step, settings
 
         windows = extract["windows"]
-        return publish_steps.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
+        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
 
     @task(**LAKE_WRITER)
     def register_partitions(refresh: dict, dq: dict, run_id=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import register_step, settings
 
-        return publish_steps.register(settings.from_env(), refresh, run_id=file_safe(run_id), dq=dq)
+        return register_step.register_run(settings.from_env(), refresh, run_id=file_safe(run_id), dq=dq)
 
     @task(outlets=[LAKE_PUBLISHED])
     def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
-        from pipeline import publish_steps, settings
+        from pipeline import publish_step, settings
 
         windows, rows = extract["windows"], extract["rows_out"]
-        extra = publish_steps.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
+        extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
 

@@ -48,6 +48,15 @@ def record_attempt(lake: Lake, window: Window, run_id: str, attempt: int, status
     return path
 
 
+def record_run(settings: settings_module.Settings, kind: str, run_id: str | None, record: dict) -> dict:
+    """Keeps a step's record in the lake beside the run's others (_runs/<kind>/<run>.json; `python -m
+    pipeline.audit run <run>` reads them all); returns the record."""
+    if run_id:
+        lake = Lake.from_uri(settings.lake_uri)
+        lake.write_json(lake.path("_runs", kind, f"{run_id}.json"), record)
+    return record
+
+
 def attempts(lake: Lake) -> list[dict]:
     """Every recorded attempt, oldest first."""
     found = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline import publish_steps, settings, table_registry
+from pipeline import register_step, settings, table_registry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,16 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = settings.from_env()
-        target = publish_steps.make_catalog(config)
+        target = register_step.catalog_for(config)
         tables = [args.table] if args.table else sorted(target.tables)
         if args.command == "init":
             target.ensure_tables()
         elif args.command == "register":
             if not (args.table and args.partition):
                 parser.error("register needs --table and at least one --partition")
-            publish_steps.publish(config, {args.table: args.partition}, {}, run_id="registry_cli")
+            register_step.register_partitions(config, {args.table: args.partition}, {}, run_id="registry_cli")
         elif args.command == "repair":
-            publish_steps.publish(config, {}, {}, full_repair=True, run_id="registry_cli")
+            register_step.register_partitions(config, {}, {}, full_repair=True, run_id="registry_cli")
         for table in tables:
             if args.command in ("list", "repair", "register"):
                 registered = target.registered(table)

@@ -24,7 +24,7 @@ def render_dashboard(settings: Settings, run_id: str, publications: list[dict]) 
         log.warning(json.dumps(record))
         return record
     from analytics import dashboard
-    from pipeline.publish_steps import failure_logged
+    from pipeline.task_log import failure_logged
 
     with failure_logged("bf_report", run_id, "see docs/runbook.md#bf_report; the previous page stays in place"):
         path = dashboard.render(settings.catalog_path, settings.report_dir)

@@ -63,15 +63,15 @@ class SparkRefreshOperator(BaseOperator):
         self.job_run_id: str | None = None
 
     def execute(self, context: Any) -> dict:
-        from pipeline import publish_steps, settings, spark_jobs
+        from pipeline import settings, spark_jobs, task_log, transform_step
 
         run_id = file_safe(context["run_id"])
         plan = self.plan(context)
         config = settings.from_env()
         if config.target != "aws" or plan.rows_in == 0:
-            return publish_steps.transform(config, run_id, plan.job_args, plan.rows_in)
+            return transform_step.transform(config, run_id, plan.job_args, plan.rows_in)
         ti = context["ti"]
-        with publish_steps.failure_logged("transform", run_id, publish_steps.TRANSFORM_NEXT_STEP):
+        with task_log.failure_logged("transform", run_id, transform_step.TRANSFORM_NEXT_STEP):
             job = spark_jobs.start_or_resume_emr(
                 config,
                 spark_jobs.job_arguments(config, run_id, plan.job_args),
@@ -100,16 +100,16 @@ class SparkRefreshOperator(BaseOperator):
     def execute_complete(
         self, context: Any, event: dict | None = None, job_args: list[str] | None = None, job_run_id: str = ""
     ) -> dict:
-        from pipeline import publish_steps, settings, spark_jobs
+        from pipeline import settings, spark_jobs, task_log, transform_step
 
         run_id = file_safe(context["run_id"])
         config = settings.from_env()
-        with publish_steps.failure_logged("transform", run_id, publish_steps.TRANSFORM_NEXT_STEP):
+        with task_log.failure_logged("transform", run_id, transform_step.TRANSFORM_NEXT_STEP):
             if not event or event.get("status") != "success":
                 spark_jobs.cancel_emr(config, job_run_id)  # a timed-out wait leaves no job behind
                 raise spark_jobs.emr_failure(config, job_run_id)
             summary = spark_jobs.read_summary(config, run_id)
-        return publish_steps.transform_succeeded(config, run_id, job_args or [], summary, emr_job_run=job_run_id)
+        return transform_step.transform_succeeded(config, run_id, job_args or [], summary, emr_job_run=job_run_id)
 
     def on_kill(self) -> None:
         if self.job_run_id:

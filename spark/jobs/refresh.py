@@ -52,14 +52,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     summary: dict = {"event": "refresh", "run_id": args.run_id, "lake": args.lake, "status": "failed"}
     try:
         if args.purchases_csv:
-            imported = import_purchases.run(
-                spark,
-                import_purchases.parse_args(
-                    [
-                        *("--input", args.purchases_csv, "--lake", args.lake, "--import-id", args.import_id),
-                        *("--max-bad-share", str(args.max_bad_share)),
-                    ]
-                ),
+            imported = import_purchases.import_file(
+                spark, args.purchases_csv, args.lake, args.import_id, args.max_bad_share
             )
             summary["import_purchases"] = imported
             if imported["status"] != "success":

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import alerts, audit, extract_step, publish_steps
+from pipeline import alerts, audit, extract_step, register_step
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL
@@ -251,7 +251,7 @@ def test_the_dq_gate_blocks_a_bad_window_and_the_next_good_run_publishes(
     real_run = extract_step.run
     monkeypatch.setattr(extract_step, "run", duplicating_an_order(real_run, lake))
     events_before = len(asset_events())
-    publish_steps.make_catalog(settings).ensure_tables()  # the analysts' catalog exists, with nothing registered
+    register_step.catalog_for(settings).ensure_tables()  # the analysts' catalog exists, with nothing registered
 
     dagrun = dag.test(logical_date=pendulum.instance(bad_end))
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import publish_steps, registry_cli, table_registry
+from pipeline import register_step, registry_cli, staging, table_registry
 from pipeline.lake import Lake
 from tests.conftest import ROOT
 
@@ -161,7 +161,7 @@ def test_on_aws_registration_publishes_copies_and_switches_the_partitions_on_ath
     for key in written:
         s3.put_object(Bucket="bfp-lake", Key=key, Body=b"PAR1")
 
-    logged = publish_steps.register(aws, refresh, run_id="run_7")
+    logged = register_step.register_run(aws, refresh, run_id="run_7")
 
     executions = athena.list_query_executions()["QueryExecutionIds"]
     ran = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in executions]
@@ -197,7 +197,7 @@ def test_on_aws_a_full_repair_publishes_every_partition_in_the_lake(athena, aws_
     for year in (2025, 2026):
         s3.put_object(Bucket="bfp-lake", Key=f"prod/marts/state_sales/year={year}/p.parquet", Body=b"PAR1")
 
-    logged = publish_steps.register(aws, {}, full_repair=True, run_id="repair")
+    logged = register_step.register_run(aws, {}, full_repair=True, run_id="repair")
 
     executions = athena.list_query_executions()["QueryExecutionIds"]
     queries = {athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in executions}
@@ -211,20 +211,20 @@ def test_on_aws_a_full_repair_publishes_every_partition_in_the_lake(athena, aws_
 def test_publishing_moves_a_partition_to_a_fresh_copy_and_clears_superseded_ones_after_retention(local, settings):
     lake_root = Path(urlparse(local.lake_uri).path)
     query = "SELECT state, orders FROM marts.state_sales WHERE year = 2021 ORDER BY state"
-    first = publish_steps.publish(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_a")
+    first = register_step.register_partitions(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_a")
     assert visible(local.path, query) == [("CA", 5), ("TX", 3)]
 
     write_state_sales(lake_root, 2021, {"NY": 9})  # the next run rewrites the working partition
     assert visible(local.path, query) == [("CA", 5), ("TX", 3)]  # analysts still read the published copy
     keep_all = dataclasses.replace(settings, published_retention=dt.timedelta(hours=24))
-    second = publish_steps.publish(keep_all, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_b")
+    second = register_step.register_partitions(keep_all, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_b")
     assert visible(local.path, query) == [("NY", 9)]
     copies = lake_root / "_published" / "marts" / "state_sales" / "year=2021"
     stamps = [logged["published"].rsplit("/", 1)[1] for logged in (first, second)]
     assert sorted(p.name for p in copies.iterdir() if p.is_dir()) == stamps  # the superseded one stays for readers
 
     drop_old = dataclasses.replace(settings, published_retention=dt.timedelta(0))
-    third = publish_steps.publish(drop_old, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_c")
+    third = register_step.register_partitions(drop_old, {"marts.state_sales": ["year=2021"]}, {}, run_id="run_c")
     third_stamp = third["published"].rsplit("/", 1)[1]
     assert [p.name for p in copies.iterdir() if p.is_dir()] == [third_stamp]  # never the registered one
     assert json.loads((copies / "_registered.json").read_text()) == {"stamp": third_stamp}
@@ -235,10 +235,11 @@ def test_registration_only_moves_forward(local, settings):
     """A run that registers after a later run published the same partition keeps the later copy."""
     lake = Lake.from_uri(local.lake_uri)
     refresh = {"marts": {"partitions": {"marts.state_sales": ["year=2021"]}}}
-    stamp, staged, _ = publish_steps.stage(settings, refresh, "old")
+    stamp, staged, _ = staging.stage(settings, refresh, "old")
     write_state_sales(Path(urlparse(local.lake_uri).path), 2021, {"NY": 9})
-    publish_steps.publish(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="newer")  # publishes NY
-    logged = publish_steps.publish(
+    # a later run publishes NY first
+    register_step.register_partitions(settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="newer")
+    logged = register_step.register_partitions(
         settings, {"marts.state_sales": ["year=2021"]}, {}, run_id="old", staged=(stamp, staged)
     )
     assert logged["kept_newer"] == {"marts.state_sales": ["year=2021"]}

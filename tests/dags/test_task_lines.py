@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from pipeline import publish_steps, spark_jobs, table_registry
+from pipeline import register_step, spark_jobs, table_registry, transform_step
 
 
 def task_lines(caplog) -> list[dict]:
@@ -22,7 +22,7 @@ def test_a_transform_whose_spark_job_fails_logs_its_failed_line(settings, caplog
     broken = dataclasses.replace(settings, spark_submit="/bin/false")  # spark-submit exits 1 at once
     caplog.set_level(logging.INFO, logger="pipeline")
     with pytest.raises(spark_jobs.SparkJobError):
-        publish_steps.transform(broken, "manual_run_1", ["--windows", "20261127T1000"])
+        transform_step.transform(broken, "manual_run_1", ["--windows", "20261127T1000"])
     (line,) = task_lines(caplog)
     assert (line["bfp_task"], line["status"], line["run_id"]) == ("transform", "failed", "manual_run_1")
     assert "SparkJobError" in line["error"] and "runbook" in line["next_step"]
@@ -32,7 +32,7 @@ def test_a_registration_that_fails_logs_its_failed_line(settings, caplog):
     caplog.set_level(logging.INFO, logger="pipeline")
     refresh = {"order_lines": {"partitions": ["year=2026/month=11"], "partitions_removed": []}}  # never written
     with pytest.raises(table_registry.CatalogError, match="no partition folders"):
-        publish_steps.register(settings, refresh, run_id="manual_run_2")
+        register_step.register_run(settings, refresh, run_id="manual_run_2")
     (line,) = task_lines(caplog)
     assert (line["bfp_task"], line["status"], line["run_id"]) == ("register", "failed", "manual_run_2")
     assert "register_partitions" in line["next_step"]

@@ -110,7 +110,7 @@ def test_a_retry_after_the_job_succeeded_reads_its_summary_and_starts_nothing(em
     summary = {"status": "success", "order_lines": {"partitions": ["year=2026/month=11"], "rows_out": 5}}
     lake.write_json(spark_jobs.summary_path(lake, SAFE_RUN_ID), summary)
 
-    with caplog.at_level(logging.INFO, logger="pipeline.publish"):
+    with caplog.at_level(logging.INFO, logger="pipeline.tasks"):
         refresh = operator().execute(attempt(2))
 
     assert refresh == summary and len(job_runs(emr)) == 1
@@ -151,7 +151,7 @@ def test_a_failed_or_timed_out_wait_cancels_the_job_and_says_where_to_look(emr, 
     job_run_id = deferred(attempt(1)).kwargs["job_run_id"]
     set_state(emr, job_run_id, "RUNNING")
 
-    with caplog.at_level(logging.INFO, logger="pipeline.publish"), pytest.raises(spark_jobs.SparkJobError) as failure:
+    with caplog.at_level(logging.INFO, logger="pipeline.tasks"), pytest.raises(spark_jobs.SparkJobError) as failure:
         operator().execute_complete(attempt(1), {"status": "failure", "message": "max attempts"}, JOB_ARGS, job_run_id)
 
     assert emr.client.get_job_run(applicationId=emr.app_id, jobRunId=job_run_id)["jobRun"]["state"] == "CANCELLED"

@@ -237,13 +237,7 @@ def test_season_to_date_aligns_seasons_on_days_from_thanksgiving(spark):
 
 def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_csv, tmp_path):
     lake = (tmp_path / "lake").as_uri()
-    assert (
-        import_purchases.run(
-            spark,
-            import_purchases.parse_args(["--input", str(demo_purchases_csv), "--lake", lake, "--import-id", "demo"]),
-        )["status"]
-        == "success"
-    )
+    assert import_purchases.import_file(spark, str(demo_purchases_csv), lake, "demo")["status"] == "success"
     assert (
         build_order_lines.run(spark, build_order_lines.parse_args(["--lake", lake, "--purchases-import", "demo"]))[
             "status"

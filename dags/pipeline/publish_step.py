@@ -1,0 +1,30 @@
+"""The publish task's plain function: the publication record (the Asset event's extra), kept with the run's
+other records."""
+
+from __future__ import annotations
+
+from pipeline import audit
+from pipeline.refresh_summary import written_partitions
+from pipeline.settings import Settings
+from pipeline.task_log import line
+
+
+def publication(settings: Settings, run_id: str, windows: list[str], refresh: dict, dq: dict, rows: dict) -> dict:
+    """What the Asset event carries: the run, the windows, rows, the partitions now visible, the DQ verdict."""
+    return audit.record_run(
+        settings,
+        "publish",
+        run_id,
+        line(
+            {
+                "bfp_task": "publish",
+                "run_id": run_id,
+                "windows": windows,
+                "import": refresh.get("import_purchases", {}).get("import_id"),
+                "rows": rows,
+                "partitions": written_partitions(refresh),
+                "dq_verdict": dq.get("verdict"),
+                "dq_results": len(dq.get("results", [])),
+            }
+        ),
+    )

@@ -1,0 +1,36 @@
+"""The one structured line each pipeline task logs per attempt, under the key `bfp_task` (on-call searches the
+task's log for it; docs/runbook.md#reading-a-tasks-log), and the failure line with what to do next."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+
+log = logging.getLogger("pipeline.tasks")
+
+
+def line(event: dict, level: int = logging.INFO) -> dict:
+    """Logs the task's line (JSON, keys sorted) and returns the event."""
+    log.log(level, json.dumps(event, default=str, sort_keys=True))
+    return event
+
+
+@contextlib.contextmanager
+def failure_logged(task: str, run_id: str | None, next_step: str) -> Iterator[None]:
+    """A failure inside logs the task's line (status failed, the error, what to do) before it propagates."""
+    try:
+        yield
+    except Exception as exc:
+        line(
+            {
+                "bfp_task": task,
+                "status": "failed",
+                "run_id": run_id,
+                "error": f"{type(exc).__name__}: {exc}"[:3000],
+                "next_step": next_step,
+            },
+            logging.ERROR,
+        )
+        raise
