@@ -59,7 +59,7 @@ query: venv ## run an analyst query on the local catalog: make query Q=bf_week_b
 report: venv ## render the interactive Black Friday dashboard (data/report/index.html) from the registered tables
 	@$(PY) -m analytics report --out data/report
 
-bench-query: venv ## canonical queries on the full-scale lake (p50/p95), and the full pipeline on 1.8M purchases
+bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes scanned), and the full pipeline on 1.8M purchases
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
 test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs)
@@ -145,7 +145,7 @@ spark-order-lines: spark-package ## Spark: the demo import + every complete OLTP
 spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state, category, cube, BF summary)
 	$(SPARK_SUBMIT) spark/jobs/build_marts.py --lake $(BFP_LAKE_URI)
 
-bench-hourly: venv ## the hourly refresh on lakes a day, a month, a year and five years old, beside its floor; file system calls
+bench-hourly: venv ## the hourly refresh on lakes a day, a month, a year and five years old, beside its floor; file system calls; 10-1000x windows
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-hourly -- $(PY) -m bench.hourly
 
 bench-transform: venv ## Spark at full scale (SCALES=1,2,4: 1x, 2x and 4x the 1.8M lines): import + curated + marts against a floor; CSV vs Parquet size

@@ -4,6 +4,10 @@ job that reads just that window's raw files and writes one Parquet file; JVM sta
 with the Hadoop file system calls each made (support.hadoop_fs_calls).
 
 Usage: python -m bench.hourly [--work data/bench/hourly] [--ages 24,720,8760,43800] [--orders 371]
+       [--window-scales 10,100,1000]
+
+Then windows 10, 100 and 1,000 times as large are refreshed on a year-old lake: the cost per 1,000 orders
+beyond the fixed part, which the capacity plan uses for an hourly run at 10x and 100x.
 
 The base lake: the demo purchases history imported and curated, and one real-sized hourly window merged. An
 aged lake is a copy of it given past windows that are relabelled copies of that window (manifests included:
@@ -41,6 +45,7 @@ from transforms.session import build_session  # noqa: E402
 
 LABEL = "%Y%m%dT%H%M"
 AGES = {24: "a day", 720: "a month", 8_760: "a year", 43_800: "five years"}
+YEAR = 8_760  # the age the larger windows are measured at
 LATE_UPDATES = 20  # orders of the previous window that the new one updates (shipped)
 REPEATS = 2  # each run and floor is timed this many times; the median is shown
 # The issue's measurements of the design before the state table (refresh wall seconds, same window).
@@ -121,8 +126,8 @@ def relabelled_history(lake: Path, label: str, windows: int) -> None:
 
 
 def build_base(work: Path, orders: int, newest: dt.datetime) -> tuple[Path, dict[str, pa.Table]]:
-    """The demo history imported and curated, and one hourly window merged; returns the lake and the new window
-    (orders + late updates) that every aged lake refreshes."""
+    """The demo history imported and curated, and one hourly window of `orders` merged; returns the lake and that
+    window (the template of the aged lakes' history)."""
     base = work / "base"
     shutil.rmtree(base, ignore_errors=True)
     csv = work / "demo-purchases.csv"
@@ -134,15 +139,21 @@ def build_base(work: Path, orders: int, newest: dt.datetime) -> tuple[Path, dict
     write_window(base, (newest - dt.timedelta(hours=1)).strftime(LABEL), template)
     spark = build_session("bench-hourly-base", master="local[2]")
     lake = base.resolve().as_uri()
-    args = import_purchases.parse_args(["--input", str(csv.resolve()), "--lake", lake, "--import-id", "demo"])
-    assert import_purchases.run(spark, args)["status"] == "success"
+    assert import_purchases.import_file(spark, str(csv.resolve()), lake, "demo")["status"] == "success"
     build_order_lines.build(spark, lake, purchases_import="demo")
     build_order_lines.build(spark, lake, windows=[(newest - dt.timedelta(hours=1)).strftime(LABEL)])
     build_marts.build(spark, lake, None, newest.date())
     spark.stop()
-    new = window_tables(1_000_000 + orders, orders - LATE_UPDATES, newest, rng)
+    return base, template
+
+
+def next_window(template: dict[str, pa.Table], orders: int, newest: dt.datetime) -> dict[str, pa.Table]:
+    """The window every aged lake refreshes: `orders` orders, of which LATE_UPDATES are new versions of the
+    template window's orders and the rest new (the same rows for the same arguments)."""
+    first_id = 1_000_000 + template["orders"].num_rows
+    new = window_tables(first_id, orders - LATE_UPDATES, newest, np.random.default_rng(orders))
     late = late_updates(template, newest, LATE_UPDATES)
-    return base, {table: pa.concat_tables([new[table], late[table]]) for table in new}
+    return {table: pa.concat_tables([new[table], late[table]]) for table in new}
 
 
 def submit(work: Path, mode: str, args: list[str]) -> tuple[float, dict]:
@@ -240,11 +251,35 @@ def report(results: list[dict]) -> list[tuple[str, bool]]:
     return goals
 
 
+def report_window_sizes(sized: list[tuple[int, dict, int]]) -> None:
+    """The refresh of larger windows on a year-old lake: what a window costs beyond the fixed part (start-up,
+    the state bucket, the month and marts it touches), per 1,000 orders."""
+    print(f"\nwindow size on a year-old lake ({AGES[YEAR]}, {YEAR:,} past windows)")
+    print(f"{'window':>8}{'orders':>10}{'lines':>11}{'refresh s':>11}{'floor s':>9}{'/floor':>8}", end="")
+    print(f"{'s per 1,000 more orders':>25}")
+    _, first, _ = sized[0]
+    for scale, result, lines in sized:
+        orders, base_orders = (
+            result["summary"]["order_lines"]["orders_in"],
+            first["summary"]["order_lines"]["orders_in"],
+        )
+        marginal = (result["seconds"] - first["seconds"]) / (orders - base_orders) * 1000 if scale > 1 else None
+        print(
+            f"{scale:>7}x{orders:>10,}{lines:>11,}{result['seconds']:>11.1f}{result['floor']:>9.1f}"
+            f"{result['seconds'] / result['floor']:>8.2f}{'—' if marginal is None else f'{marginal:.3f}':>25}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hourly", description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench" / "hourly")
     parser.add_argument("--ages", default=",".join(map(str, AGES)), help="past windows per lake (%(default)s)")
     parser.add_argument("--orders", type=int, default=371, help="orders in the refreshed window (%(default)s)")
+    parser.add_argument(
+        "--window-scales",
+        default="10,100,1000",
+        help="larger windows (multiples of --orders) refreshed on a year-old lake; empty for none (%(default)s)",
+    )
     args = parser.parse_args(argv)
     ages = sorted(int(age) for age in args.ages.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
@@ -255,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     newest = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
-    base, new_window = build_base(args.work, args.orders, newest)
+    base, template = build_base(args.work, args.orders, newest)
+    new_window = next_window(template, args.orders, newest)
     took = time.perf_counter() - started
     print(f"bench-hourly: base lake (demo history + one {args.orders}-order window) in {took:.0f} s")
     results = []
@@ -263,6 +299,17 @@ def main(argv: list[str] | None = None) -> int:
         results.append(measure(args.work, base, new_window, newest, age))
         print(f"  {age:,} past windows generated in {results[-1]['generated_seconds']:.1f} s, measured", flush=True)
     report(results)
+    scales = [int(scale) for scale in args.window_scales.split(",") if scale]
+    if scales:
+        year = next((r for r in results if r["age"] == YEAR), None) or measure(
+            args.work, base, new_window, newest, YEAR
+        )
+        sized = [(1, year, new_window["order_items"].num_rows)]
+        for scale in scales:
+            window = next_window(template, args.orders * scale, newest)
+            sized.append((scale, measure(args.work, base, window, newest, YEAR), window["order_items"].num_rows))
+            print(f"  a {args.orders * scale:,}-order window measured", flush=True)
+        report_window_sizes(sized)
     # A goal missed is a finding, printed and recorded; a probe that counted nothing is a broken measurement.
     if not all(r["calls"].get("open") for r in results):
         print("control failed: the counting file system saw no file opened; the call counts above are not real")

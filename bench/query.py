@@ -16,7 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from analytics import queries
+from analytics import dashboard, queries
+from bench.athena_scan import ATHENA_MINIMUM_BYTES, ATHENA_USD_PER_TB, MeteredAnalyst, Scan, cost_usd
 from datagen import purchases
 from pipeline import dq_gate_step, register_step, transform_step
 from pipeline import settings as pipeline_settings
@@ -68,6 +69,36 @@ def time_queries(catalog_path: str, runs: int) -> list[tuple[str, int, float, fl
     return rows
 
 
+def measure_scans(catalog_path: str) -> tuple[dict[str, Scan], list[Scan], Scan]:
+    """(each canonical query's scan with its default parameters, the scans of one dashboard refresh, an analyst's
+    scan of every column of curated.order_lines)."""
+    with MeteredAnalyst(catalog_path) as analyst:
+        canonical = {}
+        for name in queries.canonical_queries():
+            analyst.run_canonical(name)
+            canonical[name] = analyst.scans[-1]
+        before = len(analyst.scans)
+        dashboard.collect(analyst)
+        refresh = analyst.scans[before:]
+        analyst.run_sql("SELECT max(COLUMNS(*)) FROM curated.order_lines", dialect="duckdb")
+        return canonical, refresh, analyst.scans[-1]
+
+
+def print_scans(canonical: dict[str, Scan], refresh: list[Scan], full: Scan) -> None:
+    print(
+        f"\nBytes scanned (DuckDB's profile: the Parquet column chunks read after pruning, what Athena bills at "
+        f"${ATHENA_USD_PER_TB:.0f}/TB, at least {ATHENA_MINIMUM_BYTES // 2**20} MB a query)"
+    )
+    print(f"  {'query':<44} {'files':>6} {'bytes scanned':>14} {'USD billed':>11}")
+    rows = [(name, scan.files_read, scan.bytes_scanned) for name, scan in canonical.items()]
+    refresh_bytes = sum(scan.bytes_scanned for scan in refresh)
+    rows.append((f"dashboard refresh ({len(refresh)} queries)", sum(s.files_read for s in refresh), refresh_bytes))
+    rows.append(("curated.order_lines, every column", full.files_read, full.bytes_scanned))
+    billed = {rows[-2][0]: sum(cost_usd(scan.bytes_scanned) for scan in refresh)}
+    for name, files, scanned in rows:
+        print(f"  {name:<44} {files:>6,} {scanned:>14,} {billed.get(name, cost_usd(scanned)):>11.6f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.query", description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, default=Path("data/bench/amazon-purchases.csv"))
@@ -103,10 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<18} {count:>5} {p50:>8.1f} {p95:>8.1f} {translate:>11.2f}")
     worst = max(r[3] for r in rows)
     print(f"  worst p95 {worst:.1f} ms   goal <= {GOAL_P95_MS} ms: {'met' if worst <= GOAL_P95_MS else 'missed'}")
+    canonical, refresh, full = measure_scans(settings.catalog_path)
+    print_scans(canonical, refresh, full)
     # a query that returns nothing on the full lake times nothing: the measurement's own check fails the run
     empty = [name for name, count, *_ in rows if count == 0]
     if empty:
         print(f"check FAILED: no rows from {', '.join(empty)} on the registered lake: the timings measure nothing")
+        return 1
+    unseen = [name for name, scan in canonical.items() if scan.bytes_scanned == 0]
+    if unseen or full.bytes_scanned == 0:
+        print(f"check FAILED: the profile saw no bytes scanned by {unseen or 'the full scan'}: the probe is blind")
         return 1
     return 0
 

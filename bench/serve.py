@@ -34,6 +34,7 @@ import requests
 from bench.checkout_floor import raw_checkouts, synchronous_commit
 from bench.cpu_split import cpu_split
 from bench.generate import recreate_database
+from bench.redis_usage import counting, footprint
 from bench.shopper_mix import SHOPPER_WAIT_SECONDS
 from bench.staleness import worst_staleness
 from datagen import purchases
@@ -340,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             result["hit_rate"] = (hits1 - hits0) / max(1.0, (hits1 - hits0) + (misses1 - misses0))
             results.append((users, result))
         log(f"locust: the mix without think time, {CAPACITY_USERS} users")
-        with cpu_split() as capacity_cpu:
+        roles = {"state": env["REDIS_URL"], "cache": env["BFP_CACHE_REDIS_URL"]}
+        with cpu_split() as capacity_cpu, counting(roles) as redis_commands:
             capacity = locust(url, CAPACITY_USERS, args.seconds, "ShopperWithoutPause", env, out)
+        redis_keys = {role: footprint(role_url) for role, role_url in roles.items()}
         log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
@@ -387,6 +390,15 @@ def main(argv: list[str] | None = None) -> int:
         f"503 {100 * status_count(capacity['failures'], lambda s: s == 503) / count:.2f}%"
     )
     print(f"  {cores_line(capacity_cpu)}")
+    calls = redis_commands.by_role
+    print(
+        "  Redis commands per request: "
+        + ", ".join(f"{role} {n / count:.2f}" for role, n in calls.items())
+        + f" ({', '.join(f'{role} {n:,}' for role, n in calls.items())} commands for {count:,} requests)"
+    )
+    for role, prints in redis_keys.items():
+        kinds = "; ".join(f"{p.kind} {p.keys:,} x {p.mean_bytes:,.0f} B" for p in prints) or "none"
+        print(f"  Redis {role} keys after the runs (kind, keys x mean MEMORY USAGE): {kinds}")
     checkout_row = checkout["rows"].get("/api/v1/checkout", {})
     http_rate = orders / args.seconds
     print(
