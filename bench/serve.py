@@ -448,11 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     # Performance goals are printed met or missed above; these are guarantees and controls: a broken one, or a
     # probe that could not see what it measures, fails the run (and bench/record.py keeps the old figures).
     broken = [
-        (oversold == 0, f"products oversold: {oversold}"),
+        (oversold == 0, f"no product oversold: {oversold}"),
         (staleness["worst_ms"] <= 50, f"worst staleness after an acknowledged change: {staleness['worst_ms']:.1f} ms"),
         (
             staleness["control_reads"] > 0 and staleness["control_stale"] == staleness["control_reads"],
-            "the staleness control did not read stale: the probe cannot see staleness",
+            "the staleness control (a change behind the storefront's back) reads stale: the probe sees staleness",
         ),
     ]
     for ok, what in broken:

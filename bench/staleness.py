@@ -82,7 +82,7 @@ def worst_staleness(
         for thread in threads:
             thread.join(timeout=10)
         admin.patch(
-            f"{url}/api/v1/admin/products/{product_id}",
+            f"{admin_url}/api/v1/admin/products/{product_id}",
             json={"price": original["price"], "stock": original["stock"]},
             headers=headers,
         ).raise_for_status()
