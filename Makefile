@@ -22,7 +22,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -62,8 +62,11 @@ report: venv ## render the interactive Black Friday dashboard (data/report/index
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes scanned), and the full pipeline on 1.8M purchases
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
-test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs)
-	$(PY) -m pytest
+test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs), in two processes
+	$(PY) -m pytest -n 2 --dist loadfile
+
+test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
 
 lint: venv ## ruff lint + format check
 	$(VENV)/bin/ruff check .

@@ -23,17 +23,27 @@ from support.net import free_port
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
 TEMPLATE_DB = "bfp_test_template"
-TEST_AIRFLOW_HOME = ROOT / ".local" / "test-airflow"
 
-# Airflow reads its configuration when first imported: point it at a project-local home (SQLite metadata,
-# no examples) before any test module imports it, so tests never touch ~/airflow or a developer's setup.
-os.environ["AIRFLOW_HOME"] = str(TEST_AIRFLOW_HOME)
-# In-process DAG tests (`dag.test()`) are one writer, so SQLite serves them; the real-scheduler tests, with
-# several processes writing at once, get a PostgreSQL metadata database of their own (drills/airflow_api.py).
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{TEST_AIRFLOW_HOME / 'airflow.db'}"
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
-os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+
+def worker_suffix(config: pytest.Config | None = None) -> str:
+    """ "-gw0", "-gw1"... in a pytest-xdist worker (`make test` runs two), "" in a plain pytest process: each
+    process is a session of its own, with its own services, Airflow home and Spark session."""
+    worker = getattr(config, "workerinput", {}).get("workerid") or os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"-{worker}" if worker else ""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Airflow reads its configuration when first imported: point it at this process's own home (SQLite
+    # metadata, no examples) before any test module imports it, so tests never touch ~/airflow or a developer's
+    # setup. In-process DAG tests (`dag.test()`) are one writer, so SQLite serves them; the real-scheduler tests,
+    # with several processes writing at once, get a PostgreSQL metadata database of their own
+    # (drills/airflow_api.py).
+    home = ROOT / ".local" / f"test-airflow{worker_suffix(config)}"
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 
 def run_services(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -88,7 +98,7 @@ def own_services(state_dir: str, db_name: str, destroy: bool = False) -> Iterato
 @pytest.fixture(scope="session")
 def services() -> Iterator[Services]:
     """PostgreSQL + Redis for this test session only, on free ports, stopped at the end."""
-    state_dir = os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")
+    state_dir = (os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")) + worker_suffix()
     with own_services(state_dir, "bfp_test") as started:
         yield started
 
@@ -149,7 +159,8 @@ def redis_client(services: Services) -> Iterator[redis.Redis]:
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Airflow's SQLite metadata database for the in-process DAG tests, migrated once, with the writers' pool."""
-    TEST_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ["AIRFLOW_HOME"])  # pytest_configure's
+    home.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.airflow_setup"],
         capture_output=True,
@@ -159,7 +170,7 @@ def airflow_db() -> Path:
         env={**os.environ, "PYTHONPATH": str(ROOT / "dags")},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return TEST_AIRFLOW_HOME
+    return home
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +229,27 @@ def headless_chromium(offline: bool = False):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(chromedriver), options=options)
+
+
+# `make test-fast` leaves out what starts Spark, Airflow, a live server, a browser or a cluster: any test using
+# one of these fixtures is marked slow here (a few tests that start such a thing themselves carry the mark).
+SLOW_FIXTURES = {
+    "spark", "airflow_db", "airflow", "cluster", "live_server", "running_gunicorn", "browser",
+    "headless_chromium", "scaled", "own", "stoppable_redis", "dashboard",
+}  # fmt: skip
+
+
+# Under `make test` each process takes whole modules in collection order: the longest modules (measured:
+# several minutes each under two processes) go first, so the run does not end waiting on one of them.
+LONGEST_MODULES = ("test_real_scheduler.py", "test_dag_definitions.py", "test_cluster.py", "test_marts.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_MODULES.index(name) if name in LONGEST_MODULES else len(LONGEST_MODULES)
+
+    items.sort(key=rank)  # stable: the order inside each module is kept
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

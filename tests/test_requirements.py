@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 SMOKE = Path(__file__).with_name("smoke_imports.py")
@@ -71,6 +73,7 @@ def test_the_local_venv_runs_the_versions_mwaa_runs():
     assert set(differ) <= allowed, f"installed vs MWAA 3.3.1: {differ}"
 
 
+@pytest.mark.slow  # pip resolves MWAA's set on Python 3.12
 def test_the_mwaa_requirements_resolve_against_mwaas_constraints_on_python_312(tmp_path):
     """The bundle's requirements.txt, installed as MWAA does (safe-pip-install: essential constraints always,
     the file's own `-c`), in a dry run. Its `-c` URL is the file dags/constraints/ keeps a copy of."""

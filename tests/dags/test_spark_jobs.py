@@ -8,6 +8,8 @@ import pytest
 from pipeline import spark_jobs
 from pipeline.lake import Lake
 
+pytestmark = pytest.mark.slow  # each test starts spark-submit
+
 
 def test_a_failing_local_job_is_reported_with_its_own_words(settings):
     with pytest.raises(spark_jobs.SparkJobError) as failure:

@@ -146,6 +146,7 @@ def image_python() -> str:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.slow  # boots the image's dependency set in a venv of its own
 def test_the_images_files_and_dependency_set_boot_with_its_command(oltp_url, services, tmp_path):
     app_dir, venv = tmp_path / "app", tmp_path / "venv"
     app_dir.mkdir()

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from package_spark import package
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # each test starts spark-submit
 
 
 def test_import_job_runs_under_spark_submit_with_the_package(tmp_path):
