@@ -34,23 +34,16 @@ from pipeline.watermark import Window
 
 BULK_CHUNK = 200_000
 MONTH_ORDERS = 36_000  # demo scale: ~50 orders an hour
-COPY_BASELINE = """
-COPY (
-  SELECT id, customer_id, status, currency, item_count, subtotal, shipping_fee, total, shipping_name,
-         shipping_address, shipping_city, shipping_state, shipping_zip,
-         (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint,
-         (extract(epoch FROM deleted_at) * 1000000)::bigint
-  FROM orders WHERE updated_at >= %(start)s AND updated_at < %(end)s ORDER BY updated_at, id
-) TO STDOUT (FORMAT csv)
-"""
-COPY_BASELINE_LINES = """
-COPY (
-  SELECT i.order_id, (extract(epoch FROM o.updated_at) * 1000000)::bigint, i.line_no, i.product_id, i.asin,
-         i.title, i.category_code, i.unit_price, i.quantity, i.line_total
-  FROM orders o JOIN order_items i ON i.order_id = o.id
-  WHERE o.updated_at >= %(start)s AND o.updated_at < %(end)s ORDER BY o.updated_at, o.id, i.line_no
-) TO STDOUT (FORMAT csv)
-"""
+LAST_ID = 2**63 - 1  # bigint's largest: with the window's end, a "last" bound past every order of the window
+
+
+def unpaged(window: Window) -> dict[str, object]:
+    """The extract's own page queries' parameters for one page holding the whole window (LIMIT NULL: no limit),
+    so the baseline copies exactly the extract's columns in its order, from the same SQL files."""
+    return {
+        "start": window.start, "end": window.end, "after_updated_at": window.start, "after_id": -1,
+        "page_rows": None, "last_updated_at": window.end, "last_id": LAST_ID,
+    }  # fmt: skip
 
 
 class NullSink:
@@ -88,11 +81,13 @@ def vacuum(url: str) -> None:
     conn.close()
 
 
-def copy_baseline_seconds(url: str, window: Window, query: str) -> float:
-    """Seconds for one unpaged COPY (query) TO STDOUT of the window into a null sink."""
+def copy_baseline_seconds(url: str, window: Window, query_file: str) -> float:
+    """Seconds for one unpaged COPY ... TO STDOUT of the window (the extract's query `query_file`, see unpaged)
+    into a null sink."""
+    query = (window_extract.SQL_DIR / query_file).read_text()
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         started = time.perf_counter()
-        cur.copy_expert(cur.mogrify(query, {"start": window.start, "end": window.end}).decode(), NullSink())
+        cur.copy_expert(cur.mogrify(query, unpaged(window)).decode(), NullSink())
         elapsed = time.perf_counter() - started
     conn.close()
     return elapsed
@@ -169,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     everything = Window(stamps[0], stamps[-1] + dt.timedelta(microseconds=1))
     first_chunk = Window(stamps[0], stamps[1] if len(stamps) > 1 else everything.end)
 
-    copy_orders_s = copy_baseline_seconds(url, everything, COPY_BASELINE)
-    copy_s = copy_orders_s + copy_baseline_seconds(url, everything, COPY_BASELINE_LINES)
+    copy_orders_s = copy_baseline_seconds(url, everything, "extract_orders_page.sql")
+    copy_s = copy_orders_s + copy_baseline_seconds(url, everything, "extract_order_items_page.sql")
     small_s, small_rows, _small_lines, small_rss = extract_in_fresh_process(settings, first_chunk)
     big_s, big_rows, big_lines, big_rss = extract_in_fresh_process(settings, everything)
     windows, month_s, month_rows = month_of_windows(args.database_url, lake_uri)
