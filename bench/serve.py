@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -40,7 +39,8 @@ from bench.staleness import worst_staleness
 from datagen import purchases
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
-from support.net import free_port
+from support.gunicorn import running_gunicorn
+from support.net import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -146,60 +146,51 @@ class Running(NamedTuple):
 
 @contextlib.contextmanager
 def server(kind: str, env: dict[str, str], app: str | None = None) -> Iterator[Running]:
-    """The storefront (or `app`) under gunicorn with the storefront's production config, or under granian with
-    the same workers, threads per worker and an access log."""
-    port, internal_port = free_port(), free_port()
+    """The storefront (or `app`) under gunicorn with the storefront's production config (support/gunicorn.py, as
+    the tests and drills start it), or under granian with the same workers, threads per worker and an access
+    log."""
     metrics_dir = tempfile.mkdtemp(prefix="bfp-bench-metrics-")
-    env = {
-        **env,
-        "BFP_BIND": f"127.0.0.1:{port}",
-        "BFP_ACCESS_LOG": "/dev/null",
-        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
-    }
-    if kind == "gunicorn":
-        env["BFP_INTERNAL_BIND"] = f"127.0.0.1:{internal_port}"
-    else:
-        env.pop("BFP_INTERNAL_BIND", None)  # granian binds one port: the app serves every path on it
-        internal_port = port
-    if kind == "gunicorn":
-        command = [str(BIN / "gunicorn"), "-c", str(ROOT / "serving" / "gunicorn.conf.py"), *([app] if app else [])]
-    else:
-        command = [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            WORKERS,
-            "--blocking-threads",
-            THREADS,
-            "--access-log",
-            "--log-level",
-            "warning",
-            *(["--factory", "serving:create_app"] if app is None else [app]),
-        ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, internal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
-    probe = url + "/ping" if app else internal_url + "/readyz"
-    deadline = time.monotonic() + 60
+    env = {**env, "BFP_ACCESS_LOG": "/dev/null", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{kind} exited with {process.returncode}: run {' '.join(command)} to see why")
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(probe, timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} did not answer within 60 s")
-            time.sleep(0.2)
-        yield Running(url, process.pid, internal_url)
+        if kind == "gunicorn":
+            with running_gunicorn(env, Path(metrics_dir) / "gunicorn.log", app=app) as running:
+                yield Running(running.url, running.process.pid, running.internal_url)
+        else:
+            with granian(env, app) as running:
+                yield running
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def granian(env: dict[str, str], app: str | None) -> Iterator[Running]:
+    """granian binds one port: the app serves every path (probes and admin too) on it."""
+    port = free_port()
+    env = {key: value for key, value in env.items() if key != "BFP_INTERNAL_BIND"}
+    command = [
+        str(BIN / "granian"),
+        *("--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", WORKERS, "--blocking-threads", THREADS, "--access-log", "--log-level", "warning"),
+        *(["--factory", "serving:create_app"] if app is None else [app]),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    probe = url + ("/ping" if app else "/readyz")
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"granian exited with {process.returncode}: run {' '.join(command)} to see why")
+        try:
+            return requests.get(probe, timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(ready, 60, f"granian to answer {probe}")
+        yield Running(url, process.pid, url)
     finally:
         process.terminate()
         process.wait(timeout=30)
-        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def wrk(url: str, seconds: int, connections: int = 64) -> dict[str, float]:

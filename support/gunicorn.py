@@ -24,6 +24,7 @@ class Gunicorn:
     internal_url: str  # the internal listener (metrics, probes, admin, API docs)
     process: subprocess.Popen  # the master
     log_path: Path
+    ready_url: str = ""  # answers 200 once the workers serve: /readyz on the internal listener by default
 
     @property
     def port(self) -> int:
@@ -37,7 +38,7 @@ class Gunicorn:
         if self.process.poll() is not None:
             raise AssertionError(f"gunicorn exited {self.process.returncode}:\n{self.log_path.read_text()[-3000:]}")
         try:
-            return requests.get(self.internal_url + "/readyz", timeout=5).status_code == 200
+            return requests.get(self.ready_url or self.internal_url + "/readyz", timeout=5).status_code == 200
         except requests.RequestException:  # not listening yet, or still booting its workers
             return False
 
@@ -47,8 +48,9 @@ class Gunicorn:
         self.process.wait(timeout=30)
 
 
-def start_gunicorn(settings: dict[str, str], log_path: Path) -> Gunicorn:
-    """A gunicorn master with `settings` over this process's environment, on free ports; not waited for."""
+def start_gunicorn(settings: dict[str, str], log_path: Path, app: str | None = None) -> Gunicorn:
+    """A gunicorn master with `settings` over this process's environment, on free ports; not waited for. `app`
+    (module:variable) replaces the storefront (the benchmark's bare-Flask ceiling: ready when /ping answers)."""
     port, internal_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -59,21 +61,28 @@ def start_gunicorn(settings: dict[str, str], log_path: Path) -> Gunicorn:
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(log_path.parent / f"metrics-{port}"))
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "serving" / "gunicorn.conf.py")],
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                *("-c", str(ROOT / "serving" / "gunicorn.conf.py")),
+                *([app] if app else []),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return Gunicorn(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}", process, log_path)
+    url = f"http://127.0.0.1:{port}"
+    return Gunicorn(url, f"http://127.0.0.1:{internal_port}", process, log_path, url + "/ping" if app else "")
 
 
 @contextlib.contextmanager
-def running_gunicorn(settings: dict[str, str], log_path: Path, ready_seconds: float = 60) -> Iterator[Gunicorn]:
-    """start_gunicorn, ready once /readyz answers on the internal listener; stopped on exit."""
-    server = start_gunicorn(settings, log_path)
+def running_gunicorn(
+    settings: dict[str, str], log_path: Path, ready_seconds: float = 60, app: str | None = None
+) -> Iterator[Gunicorn]:
+    """start_gunicorn, waited for until ready (see Gunicorn.ready_url); stopped on exit."""
+    server = start_gunicorn(settings, log_path, app)
     try:
-        wait_until(server.ready, ready_seconds, f"gunicorn to answer /readyz (log: {log_path})")
+        wait_until(server.ready, ready_seconds, f"gunicorn to answer {server.ready_url or '/readyz'} (log: {log_path})")
         yield server
     finally:
         server.stop()
