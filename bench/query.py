@@ -91,13 +91,22 @@ def print_scans(canonical: dict[str, Scan], refresh: list[Scan], full: Scan) -> 
         f"${ATHENA_USD_PER_TB:.0f}/TB, at least {ATHENA_MINIMUM_BYTES // 2**20} MB a query)"
     )
     print(f"  {'query':<44} {'files':>6} {'bytes scanned':>14} {'USD billed':>11}")
-    rows = [(name, scan.files_read, scan.bytes_scanned) for name, scan in canonical.items()]
-    refresh_bytes = sum(scan.bytes_scanned for scan in refresh)
-    rows.append((f"dashboard refresh ({len(refresh)} queries)", sum(s.files_read for s in refresh), refresh_bytes))
-    rows.append(("curated.order_lines, every column", full.files_read, full.bytes_scanned))
-    billed = {rows[-2][0]: sum(cost_usd(scan.bytes_scanned) for scan in refresh)}
-    for name, files, scanned in rows:
-        print(f"  {name:<44} {files:>6,} {scanned:>14,} {billed.get(name, cost_usd(scanned)):>11.6f}")
+    rows = [
+        (name, scan.files_read, scan.bytes_scanned, cost_usd(scan.bytes_scanned)) for name, scan in canonical.items()
+    ]
+    rows.append(
+        (
+            f"dashboard refresh ({len(refresh)} queries)",
+            sum(scan.files_read for scan in refresh),
+            sum(scan.bytes_scanned for scan in refresh),
+            sum(cost_usd(scan.bytes_scanned) for scan in refresh),  # each query billed on its own
+        )
+    )
+    rows.append(
+        ("curated.order_lines, every column", full.files_read, full.bytes_scanned, cost_usd(full.bytes_scanned))
+    )
+    for name, files, scanned, usd in rows:
+        print(f"  {name:<44} {files:>6,} {scanned:>14,} {usd:>11.6f}")
 
 
 def main(argv: list[str] | None = None) -> int:

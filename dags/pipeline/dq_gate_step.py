@@ -4,7 +4,6 @@ copies unregistered."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from pipeline import quality
@@ -12,8 +11,6 @@ from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.staging import stage
 from pipeline.task_log import line
-
-log = logging.getLogger("pipeline.tasks")
 
 
 def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, attempt: int = 1) -> dict:
@@ -25,18 +22,15 @@ def dq_gate(settings: Settings, run_id: str, windows: list[str], refresh: dict, 
     try:
         summary = quality.gate(lake, run_id, checks, settings.expectations_dir, attempt)
     except quality.DataQualityError as exc:
-        log.error(
-            json.dumps(
-                {
-                    "bfp_task": "dq_gate",
-                    "verdict": "failed",
-                    "run_id": run_id,
-                    "windows": windows,
-                    "error": str(exc).splitlines()[1:],
-                    "next_step": "see docs/runbook.md#dq-gate-failed",
-                }
-            )
-        )
+        failed = {
+            "bfp_task": "dq_gate",
+            "verdict": "failed",
+            "run_id": run_id,
+            "windows": windows,
+            "error": str(exc).splitlines()[1:],
+            "next_step": "see docs/runbook.md#dq-gate-failed",
+        }
+        line(failed, logging.ERROR)
         raise
     return line(
         {"bfp_task": "dq_gate", "run_id": run_id, "windows": windows, **summary, "stamp": stamp, "staged": staged}
