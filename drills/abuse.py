@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import random
 import secrets
 import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import psycopg
 import redis
@@ -38,8 +37,9 @@ import requests
 from drills.serve import STATE, console, gunicorn
 from serving.checkout.addresses import address_key
 from serving.config import ServingConfig
-from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
 from support.report import goal_table
+from support.services import ConnectionWatcher, schema_and_catalog, start_services
+from support.shopper import Answers, Catalog, Client, Habits, Shopper
 
 ADMIN_TOKEN = secrets.token_hex(32)
 LIMIT = {"per_customer": 2, "per_address": 4}
@@ -48,85 +48,9 @@ SPELLINGS = ("1 Main Street", "1 MAIN ST.", "1 main st", " 1  Main   Street ", "
 BOT_SHIPPING = {"name": "Bot", "city": "Austin", "state": "TX", "zip": "73301"}
 
 
-@dataclass
-class Answers:
-    """What one group of clients got: statuses, latencies, checkouts."""
-
-    statuses: Counter = field(default_factory=Counter)
-    seconds: list[float] = field(default_factory=list)
-    checkout_seconds: list[float] = field(default_factory=list)
-    checkouts: Counter = field(default_factory=Counter)  # placed / failed
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, status: int, took: float) -> None:
-        with self.lock:
-            self.statuses[status] += 1
-            self.seconds.append(took)
-
-
-class Client(threading.Thread):
-    """A client from its own address until told to stop; subclasses say what it does."""
-
-    def __init__(self, base: str, address: str, answers: Answers, stop: threading.Event, seed: int):
-        super().__init__(daemon=True)
-        self.base, self.address, self.answers, self.stop = base, address, answers, stop
-        self.session = requests.Session()
-        self.rng = random.Random(seed)
-
-    def call(self, method: str, path: str, **kwargs) -> requests.Response | None:
-        headers = {"X-Forwarded-For": self.address, **kwargs.pop("headers", {})}
-        started = time.perf_counter()
-        try:
-            response = self.session.request(method, self.base + path, timeout=10, headers=headers, **kwargs)
-        except requests.RequestException:
-            self.answers.record(0, time.perf_counter() - started)
-            return None
-        self.answers.record(response.status_code, time.perf_counter() - started)
-        return response
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.step()
-
-
-@dataclass(frozen=True)
-class Catalog:
-    products: tuple[int, ...]
-    categories: tuple[str, ...]
-    words: tuple[str, ...] = ("usb", "lamp", "mug", "cable", "book", "kit", "pro", "case")
-
-
-class Shopper(Client):
-    """A real shopper: browses, searches words, puts one or two items in the cart and checks out (retrying a
-    503 with the same key after its Retry-After, as a careful client does), then thinks a while (a person
-    checks out a few times a minute at most, within the per-shopper checkout limit)."""
-
-    THINK_SECONDS = 3.5
-
-    def __init__(self, base: str, address: str, answers: Answers, stop: threading.Event, seed: int, catalog: Catalog):
-        super().__init__(base, address, answers, stop, seed)
-        self.products, self.categories, self.words = catalog.products, catalog.categories, catalog.words
-
-    def step(self) -> None:
-        self.call("GET", f"/api/v1/categories/{self.rng.choice(self.categories)}/products", params={"limit": 12})
-        self.call("GET", f"/api/v1/products/{self.rng.choice(self.products)}")
-        if self.rng.random() < 0.3:
-            self.call("GET", "/api/v1/search", params={"q": self.rng.choice(self.words), "limit": 5})
-        for _ in range(self.rng.choice((1, 2))):
-            self.call("POST", "/api/v1/cart/items", json={"product_id": self.rng.choice(self.products)})
-        shipping = {**BOT_SHIPPING, "name": "Shopper", "address": f"{self.name} Elm Road"}
-        key, started = uuid.uuid4().hex, time.perf_counter()
-        for _ in range(3):
-            answer = self.call("POST", "/api/v1/checkout", json=shipping, headers={"Idempotency-Key": key})
-            if answer is None or answer.status_code != 503:
-                break
-            time.sleep(float(answer.headers.get("Retry-After", "1")))
-        placed = answer is not None and answer.status_code == 201
-        with self.answers.lock:
-            self.answers.checkouts["placed" if placed else "failed"] += 1
-            if placed:
-                self.answers.checkout_seconds.append(time.perf_counter() - started)
-        self.stop.wait(self.THINK_SECONDS * self.rng.uniform(0.8, 1.2))
+# a real shopper checks out a few times a minute at most (within the per-shopper checkout limit), retrying a 503
+# with the same key after its Retry-After, as a careful client does
+SHOPPER_HABITS = Habits(search_share=0.3, items=(1, 2), checkout_attempts=3, think_seconds=3.5)
 
 
 class Hoarder(Client):
@@ -176,11 +100,13 @@ def run_bots(base: str, doorbuster: int, seconds: float, report) -> None:
     """The bots for `seconds` (in a process of their own); sends the statuses they got through `report`."""
     Hoarder.doorbuster = doorbuster
     bots, stop = Answers(), threading.Event()
-    clients: list[Client] = [Hoarder(base, address, bots, stop, n) for n, address in enumerate(HOARDER_ADDRESSES)]
+    clients: list[Client] = [
+        Hoarder(base, bots, stop, seed=n, address=address) for n, address in enumerate(HOARDER_ADDRESSES)
+    ]
     clients += [
-        JunkCategories(base, "203.0.113.70", bots, stop, 10),
-        WorstSearches(base, "203.0.113.71", bots, stop, 11),
-        UniqueKeys(base, "203.0.113.72", bots, stop, 12),
+        JunkCategories(base, bots, stop, seed=10, address="203.0.113.70"),
+        WorstSearches(base, bots, stop, seed=11, address="203.0.113.71"),
+        UniqueKeys(base, bots, stop, seed=12, address="203.0.113.72"),
     ]
     run_phase(clients, seconds)
     report.send(dict(bots.statuses))
@@ -234,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze-seconds", type=float, default=40.0, help="how long Redis stays frozen")
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = drill_services(STATE, "bfp_drill_abuse")
+    services = start_services(STATE / "services", "bfp_drill_abuse")
     defaults = ServingConfig(secret_key="", database_url="", redis_url="", admin_token=None)
     try:
         schema_and_catalog(services, STATE)
@@ -265,7 +191,16 @@ def main(argv: list[str] | None = None) -> int:
 
             def shoppers(answers: Answers, stop: threading.Event, seed: int) -> list[Client]:
                 return [
-                    Shopper(base, f"198.51.100.{i + 1}", answers, stop, seed + i, catalog) for i in range(args.shoppers)
+                    Shopper(
+                        base,
+                        catalog,
+                        answers,
+                        stop,
+                        replace(SHOPPER_HABITS, shipping={**BOT_SHIPPING, "name": "Shopper", "address": f"{i} Elm"}),
+                        seed=seed + i,
+                        address=f"198.51.100.{i + 1}",
+                    )
+                    for i in range(args.shoppers)
                 ]
 
             watcher = ConnectionWatcher(services.database_url, every=0.25)
@@ -302,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(args.freeze_seconds)
                 services.run("thaw-redis")
 
-            run_phase([*shoppers(frozen, stop, 1), JunkCategories(base, "203.0.113.70", frozen, stop, 20)], 0, freeze)
+            run_phase(
+                [*shoppers(frozen, stop, 1), JunkCategories(base, frozen, stop, seed=20, address="203.0.113.70")],
+                0,
+                freeze,
+            )
             most_connections = watcher.stop()
 
             bought, most_by_customer, most_by_address = bot_gains(services.database_url, Hoarder.doorbuster)

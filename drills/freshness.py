@@ -27,8 +27,9 @@ from datagen import purchases
 from datagen.simulate import Simulator
 from drills.airflow_api import pipeline_env, standalone
 from drills.serve import console
-from support.drill_services import drill_services, free_port, schema_and_catalog
+from support.net import free_port
 from support.report import goal_table
+from support.services import schema_and_catalog, start_services
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-freshness"
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
-    services = drill_services(STATE, "bfp_drill_freshness")
+    services = start_services(STATE / "services", "bfp_drill_freshness")
     committed: dict[str, float] = {}
     try:
         schema_and_catalog(services, STATE, purchases.Scale("drill", rows=3_000, products=400, customers=60))

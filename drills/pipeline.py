@@ -48,8 +48,8 @@ from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL
-from support.drill_services import drill_services, schema_and_catalog
 from support.net import free_port, wait_until
+from support.services import schema_and_catalog, start_services
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-pipeline"
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
-    services = drill_services(STATE, "bfp_drill_pipeline", fresh=False)
+    services = start_services(STATE / "services", "bfp_drill_pipeline", fresh=False)
     results: list[Outcome] = []
     try:
         schema_and_catalog(services, STATE, purchases.Scale("drill", rows=3_000, products=400, customers=60))

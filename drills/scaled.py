@@ -15,83 +15,43 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import signal
 import threading
 import time
-import uuid
-from collections import Counter
 
 import psycopg
 import redis
 import requests
 
 from drills.serve import STATE, console, gunicorn
-from support.drill_services import ConnectionWatcher, drill_services, schema_and_catalog
 from support.report import goal_table
 from support.scaled import scaled_storefront
+from support.services import ConnectionWatcher, schema_and_catalog, start_services
+from support.shopper import LOST, Answers, Catalog, Habits, Shopper, run_for
 
 ADMIN_TOKEN = "drill-scaled-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Drill", "address": "1 Elm Road", "city": "Austin", "state": "TX", "zip": "73301"}
 POOL_SIZE = 12
 
 
+# clients without pause (measuring hops, not people), retrying a lost answer or a 503 at once with the same key
+HABITS = Habits(search_share=0.0, checkout_attempts=5, retry_pause=0.0, shipping=SHIPPING)
+
+
 class Load:
     """Clients running the shopper mix (category page, product, cart, checkout) without pause."""
 
-    def __init__(self, url: str, products: list[int], categories: list[str], clients: int):
-        self.url, self.products, self.categories = url, products, categories
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.answers: list[tuple[float, int]] = []  # (when, status; 0 = connection failed)
-        self.committed: dict[str, int] = {}  # idempotency key -> order id answered 201
-        self.threads = [threading.Thread(target=self.client, args=(n,), daemon=True) for n in range(clients)]
-
-    def call(self, session: requests.Session, method: str, path: str, **kwargs) -> requests.Response | None:
-        try:
-            response = session.request(method, self.url + path, timeout=10, **kwargs)
-        except requests.RequestException:
-            response = None
-        with self.lock:
-            self.answers.append((time.monotonic(), response.status_code if response is not None else 0))
-        return response
-
-    def client(self, n: int) -> None:
-        rng = random.Random(n)
-        headers = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
-        with requests.Session() as session:
-            while not self.stop.is_set():
-                self.call(session, "GET", f"/api/v1/categories/{rng.choice(self.categories)}/products", headers=headers)
-                self.call(session, "GET", f"/api/v1/products/{rng.choice(self.products)}", headers=headers)
-                added = self.call(
-                    session,
-                    "POST",
-                    "/api/v1/cart/items",
-                    json={"product_id": rng.choice(self.products)},
-                    headers=headers,
-                )
-                if added is None or added.status_code != 200:
-                    continue
-                key = uuid.uuid4().hex
-                for _ in range(5):  # a careful client retries a lost answer or a 503 with the same key
-                    placed = self.call(
-                        session, "POST", "/api/v1/checkout", json=SHIPPING, headers={**headers, "Idempotency-Key": key}
-                    )
-                    if placed is not None and placed.status_code == 201:
-                        with self.lock:
-                            self.committed[key] = placed.json()["id"]
-                    if placed is not None and placed.status_code != 503:
-                        break
+    def __init__(self, url: str, catalog: Catalog, clients: int):
+        self.answers, self.stop = Answers(), threading.Event()
+        self.threads = [
+            Shopper(url, catalog, self.answers, self.stop, HABITS, seed=n, address=f"198.51.100.{n + 1}")
+            for n in range(clients)
+        ]
 
     def run(self, seconds: float) -> float:
         """Requests per second over `seconds` of load."""
-        for thread in self.threads:
-            thread.start()
-        time.sleep(seconds)  # the load runs meanwhile
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=30)
-        return len(self.answers) / seconds
+        run_for(self.threads, seconds)
+        return self.answers.requests / seconds
 
 
 def worst_staleness(scaled, product: int, changes: int = 10) -> float:
@@ -139,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = drill_services(STATE, "bfp_drill_scaled")
+    services = start_services(STATE / "services", "bfp_drill_scaled")
     settings = {
         "BFP_ADMIN_TOKEN": ADMIN_TOKEN,
         "BFP_CHECKOUT_RATE_LIMIT": "100000 per minute",  # clients without pause: measuring hops, not limits
@@ -149,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         schema_and_catalog(services, STATE)
         with psycopg.connect(services.database_url) as conn:
             conn.execute("UPDATE products SET stock = 1000000")
-            products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 300")]
-            categories = [r[0] for r in conn.execute("SELECT code FROM categories")]
+            catalog = Catalog(
+                tuple(r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 300")),
+                tuple(r[0] for r in conn.execute("SELECT code FROM categories")),
+            )
 
         console.print(f"drill-scaled: straight to one instance ({args.instances} workers), {args.seconds:.0f} s …")
         overrides = {**settings, "BFP_WORKERS": str(args.instances), "BFP_TRUSTED_PROXIES": "1"}
         with gunicorn(services, **overrides) as server:
-            direct = Load(server.url, products, categories, args.clients).run(args.seconds)
+            direct = Load(server.url, catalog, args.clients).run(args.seconds)
         for url in (services.redis_url, services.cache_redis_url):
             redis.Redis.from_url(url).flushdb()
 
@@ -171,12 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         ) as scaled:
             watcher = ConnectionWatcher(services.database_url)
             watcher.start()
-            balanced_load = Load(scaled.url, products, categories, args.clients)
+            balanced_load = Load(scaled.url, catalog, args.clients)
             balanced = balanced_load.run(args.seconds)
-            staleness = worst_staleness(scaled, products[0])
+            staleness = worst_staleness(scaled, catalog.products[0])
 
             console.print("drill-scaled: kill -9 of one instance's master under load …")
-            killed = Load(scaled.url, products, categories, args.clients)
+            killed = Load(scaled.url, catalog, args.clients)
             for thread in killed.threads:
                 thread.start()
             time.sleep(3)  # load before the kill
@@ -187,12 +149,12 @@ def main(argv: list[str] | None = None) -> int:
             for thread in killed.threads:
                 thread.join(timeout=30)
             most_connections = watcher.stop()
-        failures = [when for when, status in killed.answers if status == 0 or status >= 500]
+        failures = [when for when, status in killed.answers.timeline if status == LOST or status >= 500]
         failed_after_kill = [when for when in failures if when >= killed_at]
         recovered = max(failed_after_kill, default=killed_at) - killed_at
-        committed = {**balanced_load.committed, **killed.committed}
+        committed = {**balanced_load.answers.committed, **killed.answers.committed}
         lost, doubled = orders_lost_and_doubled(services.database_url, committed)
-        statuses = Counter(status for _, status in [*balanced_load.answers, *killed.answers])
+        statuses = balanced_load.answers.statuses + killed.answers.statuses
     finally:
         services.run("down")
 

@@ -24,87 +24,29 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import requests
 from rich.console import Console
 from rich.table import Table
 
-from support.drill_services import Services, drill_services, schema_and_catalog
 from support.gunicorn import Gunicorn, running_gunicorn
+from support.services import Services, schema_and_catalog, start_services
+from support.shopper import Answers, Catalog, Habits, Shopper
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-services"
 SERVICES = ROOT / "scripts" / "services.sh"
 RECOVERY_TARGET_SECONDS = 2.0
-CHECKOUT_RETRIES = 20
+# a checkout that gets a 503 or loses its connection is tried again with the same key, every 0.2 s, 20 times
+HABITS = Habits(
+    checkout_attempts=20,
+    retry_pause=0.2,
+    shipping={"name": "Drill Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"},
+)
 console = Console(width=150)
-
-
-@dataclass
-class Tally:
-    """What the shoppers saw during one drill."""
-
-    statuses: Counter = field(default_factory=Counter)
-    connection_errors: int = 0
-    committed: dict[str, int] = field(default_factory=dict)  # idempotency key -> order id answered 201
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    last_failure: float = 0.0  # when a request last got a 5xx or lost its connection
-
-    def record(self, status: int | None) -> None:
-        with self.lock:
-            if status is None:
-                self.connection_errors += 1
-            else:
-                self.statuses[status] += 1
-            if status is None or status >= 500:
-                self.last_failure = time.monotonic()
-
-
-class Shopper(threading.Thread):
-    """Browses, searches, adds to the cart and checks out in a loop until told to stop."""
-
-    def __init__(self, base: str, products: list[int], categories: list[str], tally: Tally, stop: threading.Event):
-        super().__init__(daemon=True)
-        self.base, self.products, self.categories, self.tally, self.stop = base, products, categories, tally, stop
-        self.session = requests.Session()
-        self.rng = random.Random()
-
-    def call(self, method: str, path: str, **kwargs) -> requests.Response | None:
-        try:
-            response = self.session.request(method, self.base + path, timeout=10, **kwargs)
-        except requests.RequestException:
-            self.tally.record(None)
-            return None
-        self.tally.record(response.status_code)
-        return response
-
-    def checkout(self) -> None:
-        key = uuid.uuid4().hex
-        body = {"name": "Drill Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
-        for _ in range(CHECKOUT_RETRIES):
-            response = self.call("POST", "/api/v1/checkout", json=body, headers={"Idempotency-Key": key})
-            if response is not None and response.status_code == 201:
-                with self.tally.lock:
-                    self.tally.committed[key] = response.json()["id"]
-                return
-            if response is not None and response.status_code not in (503,):
-                return  # a 4xx (sold out, rate limit) is an answer, not a fault
-            time.sleep(0.2)  # 503 or a lost connection: the same key again
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.call("GET", f"/api/v1/categories/{self.rng.choice(self.categories)}/products", params={"limit": 12})
-            self.call("GET", f"/api/v1/products/{self.rng.choice(self.products)}")
-            self.call("GET", "/api/v1/search", params={"q": self.rng.choice(["the", "pro", "kit"]), "limit": 5})
-            added = self.call("POST", "/api/v1/cart/items", json={"product_id": self.rng.choice(self.products)})
-            if added is not None and added.status_code == 200:
-                self.checkout()
 
 
 @contextlib.contextmanager
@@ -139,20 +81,21 @@ class Drill:
     fault: Callable[[], None]  # returns when the service is back (or the fault is over)
 
 
-def run_drill(drill: Drill, base: str, products: list[int], categories: list[str], shoppers: int, seconds: float):
-    tally, stop = Tally(), threading.Event()
-    threads = [Shopper(base, products, categories, tally, stop) for _ in range(shoppers)]
+def run_drill(drill: Drill, base: str, catalog: Catalog, shoppers: int, seconds: float) -> tuple[Answers, float]:
+    answers = Answers()
+    threads = [Shopper(base, catalog, answers, threading.Event(), HABITS, seed=n) for n in range(shoppers)]
     for thread in threads:
         thread.start()
     time.sleep(seconds)  # steady load first
     drill.fault()
     back = time.monotonic()  # the service is back (or the worker is dead: its master replaces it)
     time.sleep(seconds)  # and load after it
-    stop.set()
+    for thread in threads:
+        thread.stop.set()
     for thread in threads:
         thread.join(timeout=30)
     # recovery: how long after the service was back requests still failed (0 when none did)
-    return tally, max(0.0, tally.last_failure - back)
+    return answers, max(0.0, answers.last_failure - back)
 
 
 def lost_orders(database_url: str, committed: dict[str, int]) -> int:
@@ -171,13 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="load before and after each fault (%(default)s)")
     args = parser.parse_args(argv)
     STATE.mkdir(parents=True, exist_ok=True)
-    services = drill_services(STATE, "bfp_drill", fresh=False)
+    services = start_services(STATE / "services", "bfp_drill", fresh=False)
     try:
         schema_and_catalog(services, STATE)
         with psycopg.connect(services.database_url) as conn:
             conn.execute("UPDATE products SET stock = 1000000")  # the drill is about faults, not sell-outs
-            products = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 500")]
-            categories = [r[0] for r in conn.execute("SELECT code FROM categories")]
+            catalog = Catalog(
+                tuple(r[0] for r in conn.execute("SELECT id FROM products ORDER BY random() LIMIT 500")),
+                tuple(r[0] for r in conn.execute("SELECT code FROM categories")),
+                words=("the", "pro", "kit"),
+            )
         with gunicorn(services) as server:
             master = server.process
 
@@ -210,23 +156,21 @@ def main(argv: list[str] | None = None) -> int:
             failed = False
             for drill in drills:
                 console.print(f"drill: {drill.name} …")
-                tally, recovered = run_drill(drill, server.url, products, categories, args.shoppers, args.seconds)
-                by_class = Counter()
-                for status, count in tally.statuses.items():
-                    by_class["503" if status == 503 else f"{status // 100}xx"] += count
-                lost = lost_orders(services.database_url, tally.committed)
+                answers, recovered = run_drill(drill, server.url, catalog, args.shoppers, args.seconds)
+                by_class = answers.by_class()
+                lost = lost_orders(services.database_url, answers.committed)
                 other_5xx = by_class["5xx"]
                 ok = other_5xx == 0 and lost == 0 and recovered <= RECOVERY_TARGET_SECONDS
                 failed |= not ok
                 table.add_row(
                     drill.name,
-                    f"{sum(tally.statuses.values()) + tally.connection_errors:,}",
+                    f"{answers.requests:,}",
                     f"{by_class['2xx']:,}",
                     f"{by_class['4xx']:,}",
                     f"{by_class['503']:,}",
                     str(other_5xx),
-                    str(tally.connection_errors),
-                    f"{len(tally.committed):,}",
+                    str(by_class["lost"]),
+                    f"{len(answers.committed):,}",
                     str(lost),
                     f"{recovered:.2f}",
                     "[green]met[/green]" if ok else "[red]missed[/red]",

@@ -15,8 +15,8 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -26,10 +26,16 @@ from rich.progress import track
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from pipeline import airflow_setup
+from support.shopper import Answers, Catalog, Habits, Shopper
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / ".local" / "demo"
 console = Console()
+DEMO_HABITS = Habits(
+    search_share=0.0,
+    items=(1, 2, 3),
+    shipping={"name": "Demo Shopper", "address": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
+)
 
 
 class DemoError(RuntimeError):
@@ -74,33 +80,26 @@ def start_storefront(base_url: str) -> str:
 
 
 def shop(base_url: str, shoppers: int, seed: int) -> list[int]:
-    """Each shopper browses a category, puts 1-3 products in the cart and checks out through the API."""
+    """Each shopper (a session of its own) browses a category, looks at a product, puts 1-3 products in the cart
+    and checks out through the API (support/shopper.py, the drills' shopper)."""
     rng = random.Random(seed)
-    categories = [c for c in requests.get(f"{base_url}/api/v1/categories", timeout=10).json() if c["product_count"] > 0]
-    orders = []
-    for _ in track(range(shoppers), description="shoppers checking out", console=console):
-        session = requests.Session()
-        category = rng.choice(categories)["code"]
-        page = session.get(f"{base_url}/api/v1/categories/{category}/products", params={"limit": 24}, timeout=10)
+    listed = requests.get(f"{base_url}/api/v1/categories", timeout=10).json()
+    categories = [category["code"] for category in listed if category["product_count"]]
+    products = []
+    for category in rng.sample(categories, k=min(8, len(categories))):
+        page = requests.get(f"{base_url}/api/v1/categories/{category}/products", params={"limit": 24}, timeout=10)
         page.raise_for_status()
-        for product in rng.sample(page.json()["items"], k=min(rng.randint(1, 3), len(page.json()["items"]))):
-            added = session.post(
-                f"{base_url}/api/v1/cart/items",
-                json={"product_id": product["id"], "quantity": rng.randint(1, 2)},
-                timeout=10,
-            )
-            added.raise_for_status()
-        shipping = {"name": "Demo Shopper", "address": "1 Main St", "city": "Springfield", "state": "IL"}
-        placed = session.post(
-            f"{base_url}/api/v1/checkout",
-            json={**shipping, "zip": "62701"},
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            timeout=10,
-        )
-        if placed.status_code == 201:
-            orders.append(placed.json()["id"])
-        elif placed.status_code != 409:  # 409: an item sold out meanwhile, which a real shop sees too
-            raise DemoError(f"checkout answered {placed.status_code}: {placed.text[:300]}")
+        products += [item["id"] for item in page.json()["items"]]
+    catalog, answers = Catalog(tuple(products), tuple(categories)), Answers()
+    orders = []
+    for n in track(range(shoppers), description="shoppers checking out", console=console):
+        order_id = Shopper(base_url, catalog, answers, threading.Event(), DEMO_HABITS, seed=seed + n).visit()
+        # 409: an item sold out meanwhile, which a real shop sees too; anything else but 2xx is a fault
+        unexpected = {status: count for status, count in answers.statuses.items() if status not in (200, 201, 409)}
+        if unexpected:
+            raise DemoError(f"the storefront answered {unexpected} (status: count); see {LOG_DIR / 'storefront.log'}")
+        if order_id is not None:
+            orders.append(order_id)
     return orders
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
@@ -18,10 +17,9 @@ import redis
 from datagen import purchases
 from datagen.load import load_catalog
 from serving.migrate import apply_migrations
-from support.net import free_port
+from support.services import Services, running_services
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES_SCRIPT = ROOT / "scripts" / "services.sh"
 TEMPLATE_DB = "bfp_test_template"
 
 
@@ -46,67 +44,30 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 
-def run_services(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(SERVICES_SCRIPT), command], env=env, capture_output=True, text=True, check=False, timeout=600
-    )
-
-
-def parse_env_lines(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
 def with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-@dataclass(frozen=True)
-class Services:
-    database_url: str  # the session's own database (not the demo's)
-    redis_url: str  # the state role (carts, counters)
-    env: dict[str, str]
-    cache_redis_url: str  # the cache role
-
-    def admin_connect(self):
-        conn = psycopg2.connect(with_database(self.database_url, "postgres"))
-        conn.autocommit = True
-        return conn
-
-
-@contextlib.contextmanager
-def own_services(state_dir: str, db_name: str, destroy: bool = False) -> Iterator[Services]:
-    """PostgreSQL + Redis of their own (scripts/services.sh) in `state_dir` on free ports; stopped (or, with
-    `destroy`, deleted) on exit."""
-    env = {
-        **os.environ,
-        "BFP_STATE_DIR": state_dir,
-        "BFP_PG_PORT": str(free_port()),
-        "BFP_REDIS_PORT": str(free_port()),
-        "BFP_REDIS_CACHE_PORT": str(free_port()),
-        "BFP_DB_NAME": db_name,
-    }
-    run_services("down", env)  # a previous session may have left them on other ports
-    started = run_services("up", env)
-    assert started.returncode == 0, f"services did not start:\n{started.stdout}\n{started.stderr}"
-    urls = parse_env_lines(started.stdout)
-    try:
-        yield Services(urls["DATABASE_URL"], urls["REDIS_URL"], env, urls["BFP_CACHE_REDIS_URL"])
-    finally:
-        run_services("destroy" if destroy else "down", env)
+def admin_connect(services: Services):
+    """An autocommit connection to the services' `postgres` database (to create and drop test databases)."""
+    conn = psycopg2.connect(with_database(services.database_url, "postgres"))
+    conn.autocommit = True
+    return conn
 
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[Services]:
     """PostgreSQL + Redis for this test session only, on free ports, stopped at the end."""
     state_dir = (os.environ.get("BFP_TEST_STATE_DIR") or str(ROOT / ".local" / "test-services")) + worker_suffix()
-    with own_services(state_dir, "bfp_test") as started:
+    # a previous session's services are stopped (they may be on other ports) and their data reused
+    with running_services(Path(state_dir), "bfp_test", fresh=False) as started:
         yield started
 
 
 @pytest.fixture(scope="session")
 def migrated_template(services: Services) -> str:
     """A database with the OLTP schema applied, used as the template of every test database."""
-    admin = services.admin_connect()
+    admin = admin_connect(services)
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
         cur.execute(f"CREATE DATABASE {TEMPLATE_DB}")
@@ -119,7 +80,7 @@ def migrated_template(services: Services) -> str:
 def database_from_template(services: Services, template: str) -> Iterator[str]:
     """A new database copied from `template` (fast: a file copy), dropped on exit; yields its URL."""
     name = f"bfp_test_{uuid.uuid4().hex[:12]}"
-    admin = services.admin_connect()
+    admin = admin_connect(services)
     try:
         with admin.cursor() as cur:
             cur.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
@@ -188,7 +149,7 @@ SMALL_SCALE = purchases.Scale("small", rows=3_000, products=400, customers=60)
 @pytest.fixture(scope="session")
 def catalog_template(services, migrated_template, tmp_path_factory) -> str:
     """A migrated database holding a small catalog (400 products, 60 shoppers), used as a template."""
-    admin = services.admin_connect()
+    admin = admin_connect(services)
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {CATALOG_TEMPLATE}")
         cur.execute(f"CREATE DATABASE {CATALOG_TEMPLATE} TEMPLATE {migrated_template}")
@@ -234,7 +195,7 @@ def headless_chromium(offline: bool = False):
 # `make test-fast` leaves out what starts Spark, Airflow, a live server, a browser or a cluster: any test using
 # one of these fixtures is marked slow here (a few tests that start such a thing themselves carry the mark).
 SLOW_FIXTURES = {
-    "spark", "airflow_db", "airflow", "cluster", "live_server", "running_gunicorn", "browser",
+    "spark", "airflow_db", "airflow", "cluster", "live_server", "browser",
     "headless_chromium", "scaled", "own", "stoppable_redis", "dashboard",
 }  # fmt: skip
 

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
-from tests.conftest import free_port
+from support.net import free_port
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL
-from tests.conftest import free_port
+from support.net import free_port
 
 POOL_TASKS = {"extract_orders_window", "transform", "dq_gate", "register_partitions"}
 

@@ -15,7 +15,9 @@ import psycopg2
 import pytest
 import redis
 
-from tests.conftest import free_port, parse_env_lines, run_services
+from support.net import free_port
+from support.services import parse_env_lines
+from support.services import services_sh as run_services
 
 
 @pytest.fixture

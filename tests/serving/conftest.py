@@ -17,8 +17,9 @@ import redis
 from serving import create_app
 from serving.config import ServingConfig
 from support.gunicorn import running_gunicorn as support_gunicorn
-from support.net import wait_until
-from tests.conftest import Services, database_from_template, free_port
+from support.net import free_port, wait_until
+from support.services import Services
+from tests.conftest import database_from_template
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Ann Shopper", "address": "1 Main St", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -84,7 +85,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def running_gunicorn(database_url: str, services: Services, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
+def live_gunicorn(database_url: str, services: Services, tmp: Path, **env_overrides: str) -> Iterator[LiveServer]:
     """gunicorn with the production config (gthread) on free ports (public and internal); stopped on exit."""
     settings = {
         "BFP_SECRET_KEY": secrets.token_hex(16),
@@ -110,7 +111,7 @@ def live_database(services, catalog_template) -> Iterator[str]:
 def live_server(live_database, services, tmp_path_factory) -> Iterator[LiveServer]:
     for url in (services.redis_url, services.cache_redis_url):
         redis.Redis.from_url(url).flushdb()
-    with running_gunicorn(live_database, services, tmp_path_factory.mktemp("gunicorn")) as server:
+    with live_gunicorn(live_database, services, tmp_path_factory.mktemp("gunicorn")) as server:
         yield server
 
 
@@ -137,13 +138,13 @@ def stoppable_redis(tmp_path) -> Iterator[str]:
     )
     url = f"redis://127.0.0.1:{port}/0"
 
-    def answers():
+    def pings():
         try:
             return redis.Redis.from_url(url, socket_timeout=1).ping()
         except redis.ConnectionError:
             return False
 
-    wait_until(answers, 10, "the test's redis-server")
+    wait_until(pings, 10, "the test's redis-server")
     yield url
     process.kill()
     process.wait(timeout=10)

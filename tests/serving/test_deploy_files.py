@@ -18,7 +18,8 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import ROOT, free_port
+from support.net import free_port
+from tests.conftest import ROOT
 from tests.serving.conftest import wait_until
 
 MANIFEST = ROOT / "docker" / "k8s" / "storefront.yaml"

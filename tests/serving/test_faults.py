@@ -27,22 +27,18 @@ from serving import create_app, metrics
 from serving.config import ServingConfig
 from serving.db import check_idle_connection
 from serving.migrate import apply_migrations
-from tests.conftest import SMALL_SCALE, Services, own_services, run_services
+from support.services import Services, running_services
+from tests.conftest import SMALL_SCALE
 from tests.serving.conftest import ONE_ADDRESS_LIMITS, product_in_stock, wait_until
 
 RECOVERY_SECONDS = 2.0
 REDIS_BUDGET_SECONDS = 1.0
 
 
-def run(own: Services, command: str) -> None:
-    done = run_services(command, own.env)
-    assert done.returncode == 0, f"services.sh {command}:\n{done.stdout}\n{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def own(tmp_path_factory) -> Iterator[Services]:
     state = tmp_path_factory.mktemp("own-services")
-    with own_services(str(state / "services"), "bfp_faults", destroy=True) as started:
+    with running_services(state / "services", "bfp_faults", destroy=True) as started:
         apply_migrations(started.database_url)
         csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 3), state / "p.csv")
         load_catalog(csv_path, started.database_url, state / "quarantine")
@@ -88,7 +84,7 @@ def test_a_database_restart_under_requests_is_200_or_503_and_served_again_within
     loaders = [threading.Thread(target=load) for _ in range(4)]
     for thread in loaders:
         thread.start()
-    run(own, "restart-postgres")  # returns once the server accepts connections again
+    own.run("restart-postgres")  # returns once the server accepts connections again
     back = time.monotonic()
     first_success = None
     while first_success is None and time.monotonic() - back < 10:
@@ -140,7 +136,7 @@ def test_a_redis_restart_keeps_the_carts(app, own):
     client = app.test_client()
     product = a_product_in_stock(own)
     assert client.post("/api/v1/cart/items", json={"product_id": product, "quantity": 2}).status_code == 200
-    run(own, "restart-redis")
+    own.run("restart-redis")
     cart = client.get("/api/v1/cart")
     assert cart.status_code == 200
     assert [(line["product_id"], line["quantity"]) for line in cart.get_json()["lines"]] == [(product, 2)]
@@ -150,7 +146,7 @@ def test_a_frozen_redis_answers_503_within_the_budget(app, own):
     client = app.test_client()
     product = a_product_in_stock(own)
     assert client.post("/api/v1/cart/items", json={"product_id": product}).status_code == 200
-    run(own, "freeze-redis")
+    own.run("freeze-redis")
     try:
         for call in (
             lambda: client.get("/api/v1/cart"),
@@ -165,7 +161,7 @@ def test_a_frozen_redis_answers_503_within_the_budget(app, own):
             assert took < REDIS_BUDGET_SECONDS, f"{took:.2f} s before the 503"
         assert "nothing was changed" in client.get("/api/v1/cart").get_json()["message"]
     finally:
-        run(own, "thaw-redis")
+        own.run("thaw-redis")
     # the worker's breaker lets one call try again within its recovery time (1 s): served again after it
     wait_until(lambda: client.get("/api/v1/cart").status_code == 200, 2.5, "the cart to be served after the thaw")
 
@@ -175,12 +171,12 @@ def test_a_frozen_redis_costs_a_worker_one_timeout_per_second_not_one_per_reques
     once (and the reads go to PostgreSQL) until one trial a second finds Redis answering again."""
     refused_at_once = metrics.REDIS_SHORT_CIRCUITED.labels("cache")
     before = refused_at_once._value.get()
-    run(own, "freeze-redis")
+    own.run("freeze-redis")
     try:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:  # 40 searches never asked before: cache misses
             statuses = list(pool.map(lambda _: search(app.test_client()), range(40)))
     finally:
-        run(own, "thaw-redis")
+        own.run("thaw-redis")
     assert statuses == [200] * 40  # every one answered from PostgreSQL
     # at most the first wave (8 threads) and a trial or two paid the timeout; the rest were refused at once
     assert refused_at_once._value.get() - before >= 28

@@ -1,5 +1,5 @@
 """Against a running gunicorn (2 gthread workers): checkout races, concurrent idempotent retries, pool
-exhaustion answered as a fast 503, metrics summed across workers."""
+exhaustion answered as a fast 503, metrics summed across workers; the drills' simulated shopper."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import requests
 
-from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, running_gunicorn, wait_until
+from support.net import free_port
+from support.shopper import LOST, Answers, Catalog, Habits, Shopper
+from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, live_gunicorn, wait_until
 
 
 def shopper_with(url: str, product_id: int, quantity: int = 1) -> requests.Session:
@@ -104,7 +106,7 @@ def test_an_exhausted_pool_answers_503_with_retry_after_within_a_second(live_dat
     """One worker, one thread-shared connection: a checkout blocked on a locked row holds it; the next
     request that needs the database gets a 503 after the 0.3 s pool wait instead of queueing."""
     env = {"BFP_WORKERS": "1", "BFP_DB_POOL_SIZE": "1", "BFP_DB_POOL_WAIT_SECONDS": "0.3"}
-    with running_gunicorn(live_database, services, tmp_path, **env) as server:
+    with live_gunicorn(live_database, services, tmp_path, **env) as server:
         with psycopg.connect(live_database, autocommit=True) as conn:
             product_id = conn.execute(
                 "SELECT id FROM products WHERE stock > 0 ORDER BY id LIMIT 1 OFFSET 3"
@@ -149,3 +151,40 @@ def test_access_log_is_one_json_line_per_request(live_server):
     )
     entry = json.loads(lines[-1])
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/livez", "200")
+
+
+def test_the_drills_shopper_places_orders_the_database_holds(live_server):
+    with psycopg.connect(live_server.database_url) as conn:
+        products = tuple(r[0] for r in conn.execute("SELECT id FROM products WHERE stock > 100 ORDER BY id LIMIT 20"))
+        categories = tuple(r[0] for r in conn.execute("SELECT code FROM categories ORDER BY code"))
+    answers = Answers()
+    shopper = Shopper(
+        live_server.url, Catalog(products, categories), answers, threading.Event(), Habits(items=(2,)), seed=3
+    )
+    placed = [shopper.visit() for _ in range(3)]
+
+    assert None not in placed and len(set(placed)) == 3
+    assert sorted(answers.committed.values()) == sorted(placed)
+    assert answers.checkouts == {"placed": 3}
+    assert set(answers.statuses) <= {200, 201}
+    assert answers.requests == 3 * 6  # page, product, search, two adds, checkout
+    with psycopg.connect(live_server.database_url) as conn:
+        lines = dict(
+            conn.execute(
+                "SELECT order_id, sum(quantity) FROM order_items WHERE order_id = ANY(%s) GROUP BY order_id", (placed,)
+            ).fetchall()
+        )
+    # two adds of random products: two lines, or one line of 2 when both picks were the same product
+    assert lines == dict.fromkeys(placed, 2)
+
+
+def test_the_drills_shopper_retries_a_lost_checkout_with_the_same_key_then_counts_it_failed():
+    answers = Answers()
+    nobody = f"http://127.0.0.1:{free_port()}"
+    habits = Habits(checkout_attempts=3, retry_pause=0)
+    shopper = Shopper(nobody, Catalog((1,), ("x",)), answers, threading.Event(), habits)
+
+    assert shopper.checkout() is None
+    assert answers.statuses == {LOST: 3}
+    assert answers.checkouts == {"failed": 1} and answers.committed == {}
+    assert answers.last_failure > 0 and answers.by_class() == {"lost": 3}

@@ -18,8 +18,8 @@ import pytest
 import redis
 import requests
 
-from support.drill_services import ConnectionWatcher
 from support.scaled import scaled_storefront
+from support.services import ConnectionWatcher
 from tests.conftest import database_from_template
 from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, wait_until
 

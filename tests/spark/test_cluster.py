@@ -16,7 +16,9 @@ import requests
 from datagen import purchases
 from pipeline import settings as pipeline_settings
 from pipeline import spark_jobs
-from tests.conftest import ROOT, SMALL_SCALE, free_port, parse_env_lines
+from support.net import free_port
+from support.services import parse_env_lines
+from tests.conftest import ROOT, SMALL_SCALE
 
 SCRIPT = ROOT / "scripts" / "spark_cluster.sh"
 

@@ -1,11 +1,13 @@
-"""The services a drill runs on: PostgreSQL and both Redis roles of its own (scripts/services.sh on free ports
-in a folder of the drill's), the schema, a catalog, and a watcher of PostgreSQL's connections."""
+"""The services a test session or a drill runs on: PostgreSQL and both Redis roles of its own (scripts/services.sh
+on free ports in a folder of its own), the schema, a catalog, and a watcher of PostgreSQL's connections."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "scripts" / "services.sh"
 
 
+def services_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """scripts/services.sh `command` with `env` (its BFP_STATE_DIR, ports, database name)."""
+    return subprocess.run([str(SERVICES), command], env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
+def parse_env_lines(text: str) -> dict[str, str]:
+    """The NAME=value lines services.sh prints (its URLs)."""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
 @dataclass
 class Services:
     """scripts/services.sh with one environment: its URLs once `up` printed them."""
@@ -30,26 +42,24 @@ class Services:
     cache_redis_url: str = ""
 
     def run(self, command: str) -> None:
-        done = subprocess.run([str(SERVICES), command], env=self.env, capture_output=True, text=True, check=False)
+        """services.sh `command` (up, down, destroy, restart-postgres, stop-redis, freeze-redis…); raises with
+        its output when it fails."""
+        done = services_sh(command, self.env)
         if done.returncode != 0:
             raise RuntimeError(f"services.sh {command} failed:\n{done.stdout}\n{done.stderr}")
-        for line in done.stdout.splitlines():
-            name, _, value = line.partition("=")
-            if name == "DATABASE_URL":
-                self.database_url = value
-            elif name == "REDIS_URL":
-                self.redis_url = value
-            elif name == "BFP_CACHE_REDIS_URL":
-                self.cache_redis_url = value
+        urls = parse_env_lines(done.stdout)
+        self.database_url = urls.get("DATABASE_URL", self.database_url)
+        self.redis_url = urls.get("REDIS_URL", self.redis_url)
+        self.cache_redis_url = urls.get("BFP_CACHE_REDIS_URL", self.cache_redis_url)
 
 
-def drill_services(state: Path, db_name: str, fresh: bool = True) -> Services:
-    """Started services of the drill's own in `state/services` on free ports; `fresh`: data of earlier runs
-    deleted first, so the figures are this run's."""
+def start_services(state_dir: Path, db_name: str, fresh: bool = True) -> Services:
+    """Started services of their own in `state_dir` on free ports; `fresh`: data of earlier runs deleted first,
+    so the figures are this run's (else a previous run's are stopped and reused)."""
     services = Services(
         {
             **os.environ,
-            "BFP_STATE_DIR": str(state / "services"),
+            "BFP_STATE_DIR": str(state_dir),
             "BFP_PG_PORT": str(free_port()),
             "BFP_REDIS_PORT": str(free_port()),
             "BFP_REDIS_CACHE_PORT": str(free_port()),
@@ -59,6 +69,16 @@ def drill_services(state: Path, db_name: str, fresh: bool = True) -> Services:
     services.run("destroy" if fresh else "down")
     services.run("up")
     return services
+
+
+@contextlib.contextmanager
+def running_services(state_dir: Path, db_name: str, fresh: bool = True, destroy: bool = False) -> Iterator[Services]:
+    """`start_services`, stopped (or, with `destroy`, deleted) on exit."""
+    services = start_services(state_dir, db_name, fresh)
+    try:
+        yield services
+    finally:
+        services_sh("destroy" if destroy else "down", services.env)
 
 
 def schema_and_catalog(services: Services, state: Path, scale: purchases.Scale | None = None) -> None:
