@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from pipeline import airflow_setup
 from pipeline.lake import Lake
+from support.net import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "airflow.sh"
@@ -80,21 +81,23 @@ class Airflow:
         self.api("POST", "/dags/orders_pipeline/clearTaskInstances", json=body | {"include_downstream": downstream})
 
     def wait_for_run(self, run_id: str, seconds: float = 240, dag_id: str = "orders_pipeline") -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        def finished() -> str | None:
             state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in FINISHED:
-                return state
-            time.sleep(1)
-        raise AssertionError(f"{run_id} did not finish within {seconds:.0f} s: {self.task_instances(run_id, dag_id)}")
+            return state if state in FINISHED else None
+
+        try:
+            return wait_until(finished, seconds, f"{run_id} to finish", every=1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {self.task_instances(run_id, dag_id)}") from None
 
     def wait_for_try(self, run_id: str, task_id: str, try_number: int, seconds: float = 300) -> str:
         """Waits until `task_id` ran its try `try_number` and the run finished; returns the run's state."""
         deadline = time.monotonic() + seconds
-        while self.task_instances(run_id)[task_id]["try_number"] < try_number:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{task_id} of {run_id} never reached try {try_number}")
-            time.sleep(1)
+
+        def reached() -> bool:
+            return self.task_instances(run_id)[task_id]["try_number"] >= try_number
+
+        wait_until(reached, seconds, f"{task_id} of {run_id} to reach try {try_number}", every=1)
         return self.wait_for_run(run_id, max(deadline - time.monotonic(), 1))
 
 
@@ -132,15 +135,11 @@ def standalone(env: dict[str, str]) -> Iterator[Airflow]:
         url = f"http://127.0.0.1:{port}"
         token = requests.post(f"{url}/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
         flow = Airflow(url, token.json()["access_token"], Lake.from_uri(env["BFP_LAKE_URI"]), env, state)
-        deadline = time.monotonic() + 120
-        while True:  # the dag-processor registers the DAG a few seconds after start
-            try:
-                flow.api("PATCH", "/dags/orders_pipeline", json={"is_paused": False})
-                break
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+
+        def unpause() -> dict:  # the dag-processor registers the DAG a few seconds after start: 404 until then
+            return flow.api("PATCH", "/dags/orders_pipeline", json={"is_paused": False})
+
+        wait_until(unpause, 120, "orders_pipeline to be registered and unpaused", every=1, ignore=(AssertionError,))
         yield flow
     finally:
         subprocess.run([str(SCRIPT), "down"], env=env, capture_output=True, timeout=120, check=False)

@@ -27,7 +27,7 @@ from datagen import purchases
 from datagen.simulate import Simulator
 from drills.airflow_api import pipeline_env, standalone
 from drills.serve import console
-from support.net import free_port
+from support.net import free_port, wait_until
 from support.report import goal_table
 from support.services import schema_and_catalog, start_services
 
@@ -85,10 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                 (order,) = simulator.place_orders(1)  # committed when it returns
                 committed[f"o-{order.id}"] = time.time()
                 time.sleep(args.every)  # a steady pace of orders, not a synchronisation
+
             # the last order's window ends within 15 min; its run publishes a few minutes later
-            deadline = time.time() + (WINDOW_MINUTES + 15) * 60
-            while time.time() < deadline and not set(committed) <= set(analyst.first_seen):
-                time.sleep(5)
+            def everything_seen() -> bool:
+                return set(committed) <= set(analyst.first_seen)
+
+            with contextlib.suppress(AssertionError):  # what is still not visible then is reported as such
+                wait_until(everything_seen, (WINDOW_MINUTES + 15) * 60, "every order to be visible", every=5)
             analyst.stop.set()
             runs = [
                 run

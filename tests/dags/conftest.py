@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from dataclasses import replace
 
 import psycopg2
@@ -13,7 +12,7 @@ import pytest
 
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
-from support.net import free_port
+from support.net import free_port, wait_until
 
 
 @pytest.fixture
@@ -44,10 +43,7 @@ def db_now(database_url: str) -> dt.datetime:
 
 def wait_until_db_time_passes(database_url: str, moment: dt.datetime, timeout: float = 10.0) -> None:
     """Waits (polling the database clock, with a deadline) until the database's now() is past `moment`."""
-    deadline = time.monotonic() + timeout
-    while db_now(database_url) <= moment:
-        assert time.monotonic() < deadline, f"database clock did not pass {moment} within {timeout}s"
-        time.sleep(0.005)
+    wait_until(lambda: db_now(database_url) > moment, timeout, f"the database clock to pass {moment}", every=0.005)
 
 
 def read_window(lake: Lake, table: str, label: str):

@@ -174,9 +174,12 @@ def asset_events() -> list[dict]:
         return [event.extra for event in session.query(AssetEvent).order_by(AssetEvent.id)]
 
 
-def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
+def test_the_dag_chain_publishes_a_window_and_a_failed_gate_on_the_next_changes_nothing_analysts_see(
     airflow_db, dags, settings, simulator, lake, monkeypatch
 ):
+    """A window extracted, transformed, checked, registered and published; then the next window, whose extract
+    writes one order twice: its gate fails after Spark rewrote the working partitions, and analysts, the catalog
+    and the Asset events are as the good run left them; the alert names the window; the audit tells both runs."""
     run_env(monkeypatch, settings, dags)
     hour_end = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
     placed = place_orders_in_window(simulator, settings, 5, hour_end)
@@ -207,6 +210,47 @@ def test_the_dag_chain_extracts_transforms_checks_registers_and_publishes(
     assert events[0]["windows"] == ["20260115T1200"] and events[0]["rows"]["orders"] == 5
     assert events[0]["dq_verdict"] == "passed"
     assert events[0]["partitions"]["curated.order_lines"] == months
+    good_run, events_before = dagrun, len(asset_events())
+    seen = "SELECT order_id, line_no, revenue FROM curated.order_lines ORDER BY order_id, line_no"
+    before = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
+    catalog_bytes = Path(settings.catalog_path).read_bytes()
+
+    # the next window's orders land in the same curated and mart partitions, and its gate fails
+    bad_end = hour_end + dt.timedelta(hours=1)
+    bad = place_orders_in_window(simulator, settings, 3, bad_end)
+    monkeypatch.setattr(extract_step, "run", duplicating_an_order(extract_step.run, lake))
+    dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(bad_end))
+
+    assert dagrun.state == "failed"
+    states = task_states(dagrun)
+    assert states["transform"] == "success" and states["dq_gate"] == "failed"
+    assert (states["register_partitions"], states["publish"]) == ("upstream_failed", "upstream_failed")
+    # Spark rewrote the working partitions, but analysts read the published copies: nothing changed for them
+    assert Path(settings.catalog_path).read_bytes() == catalog_bytes
+    after = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
+    assert after == before
+    assert len(asset_events()) == events_before  # the good run's only
+    with open(settings.alerts_path) as handle:
+        (alert,) = [json.loads(line) for line in handle]
+    assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-15T13:00:00")
+    assert alert["next_step"].endswith("runbook: docs/runbook.md#dq_gate")
+    assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
+    assert any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
+
+    # one run id across every record a run leaves: the audit CLI tells each run's story from the lake alone
+    kinds = {run.run_id: [r["kind"] for r in audit.run_story(lake, run.run_id)] for run in (dagrun, good_run)}
+    assert {"extract", "transform", "dq", "alert"} <= set(kinds[dagrun.run_id])
+    assert "register" not in kinds[dagrun.run_id] and "publish" not in kinds[dagrun.run_id]
+    assert {"extract", "transform", "dq", "register", "publish"} <= set(kinds[good_run.run_id])
+    for run in (dagrun, good_run):
+        assert {r["record"]["run_id"] for r in audit.run_story(lake, run.run_id) if r["kind"] != "alert"} == {
+            file_safe(run.run_id)
+        }
+    told = subprocess.run(
+        [sys.executable, "-m", "pipeline.audit", "--lake", settings.lake_uri, "run", dagrun.run_id],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "dags")},
+    )  # fmt: skip
+    assert told.returncode == 0 and "FAILED" in told.stdout and "dq_gate try 1" in told.stdout
 
 
 def test_an_empty_window_skips_spark_and_still_passes_the_gate_and_publishes(
@@ -239,61 +283,6 @@ def duplicating_an_order(real_run, lake):
         return summary
 
     return extract_then_duplicate_an_order
-
-
-def test_a_failed_gate_changes_nothing_analysts_see_and_alerts_with_the_window(
-    airflow_db, dags, settings, simulator, lake, monkeypatch
-):
-    run_env(monkeypatch, settings, dags)
-    dag = dags["orders_pipeline"]
-    events_before = len(asset_events())
-    good_end = dt.datetime(2026, 1, 16, 11, 0, tzinfo=dt.UTC)
-    good = place_orders_in_window(simulator, settings, 2, good_end)
-    good_run = dag.test(logical_date=pendulum.instance(good_end))
-    assert good_run.state == "success", task_states(good_run)
-    seen = "SELECT order_id, line_no, revenue FROM curated.order_lines ORDER BY order_id, line_no"
-    before = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
-    assert sorted({row[0] for row in before[0]}) == sorted(f"o-{p.id}" for p in good)
-    catalog_bytes = Path(settings.catalog_path).read_bytes()
-    (event,) = asset_events()[events_before:]
-    assert (event["windows"], event["run_id"]) == (["20260116T1100"], file_safe(good_run.run_id))
-
-    # the next window's orders land in the same curated and mart partitions, and its gate fails
-    bad_end = good_end + dt.timedelta(hours=1)
-    bad = place_orders_in_window(simulator, settings, 3, bad_end)
-    monkeypatch.setattr(extract_step, "run", duplicating_an_order(extract_step.run, lake))
-    dagrun = dag.test(logical_date=pendulum.instance(bad_end))
-
-    assert dagrun.state == "failed"
-    states = task_states(dagrun)
-    assert states["transform"] == "success" and states["dq_gate"] == "failed"
-    assert (states["register_partitions"], states["publish"]) == ("upstream_failed", "upstream_failed")
-    # Spark rewrote the working partitions, but analysts read the published copies: nothing changed for them
-    assert Path(settings.catalog_path).read_bytes() == catalog_bytes
-    after = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
-    assert after == before
-    assert len(asset_events()) == events_before + 1  # the good run's only
-    with open(settings.alerts_path) as handle:
-        (alert,) = [json.loads(line) for line in handle]
-    assert (alert["task_id"], alert["window"]["end"][:19]) == ("dq_gate", "2026-01-16T12:00:00")
-    assert alert["next_step"].endswith("runbook: docs/runbook.md#dq_gate")
-    assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
-    assert str(bad[0].id) in alert["error"] or any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
-
-    # one run id across every record a run leaves: the audit CLI tells each run's story from the lake alone
-    kinds = {run.run_id: [r["kind"] for r in audit.run_story(lake, run.run_id)] for run in (dagrun, good_run)}
-    assert {"extract", "transform", "dq", "alert"} <= set(kinds[dagrun.run_id])
-    assert "register" not in kinds[dagrun.run_id] and "publish" not in kinds[dagrun.run_id]
-    assert {"extract", "transform", "dq", "register", "publish"} <= set(kinds[good_run.run_id])
-    for run in (dagrun, good_run):
-        assert {r["record"]["run_id"] for r in audit.run_story(lake, run.run_id) if r["kind"] != "alert"} == {
-            file_safe(run.run_id)
-        }
-    told = subprocess.run(
-        [sys.executable, "-m", "pipeline.audit", "--lake", settings.lake_uri, "run", dagrun.run_id],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "dags")},
-    )  # fmt: skip
-    assert told.returncode == 0 and "FAILED" in told.stdout and "dq_gate try 1" in told.stdout
 
 
 def test_a_failing_run_alerts_once_and_is_a_gap(airflow_db, dags, settings, lake, monkeypatch):

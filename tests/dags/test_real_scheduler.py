@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from drills.lake_faults import corrupt_window
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL
-from support.net import free_port
+from support.net import free_port, wait_until
 
 POOL_TASKS = {"extract_orders_window", "transform", "dq_gate", "register_partitions"}
 
@@ -92,12 +91,12 @@ def test_the_runbooks_commands_trigger_backfill_clear_and_report_gaps(airflow):
         "backfill", "create", "--dag-id", "orders_pipeline", "--from-date", "2026-11-26T03:00:00Z",
         "--to-date", "2026-11-26T04:00:00Z", "--max-active-runs", "1",
     )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while not (backfilled := [r for r in airflow.runs() if r["run_type"] == "backfill"]) or any(
-        r["state"] not in ("success", "failed") for r in backfilled
-    ):
-        assert time.monotonic() < deadline, backfilled
-        time.sleep(1)
+
+    def backfill_finished() -> list[dict] | None:
+        backfilled = [r for r in airflow.runs() if r["run_type"] == "backfill"]
+        return backfilled if backfilled and all(r["state"] in ("success", "failed") for r in backfilled) else None
+
+    backfilled = wait_until(backfill_finished, 300, "the backfill's runs to finish", every=1)
     assert {r["state"] for r in backfilled} == {"success"}
     assert {"20261126T0100", "20261126T0400"} <= labels_of(airflow.lake)
     assert "20261126T0200" not in labels_of(airflow.lake)  # the dry run wrote nothing

@@ -1,7 +1,8 @@
 """Past one JVM: the full refresh (import → curated → marts) submitted to a Spark standalone cluster (a master and
-two one-core workers, scripts/spark_cluster.sh as `make spark-cluster` starts it) writes exactly the rows a
-local[2] run writes, with the driver allowed to collect only 1 MB (nothing that grows with the input comes
-back to it) and the lake reached through its URI alone."""
+two one-core workers, scripts/spark_cluster.sh as `make spark-cluster` starts it, the job shipped as the
+package spark-submit gets) writes exactly the rows the same job writes in a local[2] session, with the driver
+allowed to collect only 1 MB (nothing that grows with the input comes back to it) and the lake reached through
+its URI alone."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from datagen import purchases
+from jobs import refresh as refresh_job
 from pipeline import settings as pipeline_settings
 from pipeline import spark_jobs
 from support.net import free_port
@@ -69,10 +71,14 @@ def tables(lake: Path) -> dict[str, list[tuple]]:
     return found
 
 
-def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(cluster, tmp_path):
+def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(cluster, spark, tmp_path):
     master, status_url = cluster
     csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 5), tmp_path / "p.csv")
-    local_lake, local = refresh(tmp_path, "local", csv_path, "local[2]")
+    # the reference: the same job in this session's local[2] (spark-submit of it is tests/spark/test_spark_submit.py)
+    local_lake = tmp_path / "local" / "lake"
+    args = ["--lake", local_lake.as_uri(), "--purchases-csv", str(csv_path), "--import-id", "t"]
+    args += ["--summary-uri", (tmp_path / "local" / "summary.json").as_uri()]
+    local = refresh_job.run(spark, refresh_job.parse_args(args))
     cluster_lake, on_cluster = refresh(tmp_path, "cluster", csv_path, master, "spark.driver.maxResultSize=1m")
     assert local["status"] == on_cluster["status"] == "success"
     expected, got = tables(local_lake), tables(cluster_lake)
