@@ -2,7 +2,7 @@
 behaviour depends on it: two manual runs at once never write the lake at the same time (the one-slot pool);
 the runbook's commands (CLI trigger and dry run, backfill, clear by dates and by run id, the gap report) do
 what it says; a failed gate changes nothing analysts see, alerts with the manual run's window, and each DQ
-attempt's result stays. Most windows are empty (Spark is skipped); the gate test runs Spark three times."""
+attempt's result stays. Most windows are empty (Spark is skipped); the gate test runs Spark twice."""
 
 from __future__ import annotations
 
@@ -119,8 +119,10 @@ def test_the_runbooks_commands_trigger_backfill_clear_and_report_gaps(airflow):
 
 def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_keeps_each_attempt(airflow):
     """Through the scheduler: a window published, then its raw files corrupted (an order id twice, a negative
-    price) and the transform cleared: the gate fails; the catalog file is byte-identical, the alert names the
-    manual run's window, the failed DQ result survives the runbook's recovery (re-extract the window)."""
+    price) and the gate cleared: it fails; the catalog file is byte-identical, the alert names the manual run's
+    window, the failed DQ result survives the runbook's recovery (re-extract the window). (That a gate failing
+    after Spark rewrote the working partitions changes nothing analysts see is tests/dags/
+    test_dag_definitions.py's.)"""
     from datagen.simulate import Simulator, backdate_orders
 
     window_end = dt.datetime(2026, 11, 25, 11, tzinfo=dt.UTC)
@@ -134,7 +136,7 @@ def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_k
     published = catalog.read_bytes()
 
     corrupt_window(airflow.lake, "20261125T1100")
-    airflow.clear(run_id, ["transform"], downstream=True)
+    airflow.clear(run_id, ["dq_gate"], downstream=True)
     assert airflow.wait_for_try(run_id, "dq_gate", 2) == "failed"
 
     tis = airflow.task_instances(run_id)
