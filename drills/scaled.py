@@ -27,7 +27,7 @@ from drills.serve import STATE, console, gunicorn
 from support.report import goal_table
 from support.scaled import scaled_storefront
 from support.services import ConnectionWatcher, schema_and_catalog, start_services
-from support.shopper import LOST, Answers, Catalog, Habits, Shopper, run_for
+from support.shopper import Answers, Catalog, Habits, Shopper, run_for
 
 ADMIN_TOKEN = "drill-scaled-admin-token-0123456789abcdef"
 SHIPPING = {"name": "Drill", "address": "1 Elm Road", "city": "Austin", "state": "TX", "zip": "73301"}
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             for thread in killed.threads:
                 thread.join(timeout=30)
             most_connections = watcher.stop()
-        failures = [when for when, status in killed.answers.timeline if status == LOST or status >= 500]
+        failures = killed.answers.failed_at()
         failed_after_kill = [when for when in failures if when >= killed_at]
         recovered = max(failed_after_kill, default=killed_at) - killed_at
         committed = {**balanced_load.answers.committed, **killed.answers.committed}

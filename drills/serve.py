@@ -82,16 +82,15 @@ class Drill:
 
 
 def run_drill(drill: Drill, base: str, catalog: Catalog, shoppers: int, seconds: float) -> tuple[Answers, float]:
-    answers = Answers()
-    threads = [Shopper(base, catalog, answers, threading.Event(), HABITS, seed=n) for n in range(shoppers)]
+    answers, stop = Answers(), threading.Event()
+    threads = [Shopper(base, catalog, answers, stop, HABITS, seed=n) for n in range(shoppers)]
     for thread in threads:
         thread.start()
     time.sleep(seconds)  # steady load first
     drill.fault()
     back = time.monotonic()  # the service is back (or the worker is dead: its master replaces it)
     time.sleep(seconds)  # and load after it
-    for thread in threads:
-        thread.stop.set()
+    stop.set()
     for thread in threads:
         thread.join(timeout=30)
     # recovery: how long after the service was back requests still failed (0 when none did)

@@ -29,7 +29,6 @@ class Answers:
     checkouts: Counter = field(default_factory=Counter)  # "placed" / "failed"
     checkout_seconds: list[float] = field(default_factory=list)  # first attempt to 201, retries included
     committed: dict[str, int] = field(default_factory=dict)  # idempotency key -> order id answered 201
-    last_failure: float = 0.0  # monotonic time of the last 5xx or lost answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, status: int, took: float) -> None:
@@ -38,8 +37,6 @@ class Answers:
             self.statuses[status] += 1
             self.seconds.append(took)
             self.timeline.append((now, status))
-            if status == LOST or status >= 500:
-                self.last_failure = now
 
     def checkout(self, key: str, order_id: int | None, took: float) -> None:
         with self.lock:
@@ -47,6 +44,16 @@ class Answers:
             if order_id is not None:
                 self.committed[key] = order_id
                 self.checkout_seconds.append(took)
+
+    def failed_at(self) -> list[float]:
+        """When each 5xx or lost answer came (monotonic time)."""
+        with self.lock:
+            return [when for when, status in self.timeline if status == LOST or status >= 500]
+
+    @property
+    def last_failure(self) -> float:
+        """When the last 5xx or lost answer came (0.0: none did)."""
+        return max(self.failed_at(), default=0.0)
 
     @property
     def requests(self) -> int:
