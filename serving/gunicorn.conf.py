@@ -62,6 +62,9 @@ def write_json_error(sock, status_int, reason, mesg):
 # The workers' error path calls gunicorn.util.write_error by name: answer in JSON (set in the master, inherited).
 util.write_error = write_json_error
 # The request line may be as long as gunicorn allows; the app refuses past 4096 bytes in JSON (serving.validation).
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): every master on a host
+# would take it from the one before (several instances on one machine, `make serve-scaled`). Nothing here uses it.
+control_socket_disable = True
 limit_request_line = 8190
 
 

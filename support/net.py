@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import random
 import socket
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10000
+_handed_out: set[int] = set()
+_lock = threading.Lock()
+_random = random.SystemRandom()  # not the `random` module's state, which a test may seed alike in two processes
+
+
 def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on now, on 127.0.0.1, never handed out before by this process, and below the
+    kernel's ephemeral range: a port the kernel picks itself (bind to 0) is from that range, where every
+    outgoing connection also takes its source port, so under a busy suite a client's connection could take it
+    before the server binds it."""
+    first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+    with _lock:
+        for _ in range(1000):
+            port = _random.randrange(LOWEST_PORT, max(first_ephemeral, LOWEST_PORT + 1000))
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:  # in use
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port on 127.0.0.1 between {LOWEST_PORT} and {first_ephemeral}")
 
 
 def wait_until(
