@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -68,9 +69,8 @@ class Database:
                                 f" -c lock_timeout={self.config.lock_timeout_ms}"
                             ),
                         },
-                        # a connection that died with the server (a restart, an RDS failover) is found
-                        # and replaced here, before a request gets it
-                        check=check_idle_connection,
+                        # no `check=`: a connection is checked in `connection()` (below), which goes
+                        # on to the next one at once when a check fails
                         open=True,
                         name="storefront",
                     )
@@ -83,7 +83,7 @@ class Database:
         pool = self.pool()
         try:
             with metrics.POOL_WAIT.time():
-                conn = pool.getconn()
+                conn = self._live_connection(pool)
         except (PoolTimeout, TooManyRequests) as exc:
             metrics.POOL_EXHAUSTED.inc()
             raise ServiceUnavailable("the database is busy; retry in a second", code="database_busy") from exc
@@ -91,6 +91,25 @@ class Database:
             yield conn  # an OperationalError escaping here is answered 503 (serving.errors)
         finally:
             pool.putconn(conn)  # the pool rolls back anything a failed request left open, or drops a dead one
+
+    def _live_connection(self, pool: ConnectionPool) -> psycopg.Connection:
+        """The next pooled connection that passes `check_idle_connection`, within the request's wait. A
+        connection that died with the server (a restart, an RDS failover) is handed back, so the pool discards
+        it and opens a replacement, and the next one is tried at once: after a restart every idle connection
+        is dead, and psycopg_pool's own `check=` loop sleeps after each failed check (its reconnection backoff,
+        capped by the wait), which turned a lone shopper's first requests into 503s after the server was back.
+        """
+        deadline = time.monotonic() + self.config.db_pool_wait_seconds
+        while True:
+            # PoolTimeout when the wait is spent; TooManyRequests when too many already wait
+            conn = pool.getconn(timeout=deadline - time.monotonic())
+            try:
+                check_idle_connection(conn)
+            except psycopg.Error:
+                metrics.POOL_DEAD_CONNECTIONS.inc()
+                pool.putconn(conn)  # broken: discarded, and a replacement is opened in the background
+                continue
+            return conn
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():

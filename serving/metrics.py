@@ -31,6 +31,10 @@ POOL_WAIT = Histogram(
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 POOL_EXHAUSTED = Counter("storefront_db_pool_exhausted_total", "Requests shed because no connection freed up in time")
+POOL_DEAD_CONNECTIONS = Counter(
+    "storefront_db_pool_dead_connections_total",
+    "Pooled connections found ended by the server (a restart, a failover) before a request used them",
+)
 
 
 # The labelled children of the per-request metrics, looked up once: `labels()` validates and locks on every
