@@ -51,6 +51,9 @@ def _submit_local(settings: Settings, job_args: list[str]) -> None:
     ]
     # spark-submit finds its Spark home through the python3 first on PATH: the one running this task
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"}
+    # the driver's listeners (its RPC endpoint and block manager) on loopback, like the cluster's own JVMs:
+    # without it Spark binds them to the host's first interface
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         output = [line for line in (done.stdout + done.stderr).splitlines() if " INFO " not in line]

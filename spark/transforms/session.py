@@ -39,4 +39,7 @@ def build_session(app_name: str, master: str | None = None, extra_conf: dict[str
         # Python workers must run the driver's Python (PySpark refuses another minor version, and the python3 on
         # PATH may be another one); the JVM this starts passes its environment on to the workers.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # A session started here (tests, benchmarks, local runs) listens on loopback, like the local cluster's
+        # JVMs: without it Spark binds the driver's RPC endpoint and block manager to the first interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return builder.getOrCreate()
