@@ -24,7 +24,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
 .PHONY: test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
-	spark-marts bench-transform bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
+	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -151,8 +151,13 @@ spark-marts: spark-package ## Spark: curated/order_lines -> marts (daily, state,
 bench-hourly: venv ## the hourly refresh on lakes a day, a month, a year and five years old, beside its floor; file system calls; 10-1000x windows
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-hourly -- $(PY) -m bench.hourly
 
+comma := ,
 bench-transform: venv ## Spark at full scale (SCALES=1,2,4: 1x, 2x and 4x the 1.8M lines): import + curated + marts against a floor; CSV vs Parquet size
 	$(PY) -m bench.record bench-transform -- $(PY) -m bench.transform --scales $(or $(SCALES),1)
+
+bench-transform-cluster: venv spark-cluster ## the same build at SCALES (1,2,4) on the standalone cluster: the driver's heap apart from the executors'
+	$(PY) -m bench.record bench-transform-cluster -- $(PY) -m bench.transform --scales $(or $(SCALES),1$(comma)2$(comma)4) \
+		--master spark://127.0.0.1:$${BFP_SPARK_MASTER_PORT:-7077} --lake data/bench/spark-lake-cluster
 
 clean: services-down ## stop services and remove generated data, services state and the venv
 	rm -rf .local data $(VENV)
