@@ -38,7 +38,6 @@ from support.shopper import Answers, Catalog, Habits, Shopper
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "drill-services"
-SERVICES = ROOT / "scripts" / "services.sh"
 RECOVERY_TARGET_SECONDS = 2.0
 # a checkout that gets a 503 or loses its connection is tried again with the same key, every 0.2 s, 20 times
 HABITS = Habits(

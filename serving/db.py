@@ -27,11 +27,12 @@ _lock = threading.Lock()
 
 
 def check_idle_connection(conn: psycopg.Connection) -> None:
-    """The pool's check before a request gets a connection, without a round trip when nothing happened: an
-    idle connection's socket turns readable only when the server wrote to it unasked, which is how it ends a
-    session (restart, failover, idle timeout: an error message, then EOF). Only then is the full check run
-    (a query, raising if the connection is dead, so the pool replaces it). psycopg_pool's own check runs the
-    query every time: one more round trip on every request that touches the database."""
+    """The check of a pooled connection before a request gets it (`Database._live_connection`), without a round
+    trip when nothing happened: an idle connection's socket turns readable only when the server wrote to it
+    unasked, which is how it ends a session (restart, failover, idle timeout: an error message, then EOF). Only
+    then is the full check run (a query, raising if the connection is dead, so it is handed back and replaced).
+    psycopg_pool's own check runs the query every time: one more round trip on every request that touches the
+    database."""
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the pooled connection is closed")
     readable, _, _ = select.select([conn.fileno()], [], [], 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import socket
 import threading
@@ -20,12 +21,18 @@ _lock = threading.Lock()
 _random = random.SystemRandom()  # not the `random` module's state, which a test may seed alike in two processes
 
 
+@functools.cache
+def _first_ephemeral_port() -> int:
+    """The lowest port the kernel hands out for outgoing connections (Linux's default range starts at 32768)."""
+    return int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+
+
 def free_port() -> int:
     """A port nothing listens on now, on 127.0.0.1, never handed out before by this process, and below the
     kernel's ephemeral range: a port the kernel picks itself (bind to 0) is from that range, where every
     outgoing connection also takes its source port, so under a busy suite a client's connection could take it
     before the server binds it."""
-    first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+    first_ephemeral = _first_ephemeral_port()
     with _lock:
         for _ in range(1000):
             port = _random.randrange(LOWEST_PORT, max(first_ephemeral, LOWEST_PORT + 1000))
