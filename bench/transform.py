@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import shutil
 import sys
 import tempfile
@@ -190,15 +191,46 @@ def print_scales(results: dict[int, dict]) -> None:
         print(f"goal {'met   ' if met else 'MISSED'} {text}")
 
 
+def scales_arg(text: str) -> list[int]:
+    """--scales: positive whole multiples of the 1.8M lines, comma-separated (e.g. 1,2,4)."""
+    try:
+        scales = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 1,2,4") from None
+    if scales[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: each size is a multiple of the 1.8M lines, 1 or more")
+    return scales
+
+
+def master_arg(text: str) -> str:
+    """--master: local[N] / local[*] or a standalone master's spark://host:port."""
+    if not re.fullmatch(r"local\[(\d+|\*)\]|spark://[\w.-]+:\d+", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: give local[2] (or local[N]) or spark://host:port")
+    return text
+
+
+def memory_arg(text: str) -> str:
+    """--executor-memory: a JVM heap size the way Spark takes it (e.g. 1g, 1536m)."""
+    if not re.fullmatch(r"\d+[kmgt]", text.lower()):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a size with its unit, e.g. 1g or 1536m")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.transform", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/bench"), help="where the CSVs are (made once)")
     parser.add_argument("--lake", type=Path, default=Path("data/bench/spark-lake"))
-    parser.add_argument("--scales", default="1", help="sizes to build, times the 1.8M lines: e.g. 1,2,4 (%(default)s)")
-    parser.add_argument("--master", default="local[2]", help="where the jobs run: local[2] or spark://host:port")
-    parser.add_argument("--executor-memory", default="1g", help="each executor's heap on a cluster (%(default)s)")
+    parser.add_argument(
+        "--scales", type=scales_arg, default=[1], help="sizes to build, times the 1.8M lines: e.g. 1,2,4 (1)"
+    )
+    parser.add_argument(
+        "--master", type=master_arg, default="local[2]", help="where the jobs run: local[2] or spark://host:port"
+    )
+    parser.add_argument(
+        "--executor-memory", type=memory_arg, default="1g", help="each executor's heap on a cluster (%(default)s)"
+    )
     args = parser.parse_args(argv)
-    scales = sorted({int(k) for k in args.scales.split(",")})
+    scales = args.scales
     results = {}
     for scale in scales:
         csv = scaled_csv(args.data, scale)
