@@ -53,7 +53,7 @@ demo: venv services-up migrate ## end to end: demo data, OLTP load, storefront, 
 serve-stop: ## stop the storefront `make demo` left running
 	@[ -f .local/storefront.pid ] && kill -- -$$(cat .local/storefront.pid) 2>/dev/null; rm -f .local/storefront.pid; echo "storefront stopped"
 
-query: venv ## run an analyst query on the local catalog: make query Q=bf_week_by_year (or SQL="SELECT ...")
+query: venv ## run an analyst query on the local catalog: make query Q=black_friday_by_year (or SQL="SELECT ...")
 	@$(PY) -m analytics query $(if $(SQL),--sql "$(SQL)",$(Q))
 
 report: venv ## render the interactive Black Friday dashboard (data/report/index.html) from the registered tables

@@ -128,3 +128,12 @@ def test_every_bfp_setting_a_doc_names_is_read_by_the_code(doc):
     named = set(re.findall(r"BFP_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_]*\*)", doc.read_text()))
     unknown = named - code_settings()
     assert not unknown, f"{doc_id(doc)} names settings no code reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("doc", [*documents(), ROOT / "Makefile"], ids=doc_id)
+def test_every_analyst_query_a_doc_or_the_make_help_names_exists(doc):
+    """`make query Q=<name>` (and `analytics query <name>`) run sql/analytics/<name>.sql."""
+    text = doc.read_text()
+    named = set(re.findall(r"\bQ=([a-z0-9_]+)", text)) | set(re.findall(r"analytics query ([a-z0-9_]+)", text))
+    missing = sorted(name for name in named if not (ROOT / "sql" / "analytics" / f"{name}.sql").exists())
+    assert not missing, f"{doc_id(doc)} names queries that do not exist in sql/analytics/: {missing}"
