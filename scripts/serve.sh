@@ -16,8 +16,9 @@ export BFP_SECRET_KEY=${BFP_SECRET_KEY:-$(secret_file .local/secret_key)}
 export BFP_ADMIN_TOKEN=${BFP_ADMIN_TOKEN:-$(secret_file .local/admin_token)}
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$ROOT/.local/metrics}
 
-products=$("$PY" -c 'import os, psycopg; print(psycopg.connect(os.environ["DATABASE_URL"]).execute(
-    "SELECT count(*) FROM products").fetchone()[0])')
+# the storefront's own settings (DATABASE_URL, or the local target's default), not a second reading of them
+products=$("$PY" -c 'import psycopg; from serving.config import ServingConfig
+print(psycopg.connect(ServingConfig.from_env().database_url).execute("SELECT count(*) FROM products").fetchone()[0])')
 if [ "$products" = "0" ]; then
   echo "serve: no products yet; loading the demo catalog" >&2
   [ -f data/demo/amazon-purchases.csv ] || "$PY" -m datagen generate --scale demo --out data/demo/amazon-purchases.csv
