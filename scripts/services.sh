@@ -3,7 +3,8 @@
 # project-local folder on non-default ports, so nothing on the machine is touched.
 #
 #   scripts/services.sh up|down|status|env|destroy   (destroy = down, then delete the data)
-#   scripts/services.sh restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis [ROLE]
+#   scripts/services.sh restart-postgres|stop-postgres|start-postgres   (drills and tests: database faults)
+#   scripts/services.sh restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis [ROLE]
 #                                      (drills; ROLE of Redis: state, cache or all, the default)
 #
 # Settings (environment): BFP_STATE_DIR (default <repo>/.local/services), BFP_PG_PORT (55432),
@@ -227,6 +228,15 @@ cmd_restart_postgres() {
   log "postgres restarted"
 }
 
+cmd_stop_postgres() {
+  local bin data
+  bin=$(pg_bindir) || die "PostgreSQL server binaries not found"
+  data=$(pg_base)/data
+  pg_running "$data" || die "postgres is not running ($data)"
+  as_pg "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null || die "postgres did not stop, see $(pg_base)/postgres.log"
+  log "postgres stopped"
+}
+
 # The Redis commands act on both roles unless a role is named (state or cache): the shop's Redis as a whole.
 redis_roles() { case "${1:-all}" in all) echo state cache ;; state|cache) echo "$1" ;; *) die "no Redis role $1 (state, cache or all)" ;; esac; }
 
@@ -279,10 +289,12 @@ case "${1:-}" in
   env) print_env ;;
   destroy) cmd_destroy ;;
   restart-postgres) cmd_restart_postgres ;;
+  stop-postgres) cmd_stop_postgres ;;
+  start-postgres) pg_up ;;
   restart-redis) cmd_restart_redis "${2:-all}" ;;
   stop-redis) cmd_stop_redis "${2:-all}" ;;
   start-redis) cmd_start_redis "${2:-all}" ;;
   freeze-redis) cmd_signal_redis STOP "${2:-all}" ;;
   thaw-redis) cmd_signal_redis CONT "${2:-all}" ;;
-  *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|destroy|restart-postgres|stop-postgres|start-postgres|restart-redis|stop-redis|start-redis|freeze-redis|thaw-redis" >&2; exit 2 ;;
 esac

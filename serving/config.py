@@ -26,6 +26,9 @@ class ServingConfig:
     db_pool_size: int = 8  # connections per process: gunicorn gthread threads share them
     db_pool_wait_seconds: float = 0.5  # then 503 + Retry-After instead of queueing forever
     db_pool_max_waiting: int = 64  # beyond this many queued requests, shed at once
+    # how long a lost connection's replacement is retried before it is given up (then requests open connections
+    # again as they come): bounds the time from the database's return to the first request served
+    db_reconnect_seconds: float = 1.0
     # off behind a transaction pooler (PgBouncer 1.18 in transaction mode, RDS Proxy): a statement prepared on
     # one server connection does not exist on the next transaction's
     db_prepared_statements: bool = True
@@ -86,6 +89,7 @@ class ServingConfig:
             db_pool_size=_number(env, "BFP_DB_POOL_SIZE", int, 8),
             db_pool_wait_seconds=_number(env, "BFP_DB_POOL_WAIT_SECONDS", float, 0.5),
             db_pool_max_waiting=_number(env, "BFP_DB_POOL_MAX_WAITING", int, 64),
+            db_reconnect_seconds=_number(env, "BFP_DB_RECONNECT_SECONDS", float, 1.0),
             db_prepared_statements=_switch(env, "BFP_DB_PREPARED_STATEMENTS", True),
             statement_timeout_ms=_number(env, "BFP_STATEMENT_TIMEOUT_MS", int, 2000),
             search_timeout_ms=_number(env, "BFP_SEARCH_TIMEOUT_MS", int, 1500),

@@ -58,6 +58,12 @@ class Database:
                         max_size=self.config.db_pool_size,
                         timeout=self.config.db_pool_wait_seconds,
                         max_waiting=self.config.db_pool_max_waiting,
+                        # psycopg_pool retries a lost connection's replacement with a doubling delay (1, 2, 4, 8 s…
+                        # for up to 5 min) and counts it as a member meanwhile, so requests cannot open another:
+                        # after an 8 s outage the next try came seconds after the database was back, every
+                        # request a 503 until then. Given up after this long, a replacement frees its place and
+                        # the next request that finds no connection opens one at once.
+                        reconnect_timeout=self.config.db_reconnect_seconds,
                         kwargs={
                             "autocommit": True,  # reads need no transaction; checkout opens its own
                             # None: never prepare (behind a transaction pooler); 5 is psycopg's default
