@@ -4,13 +4,12 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-BFP_PG_PORT ?= 55432
-BFP_REDIS_PORT ?= 56379
-BFP_REDIS_CACHE_PORT ?= 56380
-export BFP_PG_PORT BFP_REDIS_PORT BFP_REDIS_CACHE_PORT
-export DATABASE_URL ?= postgresql://bfp@127.0.0.1:$(BFP_PG_PORT)/bfp
-export REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_PORT)/0
-export BFP_CACHE_REDIS_URL ?= redis://127.0.0.1:$(BFP_REDIS_CACHE_PORT)/0
+# The local services' URLs (DATABASE_URL, REDIS_URL, BFP_CACHE_REDIS_URL) come from scripts/services.sh, the one
+# place their ports are set and derived (BFP_PG_PORT, BFP_REDIS_PORT, BFP_REDIS_CACHE_PORT: the state port + 1);
+# a URL already in the environment wins.
+SERVICES_ENV := $(shell BFP_PG_PORT=$(BFP_PG_PORT) BFP_REDIS_PORT=$(BFP_REDIS_PORT) \
+	BFP_REDIS_CACHE_PORT=$(BFP_REDIS_CACHE_PORT) scripts/services.sh env)
+$(foreach assignment,$(SERVICES_ENV),$(eval export $(subst =, ?= ,$(assignment))))
 # pytest starts its own Postgres + Redis here, apart from the demo's (see tests/conftest.py)
 export BFP_TEST_STATE_DIR ?= $(CURDIR)/.local/test-services
 # The demo history runs through yesterday (five complete seasons before it), so it is made anew each day.
@@ -22,21 +21,27 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: system services-env test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-venv: ## create .venv and install the pinned requirements (only when they changed)
+system: ## install the Debian packages the project uses (scripts/system-packages.txt) that are missing, once
+	@scripts/system_packages.sh install
+
+venv: system ## create .venv and install the pinned requirements (only when they changed)
 	@scripts/bootstrap.sh
 
-services-up: ## start the local Postgres + Redis (installs them with apt-get if missing); prints the URLs
+services-up: system ## start the local Postgres + Redis; prints the URLs
 	@scripts/services.sh up
 
 services-down: ## stop the local Postgres + Redis
 	@scripts/services.sh down
+
+services-env: ## print the local services' URLs the other targets use (derived by scripts/services.sh from the ports)
+	@printf 'DATABASE_URL=%s\nREDIS_URL=%s\nBFP_CACHE_REDIS_URL=%s\n' "$$DATABASE_URL" "$$REDIS_URL" "$$BFP_CACHE_REDIS_URL"
 
 services-status: ## show whether the local services run, and their URLs
 	@scripts/services.sh status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv with Python >= 3.11 and installs the pinned requirements, only when they changed.
-# On a fresh Debian/Ubuntu machine it installs python3-venv with apt-get if venv support is missing.
+# The system packages (python3-venv among them) come first, from `make system` (scripts/system_packages.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,22 +30,13 @@ find_python() {
   exit 1
 }
 
-apt_install() {
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 if [ ! -x "$VENV/bin/python" ]; then
   python=$(find_python)
   log "creating $VENV with $($python --version)"
-  if ! "$python" -m venv "$VENV" 2>/dev/null; then
+  if ! "$python" -m venv "$VENV"; then
     rm -rf "$VENV"
-    version=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
-    log "venv support missing; installing python$version-venv with apt-get"
-    apt_install "python$version-venv" || apt_install python3-venv
-    "$python" -m venv "$VENV"
+    log "ERROR: $python cannot create a virtual environment: run 'make system' (it installs python3-venv), or set PYTHON=..."
+    exit 1
   fi
 fi
 
@@ -66,17 +57,4 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt" \
     -c "$airflow_constraints" -c "$CONSTRAINTS/mwaa_essential_constraints.txt"
   echo "$wanted" >"$STAMP"
-fi
-
-# System tools outside the venv: Debian's chromium + chromedriver drive the storefront's browser test,
-# wrk measures the serving ceiling in `make bench-serve`, javac compiles the file system that counts a Spark
-# job's calls (support/hadoop_fs_calls.py: the tests and `make bench-hourly`).
-missing=()
-command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]} with apt-get"
-  apt_install "${missing[@]}"
 fi

@@ -40,19 +40,9 @@ pg_bindir() {
 }
 
 install_packages() {
-  # Installs the Debian packages that are missing; only root (or sudo) can do that.
-  local missing=()
-  pg_bindir >/dev/null || missing+=(postgresql postgresql-contrib)
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  if ! is_root; then
-    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}: install them with apt-get (needs root)"
-    sudo="sudo"
-  fi
-  log "installing ${missing[*]} with apt-get"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Declared in scripts/system-packages.txt and installed by `make system`, before anything runs; run on its own,
+  # this installs what is missing (under the installer's lock), or, in a test process, fails naming `make system`.
+  "$ROOT/scripts/system_packages.sh" ensure postgresql postgresql-contrib redis-server redis-tools
 }
 
 # As root every PostgreSQL command runs as the postgres user, which must be able to reach the data folder.
@@ -73,6 +63,16 @@ pg_running() {
   [ -f "$data/postmaster.pid" ] || return 1
   pid=$(head -1 "$data/postmaster.pid")
   [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qE '^(postgres|postmaster)' "/proc/$pid/comm"
+}
+
+# A port another process listens on (another service set, a system service): starting there would either fail
+# or, for Redis, let this set's readiness check be answered by the other server, so it is refused up front.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+refuse_taken_port() {
+  local port=$1 setting=$2 what=$3
+  port_taken "$port" || return 0
+  die "port $port ($setting) is already taken by another process, not this set's $what ($STATE_DIR): set $setting to a free port (each service set needs its own ports)"
 }
 
 pg_up() {
@@ -105,6 +105,7 @@ CONF
       log "removing stale $data/postmaster.pid"
       rm -f "$data/postmaster.pid"
     fi
+    refuse_taken_port "$PG_PORT" BFP_PG_PORT postgres
     as_pg "$bin/pg_ctl" -D "$data" -l "$base/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
       || die "postgres did not start, see $base/postgres.log"
   fi
@@ -123,6 +124,7 @@ CONF
 #   cache (BFP_CACHE_REDIS_URL): products, listings, searches; evicts the least recently used (allkeys-lru)
 #     at its bound, so a flood of unique keys pushes out cache entries only; no persistence.
 redis_port() { if [ "$1" = cache ]; then echo "$REDIS_CACHE_PORT"; else echo "$REDIS_PORT"; fi; }
+redis_port_setting() { if [ "$1" = cache ]; then echo BFP_REDIS_CACHE_PORT; else echo BFP_REDIS_PORT; fi; }
 redis_dir() { if [ "$1" = cache ]; then echo "$STATE_DIR/redis-cache"; else echo "$REDIS_DIR"; fi; }
 redis_pid_file() { echo "$(redis_dir "$1")/redis.pid"; }
 
@@ -142,6 +144,7 @@ redis_up_role() {
     log "redis ($role) already running (pid $(cat "$pid_file"))"
   else
     [ -f "$pid_file" ] && { log "removing stale $pid_file"; rm -f "$pid_file"; }
+    refuse_taken_port "$port" "$(redis_port_setting "$role")" "redis ($role)"
     local role_options
     if [ "$role" = cache ]; then
       role_options=(--maxmemory "$REDIS_CACHE_MAXMEMORY" --maxmemory-policy allkeys-lru --appendonly no)

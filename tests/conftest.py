@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    # `make system` installed every system package before pytest started; a test process never runs apt-get (two
+    # of them at once fought over apt's lock): one that finds a package missing fails naming `make system`
+    os.environ["BFP_INSTALL_PACKAGES"] = "no"
 
 
 def with_database(url: str, name: str) -> str:

@@ -7,6 +7,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ import redis
 from support.net import free_port
 from support.services import parse_env_lines
 from support.services import services_sh as run_services
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -120,3 +123,82 @@ def test_runs_as_a_normal_user():
     finally:
         services("destroy")
         shutil.rmtree(home, ignore_errors=True)
+
+
+def identity(urls: dict[str, str]) -> dict[str, str]:
+    """Where each server answering on the URLs keeps its data: which service set it belongs to."""
+    with psycopg2.connect(urls["DATABASE_URL"]) as conn, conn.cursor() as cur:
+        cur.execute("SHOW data_directory")
+        (pg,) = cur.fetchone()
+    state = redis.Redis.from_url(urls["REDIS_URL"], socket_timeout=5).config_get("dir")["dir"]
+    cache = redis.Redis.from_url(urls["BFP_CACHE_REDIS_URL"], socket_timeout=5).config_get("dir")["dir"]
+    return {"postgres": pg, "state": state, "cache": cache}
+
+
+def make_services_env(env: dict[str, str]) -> dict[str, str]:
+    """The URLs the Makefile hands its targets for these settings."""
+    urls = ("DATABASE_URL", "REDIS_URL", "BFP_CACHE_REDIS_URL")  # make's own, not the caller's
+    done = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-C", str(ROOT), "services-env"],
+        env={name: value for name, value in env.items() if name not in urls},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return parse_env_lines(done.stdout)
+
+
+def port_pair() -> int:
+    """A free port whose next port is free too (the cache role's derived port)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port + 1)) != 0:
+                return port
+    raise RuntimeError("no free pair of ports")
+
+
+@pytest.fixture
+def first_set(tmp_path: Path):
+    """A running service set on its own ports (the cache role on the state port + 1, as by default)."""
+    env = {**os.environ, "BFP_STATE_DIR": str(tmp_path / "first"), "BFP_PG_PORT": str(free_port()),
+           "BFP_REDIS_PORT": str(port_pair())}  # fmt: skip
+    env.pop("BFP_REDIS_CACHE_PORT", None)
+    started = run_services("up", env)
+    assert started.returncode == 0, started.stderr
+    yield env, parse_env_lines(started.stdout)
+    run_services("destroy", env)
+
+
+def test_moving_the_state_redis_port_alone_moves_the_cache_role_with_it_in_the_makefile_too(first_set, tmp_path):
+    first_env, first_urls = first_set
+    second_env = {**first_env, "BFP_STATE_DIR": str(tmp_path / "second"), "BFP_PG_PORT": str(free_port()),
+                  "BFP_REDIS_PORT": str(port_pair())}  # fmt: skip
+    try:
+        started = run_services("up", second_env)
+        assert started.returncode == 0, started.stderr
+        second_urls = parse_env_lines(started.stdout)
+        # what the Makefile exports to its targets is what services.sh started: one derivation of the ports
+        assert make_services_env(second_env) == second_urls
+        assert second_urls["BFP_CACHE_REDIS_URL"] == f"redis://127.0.0.1:{int(second_env['BFP_REDIS_PORT']) + 1}/0"
+        first, second = identity(first_urls), identity(second_urls)
+        assert all(Path(second[role]).is_relative_to(tmp_path / "second") for role in second), second
+        assert all(first[role] != second[role] for role in first)
+    finally:
+        run_services("destroy", second_env)
+
+
+@pytest.mark.parametrize("moved", ["BFP_PG_PORT", "BFP_REDIS_PORT", "BFP_REDIS_CACHE_PORT"])
+def test_a_second_set_that_moves_one_port_alone_is_refused_instead_of_sharing_a_server(first_set, tmp_path, moved):
+    first_env, first_urls = first_set
+    second_env = {**first_env, "BFP_STATE_DIR": str(tmp_path / "second"), moved: str(port_pair())}
+    if moved != "BFP_REDIS_CACHE_PORT":
+        second_env["BFP_REDIS_CACHE_PORT"] = str(int(first_env["BFP_REDIS_PORT"]) + 1)  # kept where it was
+    before = identity(first_urls)
+    try:
+        started = run_services("up", second_env)
+        assert started.returncode != 0, started.stdout
+        taken = [name for name in ("BFP_PG_PORT", "BFP_REDIS_PORT", "BFP_REDIS_CACHE_PORT") if name != moved]
+        assert "already taken by another process" in started.stderr
+        assert any(f"({name})" in started.stderr and f"set {name} to a free port" in started.stderr for name in taken)
+        assert identity(first_urls) == before  # the first set's servers untouched, and still its own
+    finally:
+        run_services("destroy", second_env)
