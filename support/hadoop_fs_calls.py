@@ -31,7 +31,7 @@ def classes_dir() -> Path:
         return target
     javac = shutil.which("javac")
     if javac is None:
-        raise RuntimeError("javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless)")
+        raise RuntimeError("javac not found: run `make system` (it installs openjdk-17-jdk-headless)")
     jars = Path(pyspark.__file__).parent / "jars"
     building = target.with_name(target.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
