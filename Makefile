@@ -21,7 +21,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: system services-env test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: system services-env drill-trust test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -120,6 +120,9 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.record bench-extract -- $(PY) -m bench.extract
+
+drill-trust: venv ## weeks of accidents on a real airflow standalone, 5-minute windows: outage, failed gate, lost window, kill -9, blind role (about 1.5 h; table into dags/README.md)
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record drill-trust --doc dags/README.md -- $(PY) -m drills.trust
 
 drill-pipeline: venv ## fault drill on a real airflow standalone: held transaction, kill -9 Spark and scheduler, backfills, corrupt window, a week caught up in one run (ONLY="catch_up …" runs some)
 	PYTHONPATH=$(CURDIR)/dags $(PY) -m drills.pipeline $(foreach drill,$(ONLY),--only $(drill))

@@ -4,10 +4,12 @@ job that reads just that window's raw files and writes one Parquet file; JVM sta
 with the Hadoop file system calls each made (support.hadoop_fs_calls).
 
 Usage: python -m bench.hourly [--work data/bench/hourly] [--ages 24,720,8760,43800] [--orders 371]
-       [--window-scales 10,100,1000]
+       [--window-scales 10,100,1000] [--month-scales 1000]
 
 Then windows 10, 100 and 1,000 times as large are refreshed on a year-old lake: the cost per 1,000 orders
-beyond the fixed part, which the capacity plan uses for an hourly run at 10x and 100x.
+beyond the fixed part, which the capacity plan uses for an hourly run at 10x and 100x. Last, the same window on
+a day-old lake whose touched month holds 1,000 times its lines (OLTP orders in other id buckets of the month, as
+a Black Friday November at scale): what a run costs and writes as its month grows.
 
 The base lake: the demo purchases history imported and curated, and one real-sized hourly window merged. An
 aged lake is a copy of it given past windows that are relabelled copies of that window (manifests included:
@@ -176,11 +178,15 @@ def submit(work: Path, mode: str, args: list[str]) -> tuple[float, dict]:
     return seconds, json.loads(calls_out.read_text())
 
 
-def measure(work: Path, base: Path, new_window: dict[str, pa.Table], newest: dt.datetime, age: int) -> dict:
-    """An aged copy of the base lake, its hourly refresh of the new window, and the floor on that window."""
+def measure(
+    work: Path, base: Path, new_window: dict[str, pa.Table], newest: dt.datetime, age: int, month_scale: int = 1
+) -> dict:
+    """An aged copy of the base lake (its touched month grown `month_scale` times), its hourly refresh of the new
+    window, and the floor on that window."""
     lake = work / f"aged-{age}"
     shutil.rmtree(lake, ignore_errors=True)
     shutil.copytree(base, lake)
+    month_lines = grow_month(lake, newest, month_scale) if month_scale > 1 else None
     started = time.perf_counter()
     relabelled_history(lake, (newest - dt.timedelta(hours=1)).strftime(LABEL), age - 1)
     generated = time.perf_counter() - started
@@ -211,6 +217,7 @@ def measure(work: Path, base: Path, new_window: dict[str, pa.Table], newest: dt.
         "floor": statistics.median(seconds for seconds, _ in floors),
         "calls": calls,
         "summary": runs[0][1]["summary"],
+        "month_lines": month_lines,
     }
 
 
@@ -251,6 +258,77 @@ def report(results: list[dict]) -> list[tuple[str, bool]]:
     return goals
 
 
+MONTH_ORDER_IDS = 2_000_000  # the grown month's extra orders: ids in buckets no window of the bench touches
+
+
+def current_files(folder: Path) -> list[Path]:
+    """The Parquet files of a curated partition's current version."""
+    location = json.loads((folder / "_current.json").read_text())["location"]
+    return sorted(Path(location.removeprefix("file://")).glob("*.parquet"))
+
+
+def month_lines(lake: Path, newest: dt.datetime) -> int:
+    """The lines of the window's curated month, every bucket."""
+    month = lake / "curated" / "order_lines" / f"year={newest.year}" / f"month={newest.month}"
+    return sum(pq.read_metadata(path).num_rows for folder in month.glob("bucket=*") for path in current_files(folder))
+
+
+def grow_month(lake: Path, newest: dt.datetime, scale: int) -> int:
+    """Gives the window's curated month `scale` times its lines: copies of its historical lines as OLTP orders of
+    three lines each, in their own order-id buckets, written as current versions (as Spark leaves them);
+    returns the month's lines."""
+    month = lake / "curated" / "order_lines" / f"year={newest.year}" / f"month={newest.month}"
+    lines = pa.concat_tables([pq.read_table(path) for path in current_files(month / "bucket=-1")])
+    before = month_lines(lake, newest)
+    extra = before * (scale - 1)
+    copies = pa.concat_tables([lines] * (extra // lines.num_rows + 1)).slice(0, extra)
+    order_ids = MONTH_ORDER_IDS + np.arange(extra) // 3
+    copies = copies.set_column(
+        copies.schema.get_field_index("order_id"), "order_id", pa.array([f"o-{i}" for i in order_ids])
+    )
+    copies = copies.set_column(
+        copies.schema.get_field_index("line_no"), "line_no", pa.array(np.arange(extra) % 3 + 1, pa.int32())
+    )
+    copies = copies.set_column(copies.schema.get_field_index("source"), "source", pa.array(["oltp"] * extra))
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}_bench-month"
+    buckets = order_ids // 10_000  # spark/transforms/order_lines.py's ORDERS_PER_BUCKET
+    for bucket in np.unique(buckets):
+        spec = f"year={newest.year}/month={newest.month}/bucket={bucket}"
+        folder = lake / "curated" / "order_lines" / "_v" / stamp / spec
+        folder.mkdir(parents=True)
+        pq.write_table(copies.filter(pa.array(buckets == bucket)), folder / "part-00000.parquet", compression="zstd")
+        (lake / "curated" / "order_lines" / spec).mkdir(parents=True)
+        (lake / "curated" / "order_lines" / spec / "_current.json").write_text(
+            json.dumps({"stamp": stamp, "location": f"file://{folder.resolve()}"})
+        )
+    return before + extra
+
+
+def report_month_sizes(sized: list[tuple[int, dict, int]]) -> list[tuple[str, bool]]:
+    """The same window's refresh as its month grows: seconds beside the floor, rows written."""
+    first = sized[0][1]
+    orders = first["summary"]["order_lines"]["orders_in"]
+    print(f"\ntouched month size ({AGES[24]}-old lake, the same {orders}-order window)")
+    print(f"{'month':>8}{'month lines':>13}{'refresh s':>11}{'floor s':>9}{'/floor':>8}{'/1x':>7}", end="")
+    print(f"{'curated rows written':>22}")
+    for scale, result, lines in sized:
+        written = result["summary"]["order_lines"]["rows_out"]
+        print(
+            f"{scale:>7}x{lines:>13,}{result['seconds']:>11.1f}{result['floor']:>9.1f}"
+            f"{result['seconds'] / result['floor']:>8.2f}{result['seconds'] / first['seconds']:>7.2f}{written:>22,}"
+        )
+    largest = sized[-1][1]
+    ratio = largest["seconds"] / first["seconds"]
+    same_rows = largest["summary"]["order_lines"]["rows_out"] == first["summary"]["order_lines"]["rows_out"]
+    goals = [
+        (f"a {sized[-1][0]:,}x touched month <= 1.2x today's month: {ratio:.2f}x", ratio <= 1.2),
+        (f"curated rows written follow the window, not the month: {'yes' if same_rows else 'no'}", same_rows),
+    ]
+    for text, met in goals:
+        print(f"goal {'met   ' if met else 'MISSED'} {text}")
+    return goals
+
+
 def report_window_sizes(sized: list[tuple[int, dict, int]]) -> None:
     """The refresh of larger windows on a year-old lake: what a window costs beyond the fixed part (start-up,
     the state bucket, the month and marts it touches), per 1,000 orders."""
@@ -275,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench" / "hourly")
     parser.add_argument("--ages", default=",".join(map(str, AGES)), help="past windows per lake (%(default)s)")
     parser.add_argument("--orders", type=int, default=371, help="orders in the refreshed window (%(default)s)")
+    parser.add_argument(
+        "--month-scales",
+        default="1000",
+        help="the touched month grown this many times, refreshed on a day-old lake; empty for none (%(default)s)",
+    )
     parser.add_argument(
         "--window-scales",
         default="10,100,1000",
@@ -310,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
             sized.append((scale, measure(args.work, base, window, newest, YEAR), window["order_items"].num_rows))
             print(f"  a {args.orders * scale:,}-order window measured", flush=True)
         report_window_sizes(sized)
+    month_scales = [int(scale) for scale in args.month_scales.split(",") if scale]
+    if month_scales:
+        day = next((r for r in results if r["age"] == 24), None) or measure(args.work, base, new_window, newest, 24)
+        month = newest.replace(day=1)
+        sized_months = [(1, day, month_lines(base, newest))]
+        for scale in month_scales:
+            result = measure(args.work, base, new_window, newest, 24, month_scale=scale)
+            sized_months.append((scale, result, result["month_lines"]))
+            print(f"  a {scale:,}x month ({month:%Y-%m}) measured", flush=True)
+        report_month_sizes(sized_months)
     # A goal missed is a finding, printed and recorded; a probe that counted nothing is a broken measurement.
     if not all(r["calls"].get("open") for r in results):
         print("control failed: the counting file system saw no file opened; the call counts above are not real")

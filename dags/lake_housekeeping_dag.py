@@ -1,4 +1,5 @@
-"""DAG lake_housekeeping: daily compaction of raw windows into one file per table and month. Wiring only."""
+"""DAG lake_housekeeping: daily compaction of raw windows into one file per table and month, the sweep of old
+partition versions, and the reconciliation of the last days with PostgreSQL. Wiring only."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ holds two days of window folders and one file per month, however old it is.
 * **Safe beside hourly runs**: it runs in the pool `bfp_lake_writer` like every task that reads or writes the
   working folders, and only touches windows written two days ago (a backfill's fresh windows stay folders).
 * **Idempotent**: the index is the commit point; a run that died is finished by the next one (clear the task).
+* **sweep_versions**: partition versions (`<table>/_v/<stamp>/`) that neither `_current.json` nor
+  `_registered.json` names any more (superseded, or written by a run that died or failed its gate) are deleted
+  once older than `BFP_PUBLISHED_RETENTION_HOURS` (24 h: a query that began on one finishes first).
+* **reconcile_recent_days**: PostgreSQL against the lake, orders and revenue per day over the last
+  `BFP_RECONCILE_DAYS` (7); a differing day alerts once, naming it.
 * **Record**: `_runs/compact/<run>.json` (`python -m pipeline.audit run <run_id>`), one `bfp_task` log line.
 * **Re-run / catch up**: clear the task, or trigger the DAG; each run compacts everything due.
 """
@@ -46,4 +52,20 @@ with DAG(
         with task_log.failure_logged("compact_raw_windows", run, "see docs/runbook.md#compaction"):
             return compaction.run(settings.from_env(), run, data_interval_end)
 
-    compact_raw_windows()
+    @task
+    def reconcile_recent_days(data_interval_end=None, run_id=None) -> dict:
+        """PostgreSQL against the lake over the last BFP_RECONCILE_DAYS days (see pipeline.reconcile)."""
+        from pipeline import reconcile, settings
+
+        config = settings.from_env()
+        days = reconcile.recent_days(data_interval_end.date(), config.reconcile_days)
+        return reconcile.reconcile(config, file_safe(run_id), days, kind="daily")
+
+    @task(**LAKE_WRITER)
+    def sweep_versions(run_id=None) -> dict:
+        """Remove partition versions no pointer names, once past the retention (see pipeline.staging)."""
+        from pipeline import settings, staging
+
+        return staging.sweep(settings.from_env(), file_safe(run_id))
+
+    compact_raw_windows() >> sweep_versions() >> reconcile_recent_days()

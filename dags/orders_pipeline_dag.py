@@ -4,7 +4,7 @@ order_lines + marts) -> GX gate -> partition registration -> Asset event. Wiring
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task
 
 from pipeline.run_ids import file_safe
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
@@ -17,9 +17,14 @@ Every window (`BFP_WINDOW_MINUTES`, hourly by default), for the window that just
 `[data_interval_start, data_interval_end)`:
 
 1. **extract_orders_window**: changed orders and their lines, PostgreSQL -> `raw/orders/window=<end>/` and
-   `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last). A manual range longer than one
-   window is extracted as the schedule's windows, one after another.
-2. **transform**: Spark `refresh.py --windows <label>[,<label>…]`: latest-wins merge through the orders' state
+   `raw/order_items/window=<end>/` (Parquet + `_manifest.json`, written last). A scheduled run extracts every
+   window from the lake's extracted mark to its own interval's end (after an outage, a paused DAG or an
+   overrunning run the scheduler skips intervals; the extract does not), at most `BFP_CATCH_UP_WINDOWS` per run
+   (one alert beyond that; the next run goes on). A manual range longer than one window is extracted as the
+   schedule's windows, one after another.
+2. **transform**: Spark `refresh.py --windows <label>[,<label>…]` over the run's windows and any earlier window
+   still pending publication; it holds (one alert, no retry) while a window it does not extract itself is
+   quarantined. Latest-wins merge through the orders' state
    into `curated/order_lines` (it reads the run's windows, the state buckets of their orders and the curated
    months they leave or enter, never the lake's other windows), then the marts of the touched months and the
    season marts as of the last window end's date (`--as-of`). Skipped when no orders. On aws an EMR Serverless
@@ -28,10 +33,16 @@ Every window (`BFP_WINDOW_MINUTES`, hourly by default), for the window that just
    reconciliations (each window order where the orders' state says it is; curated revenue = daily_sales
    revenue, by rebuilt month). Results in
    `_dq/<suite>/<run>/<attempt>.json` (a re-run keeps a failed attempt's).
-   A failure stops the run here: nothing is registered or published, one alert names the failed expectations.
+   A failure stops the run here: nothing is registered or published, one alert names the failed expectations,
+   and the windows it blames are quarantined until a re-run of them passes (docs/runbook.md).
 4. **register_partitions**: exactly the partitions written (`ALTER TABLE … ADD IF NOT EXISTS PARTITION` on
    Athena; the DuckDB catalog locally). Until then they are invisible to analysts.
-5. **publish**: an event on the Asset `bfp_lake_published`; its extra carries window, rows and partitions.
+5. **publish**: an event on the Asset `bfp_lake_published`; its extra carries window, rows and partitions
+   (aws: the CloudWatch metrics the stale-lake alarm watches).
+6. **reconcile**: orders and revenue per day the run touched, PostgreSQL against curated; a differing day
+   alerts once, naming it (`python -m pipeline.audit reconciliations`).
+7. **watch** (whatever the run's outcome): the newest published window older than `BFP_FRESHNESS_WINDOWS`
+   windows, or a window of the last day missing, alerts once per incident, naming the command that fixes it.
 
 * **Schedule**: `CronDataIntervalTimetable("0 * * * *", UTC)` when hourly (a cron string would give zero-width
   windows); `*/15 * * * *` with `BFP_WINDOW_MINUTES=15`.
@@ -74,22 +85,30 @@ with DAG(
 
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
-        """Extract the run's window, or each window of a manual range (see pipeline.extract_step)."""
-        from pipeline import extract_step, settings
+        """Extract from the lake's extracted mark to the interval's end, or a manual range (pipeline.extract_step)."""
+        from airflow.sdk.exceptions import AirflowFailException
 
-        config = settings.from_env()
-        windows = extract_step.windows_for_run(data_interval_start, data_interval_end, params, config.window_length)
-        attempt, dry_run = ti.try_number, params["dry_run"]
-        return extract_step.run_windows(windows, config, run_id=file_safe(run_id), attempt=attempt, dry_run=dry_run)
+        from pipeline import extract_step, settings
+        from pipeline.watermark import BlindExtractRoleError
+
+        interval = (data_interval_start, data_interval_end)
+        try:
+            return extract_step.run_for_dag_run(
+                settings.from_env(), *interval, params, file_safe(run_id), ti.try_number
+            )
+        except BlindExtractRoleError as exc:
+            raise AirflowFailException(str(exc)) from exc  # a grant fixes it, not a retry
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
     @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
     def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
         from pipeline import dq_gate_step, settings
+        from pipeline.refresh_summary import merged_windows
 
-        windows = extract["windows"]
-        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number)
+        own = extract["windows"]
+        windows = merged_windows(refresh) or own
+        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number, own)
 
     @task(**LAKE_WRITER)
     def register_partitions(refresh: dict, dq: dict, run_id=None) -> dict:
@@ -100,11 +119,31 @@ with DAG(
     @task(outlets=[LAKE_PUBLISHED])
     def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
         from pipeline import publish_step, settings
+        from pipeline.refresh_summary import merged_windows
 
-        windows, rows = extract["windows"], extract["rows_out"]
+        windows, rows = merged_windows(refresh) or extract["windows"], extract["rows_out"]
         extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
         outlet_events[LAKE_PUBLISHED].extra = extra
         return extra
+
+    @task
+    def reconcile(refresh: dict, registered: dict, run_id=None) -> dict:
+        from pipeline import reconcile, settings
+
+        return reconcile.reconcile(settings.from_env(), file_safe(run_id), reconcile.run_days(refresh))
+
+    # After registration, whatever its outcome (a failed or held run is when it matters); a leaf beside publish and
+    # reconcile, so a failed run still ends failed (Airflow judges a run by its leaves).
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def watch(params=None, data_interval_end=None, dag_run=None, run_id=None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from pipeline import freshness, settings
+
+        skip = freshness.not_watched(params, dag_run.run_type, data_interval_end)
+        if skip:
+            raise AirflowSkipException(skip)
+        return freshness.watch(settings.from_env(), file_safe(run_id), data_interval_end)
 
     extracted = extract_orders_window()
     extracted >> transform
@@ -112,3 +151,5 @@ with DAG(
     checked = dq_gate(extracted, refreshed)
     registered = register_partitions(refreshed, checked)
     publish(extracted, refreshed, checked, registered)
+    reconcile(refreshed, registered)
+    registered >> watch()

@@ -62,9 +62,12 @@ class Airflow:
             raise AssertionError(done.stdout[-1500:] + done.stderr[-3000:])
         return done
 
-    def trigger(self, start: dt.datetime, hours: int = 1, dag_id: str = "orders_pipeline") -> str:
-        """A manual run of the window [start, start + hours) (the DAG's window_start/window_end params)."""
-        conf = {"window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=hours)).isoformat()}
+    def trigger(
+        self, start: dt.datetime, hours: int = 1, dag_id: str = "orders_pipeline", length: dt.timedelta | None = None
+    ) -> str:
+        """A manual run of the window [start, start + hours) (or of `length`: the DAG's window params)."""
+        end = start + (length or dt.timedelta(hours=hours))
+        conf = {"window_start": start.isoformat(), "window_end": end.isoformat()}
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
         return run["dag_run_id"]
 

@@ -57,45 +57,51 @@ def build_alert(context: dict) -> dict:
     }
 
 
+def _dedup_key(alert: dict) -> tuple:
+    """What makes two alerts the same alert: the failed task attempt, or an incident's key and opening."""
+    if "incident" in alert:
+        return ("incident", alert["incident"], alert["opened_at"])
+    return (alert.get("dag_id"), alert.get("task_id"), alert.get("run_id"), alert.get("try_number"))
+
+
 def _already_sent(path: Path, alert: dict) -> bool:
     if not path.exists():
         return False
-    key = (alert["dag_id"], alert["task_id"], alert["run_id"], alert["try_number"])
+    key = _dedup_key(alert)
     with path.open() as handle:
-        for line in handle:
-            sent = json.loads(line)
-            if (sent["dag_id"], sent["task_id"], sent["run_id"], sent["try_number"]) == key:
-                return True
-    return False
+        return any(_dedup_key(json.loads(line)) == key for line in handle)
 
 
 def keep_in_lake(settings, alert: dict) -> None:
-    """The alert also stays in the lake beside the run's other records (_alerts/<run>/<dag>.<task>.<try>.json),
-    so `python -m pipeline.audit run <run>` tells the whole story. Best effort: the alert itself matters more."""
+    """The alert also stays in the lake beside the run's other records (_alerts/<run>/<name>.json), so
+    `python -m pipeline.audit run <run>` tells the whole story. Best effort: the alert itself matters more."""
     from pipeline.lake import Lake
     from pipeline.run_ids import file_safe
 
     try:
         lake = Lake.from_uri(settings.lake_uri)
-        name = f"{alert['dag_id']}.{alert['task_id']}.{alert['try_number']}.json"
-        lake.write_json(lake.path("_alerts", file_safe(alert["run_id"]), name), alert)
+        if "incident" in alert:
+            name = f"{alert['incident']}.json"
+        else:
+            name = f"{alert['dag_id']}.{alert['task_id']}.{alert['try_number']}.json"
+        lake.write_json(lake.path("_alerts", file_safe(alert.get("run_id") or "none"), name), alert)
     except Exception:  # the lake may be what failed; the alert goes out regardless
         log.exception("could not keep the alert in the lake; it is still sent")
 
 
-def on_task_failure(context: dict) -> None:
-    """on_failure_callback: raise one alert for the failed task attempt."""
-    settings = settings_module.from_env()
-    alert = build_alert(context)
-    log.error(json.dumps(alert, sort_keys=True))
+def send(settings, alert: dict) -> None:
+    """Raises one alert: an error log line, a copy in the lake, then SNS (aws) or a line in the alerts file
+    (local; an alert already in the file is not written again)."""
+    log.error(json.dumps(alert, sort_keys=True, default=str))
     keep_in_lake(settings, alert)
+    subject = alert.get("incident") or f"{alert.get('dag_id')}.{alert.get('task_id')} failed"
     if settings.target == "aws":
         from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
         SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(  # the connection Athena and EMR use
             target_arn=settings.sns_topic_arn,
-            message=json.dumps(alert, sort_keys=True),
-            subject=f"[bfp] {alert['dag_id']}.{alert['task_id']} failed"[:100],
+            message=json.dumps(alert, sort_keys=True, default=str),
+            subject=f"[bfp] {subject}"[:100],
         )
         return
     path = Path(settings.alerts_path)
@@ -103,4 +109,30 @@ def on_task_failure(context: dict) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        handle.write(json.dumps(alert, sort_keys=True) + "\n")
+        handle.write(json.dumps(alert, sort_keys=True, default=str) + "\n")
+
+
+def incident(settings, key: str, alert: dict | None) -> bool:
+    """A condition watched run after run (the extract behind, a stale lake, gaps): `alert` given opens the incident
+    `key` and sends it once, not again while it stays open; None closes it (the next occurrence alerts anew).
+    The open incident is a mark in the lake (_progress/incidents/<key>.json). Returns whether an alert was sent."""
+    from pipeline.lake import Lake
+
+    lake = Lake.from_uri(settings.lake_uri)
+    path = lake.path("_progress", "incidents", f"{key}.json")
+    if alert is None:
+        if lake.exists(path):
+            lake.fs.delete_file(path)
+            log.info(json.dumps({"bfp_task": "incident_closed", "incident": key}))
+        return False
+    if lake.exists(path):
+        return False
+    opened = {**alert, "incident": key, "opened_at": dt.datetime.now(dt.UTC).isoformat()}
+    lake.write_json(path, opened)
+    send(settings, opened)
+    return True
+
+
+def on_task_failure(context: dict) -> None:
+    """on_failure_callback: raise one alert for the failed task attempt."""
+    send(settings_module.from_env(), build_alert(context))

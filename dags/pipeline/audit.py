@@ -8,6 +8,8 @@ schedule expects between two times that are not done, with their last attempt.
     python -m pipeline.audit runs [--last N]
     python -m pipeline.audit gaps --from 2026-11-20T00:00Z --to 2026-11-24T00:00Z [--every-minutes 60]
     python -m pipeline.audit run <run_id>     one run's whole story from the lake
+    python -m pipeline.audit status           extracted / published through, pending and quarantined windows
+    python -m pipeline.audit reconciliations [--last N]    PostgreSQL against the lake, per day
 
 Every record a run leaves carries its run id, Airflow's, in its file-safe form (pipeline.run_ids.file_safe): the
 extract attempts (_audit/), the Spark summary (_runs/refresh/), each DQ attempt (_dq/<suite>/<run>/),
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 
-from pipeline import compaction
+from pipeline import compaction, progress
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
@@ -79,16 +82,14 @@ def expected_windows(first_start: dt.datetime, last_end: dt.datetime, every: dt.
 
 
 def gap_report(lake: Lake, windows: list[Window]) -> list[dict]:
-    """For each expected window that is not done: its label and last attempt's status and error."""
-    last_attempt: dict[str, dict] = {}
-    for record in attempts(lake):
-        last_attempt[record["window"]["label"]] = record
+    """For each expected window that is not done: its label and last attempt's status and error. One `exists` per
+    window (and one listing per gap's audit folder): what it costs follows the range asked, not the lake's age."""
     compacted = compaction.indexed_windows(lake, sorted({compaction.month_of(w.label) for w in windows}))
     gaps = []
     for window in windows:
         if window.label in compacted or lake.manifest(lake.path("raw", "orders", f"window={window.label}")):
             continue
-        attempt = last_attempt.get(window.label)
+        attempt = last_attempt(lake, window.label)
         gaps.append(
             {
                 "window": window.label,
@@ -99,6 +100,13 @@ def gap_report(lake: Lake, windows: list[Window]) -> list[dict]:
             }
         )
     return gaps
+
+
+def last_attempt(lake: Lake, label: str) -> dict | None:
+    """The newest recorded extract attempt of one window."""
+    folder = lake.path(*AUDIT_FOLDER, f"window={label}")
+    records = [lake.read_json(info.path) for info in lake.list_files(folder)]
+    return max((r for r in records if r), key=lambda r: r["recorded_at"], default=None)
 
 
 def run_story(lake: Lake, run_id: str) -> list[dict]:
@@ -123,10 +131,47 @@ def run_story(lake: Lake, run_id: str) -> list[dict]:
             add("dq", info.path)
     add("register", lake.path("_runs", "register", f"{run}.json"))
     add("publish", lake.path("_runs", "publish", f"{run}.json"))
+    add("reconcile", lake.path("_runs", "reconcile", f"{run}.json"))
     add("compact", lake.path("_runs", "compact", f"{run}.json"))
     for info in lake.list_files(lake.path("_alerts", run)):
         add("alert", info.path)
     return found
+
+
+def print_status(lake: Lake) -> int:
+    """Where the pipeline stands (pipeline.progress); exits 1 while a window is quarantined."""
+    extracted, published = progress.extracted_mark(lake), progress.published_mark(lake)
+    print(f"extracted through  {extracted.isoformat() if extracted else '-'}")
+    print(f"published through  {published.isoformat() if published else '-'}")
+    print(f"pending windows    {' '.join(progress.pending_labels(lake)) or '-'}")
+    held = progress.quarantined(lake)
+    for mark in held:
+        print(f"quarantined        {mark.label}  run {mark.run_id}: {mark.reason[:160]}")
+    if held:
+        print(f"repair: {progress.RUNBOOK_QUARANTINE}")
+    return 1 if held else 0
+
+
+def reconciliations(lake: Lake) -> list[dict]:
+    """Every reconciliation record, oldest first."""
+    records = [lake.read_json(info.path) for info in lake.list_files(lake.path("_runs", "reconcile"))]
+    return sorted((r for r in records if r), key=lambda r: r["reconciled_at"])
+
+
+def print_reconciliations(lake: Lake, last: int) -> int:
+    """The latest reconciliations, one line per day; exits 1 when the newest of any day differs."""
+    print(f"{'day':<12}{'pg orders':>10}{'lake':>8}{'pg revenue':>14}{'lake':>14}  result    run_id")
+    newest: dict[str, bool] = {}
+    for record in reconciliations(lake)[-last:]:
+        for day in record["days"]:
+            source, kept = day["postgres"], day["lake"]
+            verdict = "match" if day["match"] else "MISMATCH"
+            print(
+                f"{day['day']:<12}{source['orders']:>10}{kept['orders']:>8}{source['revenue']:>14}{kept['revenue']:>14}"
+                f"  {verdict:<9} {record['run_id']}"
+            )
+            newest[day["day"]] = day["match"]
+    return 0 if all(newest.values()) else 1
 
 
 def _summary(kind: str, record: dict) -> str:
@@ -144,6 +189,8 @@ def _summary(kind: str, record: dict) -> str:
         return f"{record.get('status')} {sum(len(v) for v in record.get('registered', {}).values())} partitions"
     if kind == "publish":
         return f"windows {record.get('windows')} dq {record.get('dq_verdict')}"
+    if kind == "reconcile":
+        return f"{record.get('status')} days {[d['day'] for d in record.get('days', [])]}"
     if kind == "compact":
         return f"{record.get('status')} {record.get('windows')} windows into {sorted(record.get('months', {}))}"
     return f"{record.get('task_id')} try {record.get('try_number')}: {record.get('error', '')[:100]}"
@@ -165,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     gaps = commands.add_parser("gaps", help="expected windows that did not succeed")
     gaps.add_argument("--from", dest="start", type=_utc, required=True, help="first window start (ISO, with zone)")
     gaps.add_argument("--to", dest="end", type=_utc, required=True, help="last window end (ISO, with zone)")
-    gaps.add_argument("--every-minutes", type=int, default=60, help="window length (default %(default)s)")
+    gaps.add_argument(
+        "--every-minutes", type=int, help="window length (default: BFP_WINDOW_MINUTES, the schedule's, or 60)"
+    )
+    commands.add_parser("status", help="the marks: extracted and published through, pending and quarantined windows")
+    reconciled = commands.add_parser("reconciliations", help="the latest reconciliations with PostgreSQL, per day")
+    reconciled.add_argument("--last", type=int, default=10, help="how many (default %(default)s)")
     story = commands.add_parser("run", help="every record one run left in the lake")
     story.add_argument("run_id", help="Airflow's run id (or its file-safe form used in the lake's paths)")
     args = parser.parse_args(argv)
@@ -177,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         if not records:
             print(f"no records of run {args.run_id!r} in {lake.uri_of(lake.path())}", file=sys.stderr)
         return 0 if records else 1
+    if args.command == "status":
+        return print_status(lake)
+    if args.command == "reconciliations":
+        return print_reconciliations(lake, args.last)
     if args.command == "runs":
         print(f"{'window':<15}{'status':<10}{'orders':>9}{'lines':>9}{'seconds':>9}  run_id / error")
         for record in attempts(lake)[-args.last :]:
@@ -187,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{record['run_id']} {record.get('error', '')[:100]}"
             )
         return 0
-    found = gap_report(lake, expected_windows(args.start, args.end, dt.timedelta(minutes=args.every_minutes)))
+    every = dt.timedelta(minutes=args.every_minutes or settings_module.window_minutes(os.environ))
+    found = gap_report(lake, expected_windows(args.start, args.end, every))
     for gap in found:
         print(f"{gap['window']}  [{gap['start']}, {gap['end']})  {gap['last_status']}  {gap['last_error'][:120]}")
     print(f"{len(found)} gap(s)")

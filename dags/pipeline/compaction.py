@@ -9,9 +9,13 @@ month's `_index.json`; then their folders are deleted. Per month and table:
    again replaces its earlier rows), then each window's rows;
 2. the index is written naming the new file and every window in it: the commit point (readers use only files
    an index names; an unfinished compaction's file is deleted by the next one);
-3. the previous file and the absorbed window folders are deleted.
+3. the previous file and the absorbed window folders are deleted, each window's manifests first: on S3 a folder
+   goes object by object, and a manifest left beside deleted data would call a partial window complete.
 
-A compaction that dies anywhere is finished by the next one, which gives the same files: it is idempotent.
+A compaction that dies anywhere is finished by the next one, which gives the same files and removes what a
+killed one left (a window folder it had begun to delete: no manifest, listed by an index): it is idempotent.
+Windows still pending publication (pipeline.progress) are not compacted: the transform that merges them reads
+their folders.
 Hourly runs never read compacted months (they read their own windows and the orders' state); a rebuild
 (`--all-windows`) reads the compacted months and the remaining folders. Runs under the one-writer pool.
 """
@@ -29,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import raw_tables
+from pipeline import progress, raw_tables
 from pipeline.lake import MANIFEST, Lake
 from pipeline.settings import Settings
 from pipeline.watermark import WINDOW_LABEL_FORMAT
@@ -54,15 +58,30 @@ def compacted_schema(table: str) -> pa.Schema:
     return raw_tables.RAW_TABLES[table].append(pa.field("window", pa.string()))
 
 
+def leftover_windows(lake: Lake, cutoff: dt.datetime) -> dict[str, list[str]]:
+    """month -> labels of window folders (of either table) without a manifest that ended before `cutoff`: an
+    extract that died (its retry replaces it) or a compaction that died while deleting (compact() removes those
+    its index holds)."""
+    found = defaultdict(set)
+    for table in TABLES:
+        for folder in lake.list_dirs(lake.path("raw", table)):
+            label = folder.removeprefix("window=")
+            if folder.startswith("window=") and window_end(label) < cutoff:
+                if lake.manifest(lake.path("raw", table, folder)) is None:
+                    found[month_of(label)].add(label)
+    return {month: sorted(labels) for month, labels in sorted(found.items())}
+
+
 def due_windows(lake: Lake, cutoff: dt.datetime) -> dict[str, list[str]]:
-    """month -> labels of the complete windows that ended and were written before `cutoff`."""
+    """month -> labels of the complete windows that ended and were written before `cutoff` and are published."""
     due = defaultdict(list)
+    pending = set(progress.pending_labels(lake))
     for folder in lake.list_dirs(lake.path("raw", "orders")):
         label = folder.removeprefix("window=")
-        if not folder.startswith("window=") or window_end(label) >= cutoff:
+        if not folder.startswith("window=") or window_end(label) >= cutoff or label in pending:
             continue
         manifest = lake.manifest(lake.path("raw", "orders", folder))
-        if manifest is None:  # incomplete: an extract is writing it, or died (its retry replaces it)
+        if manifest is None:  # incomplete: see leftover_windows
             continue
         written_at = manifest.get("written_at")
         if (dt.datetime.fromisoformat(written_at) if written_at else window_end(label)) < cutoff:
@@ -91,12 +110,18 @@ def indexed_windows(lake: Lake, months: list[str]) -> set[str]:
 def compact(lake: Lake, cutoff: dt.datetime, run_id: str) -> dict:
     """Absorbs every window due before `cutoff` into its month; returns (and logs) the run's record."""
     started = time.perf_counter()
-    months = {}
+    months, leftovers = {}, leftover_windows(lake, cutoff)
     for month, labels in due_windows(lake, cutoff).items():
         months[month] = {table: compact_month(lake, table, month, labels, run_id) for table in TABLES}
-        for label in labels:  # the orders folder first: without its manifest the window reads as incomplete
-            for table in reversed(TABLES):
-                lake.delete_dir(lake.path("raw", table, f"window={label}"))
+        for label in labels:
+            delete_window(lake, label)
+    removed = []
+    for month, labels in leftovers.items():  # a compaction killed while deleting them: already in the index
+        absorbed = indexed_windows(lake, [month])
+        for label in labels:
+            if label in absorbed:
+                delete_window(lake, label)
+                removed.append(label)
     record = {
         "bfp_task": "compact_raw_windows",
         "status": "success",
@@ -104,11 +129,23 @@ def compact(lake: Lake, cutoff: dt.datetime, run_id: str) -> dict:
         "cutoff": cutoff.isoformat(),
         "windows": sum(len(m["orders"]["absorbed"]) for m in months.values()),
         "months": months,
+        "leftovers_removed": removed,
         "path": lake.uri_of(lake.path(COMPACTED)),
         "duration_seconds": round(time.perf_counter() - started, 3),
     }
     log.info(json.dumps(record, sort_keys=True))
     return record
+
+
+def delete_window(lake: Lake, label: str) -> None:
+    """Deletes an absorbed window's folders, manifests first (the orders one first of all): from the first delete
+    on, readers see the window as incomplete, never as complete with part of its data gone."""
+    for table in reversed(TABLES):
+        manifest = lake.path("raw", table, f"window={label}", MANIFEST)
+        if lake.exists(manifest):
+            lake.fs.delete_file(manifest)
+    for table in reversed(TABLES):
+        lake.delete_dir(lake.path("raw", table, f"window={label}"))
 
 
 def compact_month(lake: Lake, table: str, month: str, labels: list[str], run_id: str) -> dict:

@@ -7,10 +7,10 @@ import datetime as dt
 import json
 import logging
 
-from pipeline import audit, window_extract
+from pipeline import alerts, audit, progress, window_extract
 from pipeline.lake import Lake
 from pipeline.settings import Settings
-from pipeline.watermark import UnsafeWindowError, Window
+from pipeline.watermark import EPOCH, UnsafeWindowError, Window
 
 log = logging.getLogger("pipeline.extract_step")
 
@@ -25,7 +25,6 @@ def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datet
     return Window(data_interval_start, data_interval_end)
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # One run extracts its windows one after another and passes their labels to one Spark job: a month of hourly
 # windows fits; a range of years is several runs (each bounded in time, XCom size and command line).
 MAX_WINDOWS_PER_RUN = 744
@@ -53,6 +52,56 @@ def windows_for_run(
             f" most {MAX_WINDOWS_PER_RUN}: trigger several consecutive ranges"
         )
     return [Window(whole.start + i * length, whole.start + (i + 1) * length) for i in range(count)]
+
+
+def catch_up_windows(
+    interval: Window, extracted_mark: dt.datetime | None, length: dt.timedelta, bound: int
+) -> tuple[list[Window], int]:
+    """A scheduled run's windows: from the lake's extracted mark (the end of the newest window it holds) to the
+    run's interval end, on the schedule's grid, at most `bound` of them (the oldest first: no gap opens); and how
+    many further windows are left for the next run. The scheduler skips intervals after an outage, a paused DAG
+    or an overrunning run (catchup=False); this does not. A run behind the mark (a backfill, a clear of an old
+    run) or on a new lake extracts its own interval."""
+    if extracted_mark is None or extracted_mark >= interval.start:
+        return [interval], 0
+    windows = progress.grid_windows(extracted_mark, interval.end, length)
+    return windows[:bound], max(len(windows) - bound, 0)
+
+
+def run_for_dag_run(
+    settings: Settings,
+    data_interval_start: dt.datetime,
+    data_interval_end: dt.datetime,
+    params: dict,
+    run_id: str,
+    attempt: int = 1,
+) -> dict:
+    """The extract task: a manual range as asked (params), else every window from the extracted mark to the
+    interval's end (bounded; beyond the bound one alert, and the next run goes on from where this one stops)."""
+    if params.get("window_start") or params.get("window_end"):
+        windows = windows_for_run(data_interval_start, data_interval_end, params, settings.window_length)
+        return run_windows(windows, settings, run_id=run_id, attempt=attempt, dry_run=params.get("dry_run", False))
+    lake = Lake.from_uri(settings.lake_uri)
+    interval = Window(data_interval_start, data_interval_end)
+    mark = progress.extracted_mark(lake)
+    windows, left = catch_up_windows(interval, mark, settings.window_length, settings.catch_up_windows)
+    if params.get("dry_run"):
+        return run_windows(windows, settings, run_id=run_id, attempt=attempt, dry_run=True)
+    alerts.incident(settings, "extract_behind", _behind_alert(windows, left, interval, run_id) if left else None)
+    summary = run_windows(windows, settings, run_id=run_id, attempt=attempt)
+    return {**summary, "caught_up_from": mark.isoformat() if len(windows) > 1 else None, "windows_left": left}
+
+
+def _behind_alert(windows: list[Window], left: int, interval: Window, run_id: str) -> dict:
+    return {
+        "bfp_task": "extract_behind",
+        "run_id": run_id,
+        "window": {"start": windows[0].start.isoformat(), "end": interval.end.isoformat()},
+        "error": f"the extract is {len(windows) + left} windows behind the schedule; this run takes the oldest "
+        f"{len(windows)} (up to {windows[-1].end.isoformat()}), the next runs go on from there",
+        "next_step": "nothing to do unless it stays behind: each run catches up BFP_CATCH_UP_WINDOWS windows; "
+        "to catch up faster, trigger a manual range (docs/runbook.md#catching-up)",
+    }
 
 
 def run_windows(

@@ -59,6 +59,13 @@ class Lake:
         relative = posixpath.relpath(path, self.root)
         return self.uri.rstrip("/") + "/" + relative
 
+    def path_of(self, uri: str) -> str:
+        """A URI inside the lake (as uri_of gives, or a Spark job's summary names) as a path of `fs`."""
+        base = self.uri.rstrip("/") + "/"
+        if not uri.startswith(base):
+            raise ValueError(f"{uri!r} is not inside the lake {self.uri!r}")
+        return self.path(uri[len(base) :])
+
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
 

@@ -3,7 +3,7 @@ other records."""
 
 from __future__ import annotations
 
-from pipeline import audit
+from pipeline import audit, freshness
 from pipeline.refresh_summary import written_partitions
 from pipeline.settings import Settings
 from pipeline.task_log import line
@@ -25,6 +25,7 @@ def publication(settings: Settings, run_id: str, windows: list[str], refresh: di
                 "partitions": written_partitions(refresh),
                 "dq_verdict": dq.get("verdict"),
                 "dq_results": len(dq.get("results", [])),
+                "metrics": freshness.publication_metrics(settings, windows),
             }
         ),
     )

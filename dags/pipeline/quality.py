@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from pipeline import raw_tables, table_registry
 from pipeline.lake import MANIFEST, Lake
+from pipeline.staging import current_folder, current_specs_under
 
 log = logging.getLogger("pipeline.quality")
 SAMPLES = 5  # bad values shown per failed expectation
@@ -30,7 +31,12 @@ SQL_DIR = Path(__file__).with_name("sql")  # the reconciliation queries
 
 
 class DataQualityError(RuntimeError):
-    """At least one expectation failed; the message names them and shows sample bad values."""
+    """At least one expectation failed; the message names them and shows sample bad values, `failed_targets`
+    what was validated (a lake path or a description) for each failed check."""
+
+    def __init__(self, message: str, failed_targets: list[str] | None = None):
+        super().__init__(message)
+        self.failed_targets = failed_targets or []
 
 
 @dataclass
@@ -59,14 +65,14 @@ def read_folder(lake: Lake, folder: str, partition: str = "") -> pa.Table | None
 def read_partitions(
     lake: Lake, table_path: str, specs: list[str], already_read: dict | None = None, staged: dict | None = None
 ) -> pa.Table:
-    """The partitions `specs` of a table as one table: the run's staged copy of a partition where `staged`
-    ((table path, spec) -> folder) has one, else the table's folder. `already_read` (spec -> table) is used and
+    """The partitions `specs` of a table as one table: the version the run wrote where `staged` ((table path,
+    spec) -> folder) has one, else the partition's current version. `already_read` (spec -> table) is used and
     filled, so a partition two checks need is read from the lake once."""
     cache = {} if already_read is None else already_read
     for spec in specs:
         if spec not in cache:
-            folder = (staged or {}).get((table_path, spec)) or lake.path(table_path, spec)
-            cache[spec] = read_folder(lake, folder, spec)
+            folder = (staged or {}).get((table_path, spec)) or current_folder(lake, table_path, spec)
+            cache[spec] = read_folder(lake, folder, spec) if folder else None
     parts = [cache[spec] for spec in specs if cache[spec] is not None]
     if not parts:
         return pa.schema([]).empty_table()
@@ -92,7 +98,7 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict |
     if curated.num_rows or written:
         where = f"curated/order_lines {table_registry.describe(written)}"
         checks.append(Check("curated_order_lines", where, curated.to_pandas()))
-    state = _state_of(lake, refresh.get("order_lines", {}).get("state_buckets", []))
+    state = _state_of(lake, refresh.get("order_lines", {}))
     for label in windows:
         checks += _window_checks(lake, label, state, curated_read, staged)
     checks += _mart_checks(lake, refresh.get("marts", {}).get("partitions", {}), curated_read, staged)
@@ -112,16 +118,21 @@ def _reconcile(sql_file: str, **tables: pa.Table):
     return sql.execute(_sql(sql_file)).df()
 
 
-def _state_of(lake: Lake, buckets: list[str]) -> pa.Table:
-    """Where the orders' latest state says each order of the given buckets is now: (id, live, partition), live
-    when its newest version is not deleted and has lines, partition its curated month ("year=2026/month=11")."""
+def _state_of(lake: Lake, order_lines: dict) -> pa.Table:
+    """Where the orders' latest state says each order of the buckets the run touched is now (the version the run
+    wrote, else the current one): (id, live, partition), live when its newest version is not deleted and has
+    lines, partition its curated partition ("year=2026/month=11/bucket=3")."""
+    written = order_lines.get("state", {}).get("locations", {})
     parts = []
-    for bucket in buckets:
-        for info in lake.list_files(lake.path("state", "orders", bucket)):
+    for spec in order_lines.get("state_buckets", []):  # an order's curated bucket is its state bucket
+        folder = lake.path_of(written[spec]) if spec in written else current_folder(lake, "state/orders", spec)
+        if folder is None:
+            continue
+        bucket = int(spec.removeprefix("bucket="))
+        for info in lake.list_files(folder):
             if info.path.endswith(".parquet"):
-                parts.append(
-                    pq.read_table(info.path, filesystem=lake.fs, columns=["id", "created_at", "deleted_at", "lines"])
-                )
+                rows = pq.read_table(info.path, filesystem=lake.fs, columns=["id", "created_at", "deleted_at", "lines"])
+                parts.append(rows.append_column("bucket", pa.array([bucket] * rows.num_rows, pa.int64())))
     if not parts:
         return pa.table(
             {"id": pa.array([], pa.int64()), "live": pa.array([], pa.bool_()), "partition": pa.array([], pa.string())}
@@ -180,7 +191,8 @@ def _mart_checks(lake: Lake, marts: dict, curated_read: dict, staged: dict | Non
         checks.append(
             Check("marts_black_friday_summary", f"marts/black_friday_summary {summary_specs}", summary.to_pandas())
         )
-    lines = read_partitions(lake, "curated/order_lines", months, curated_read, staged)
+    buckets = [spec for month in months for spec in current_specs_under(lake, "curated/order_lines", 1, month)]
+    lines = read_partitions(lake, "curated/order_lines", buckets, curated_read, staged)
     difference = _reconcile(
         "reconcile_revenue.sql", lines=lines.select(["order_date", "revenue", "status"]), daily=daily
     )
@@ -285,6 +297,7 @@ def gate(lake: Lake, run_id: str, checks: list[Check], suites_dir: Path, attempt
             + "\n  ".join(lines)
             + f"\nResults: {lake.uri_of(lake.path('_dq'))}/<suite>/{run_id}/{attempt}.json. Fix the data (or the suite,"
             " if it"
-            " is wrong), then clear this run's tasks."
+            " is wrong), then clear this run's tasks.",
+            [o["target"] for o in failed],
         )
     return summary

@@ -15,9 +15,24 @@ def written_partitions(refresh: dict) -> dict[str, list[str]]:
     return tables
 
 
+def version_locations(refresh: dict) -> dict[str, dict[str, str]]:
+    """Table -> partition -> URI of the version the refresh wrote (what the gate validates and registration
+    points the catalog at)."""
+    tables = {}
+    if refresh.get("order_lines", {}).get("locations"):
+        tables[CURATED_TABLE] = refresh["order_lines"]["locations"]
+    tables.update(refresh.get("marts", {}).get("locations", {}))
+    return tables
+
+
 def removed_partitions(refresh: dict) -> dict[str, list[str]]:
     """Table -> partitions every row moved out of (what registration drops)."""
     removed = refresh.get("order_lines", {}).get("partitions_removed", [])
     tables = {CURATED_TABLE: removed} if removed else {}
     tables.update(refresh.get("marts", {}).get("partitions_removed", {}))  # season marts a new as-of date shrank
     return tables
+
+
+def merged_windows(refresh: dict) -> list[str]:
+    """The raw windows a refresh merged (published together when it is registered)."""
+    return refresh.get("order_lines", {}).get("windows") or refresh.get("windows", [])

@@ -1,21 +1,20 @@
 """The register_partitions task's plain functions: the catalog (Athena on AWS, DuckDB locally) is switched to
-the copies the gate validated, one transaction per table; a full repair publishes every partition found in the
-lake (the MSCK REPAIR equivalent). `python -m pipeline.registry_cli` calls the same functions."""
+the versions the gate validated, one transaction per table; a full repair publishes every partition's current
+version (the MSCK REPAIR equivalent). `python -m pipeline.registry_cli` calls the same functions."""
 
 from __future__ import annotations
 
-from pipeline import audit, table_registry
+from pipeline import audit, progress, table_registry
 from pipeline.lake import Lake
-from pipeline.refresh_summary import removed_partitions, written_partitions
+from pipeline.refresh_summary import merged_windows, removed_partitions, written_partitions
 from pipeline.settings import Settings
 from pipeline.staging import (
-    PUBLISHED,
-    REGISTERED,
-    new_stamp,
-    partitions_in_lake,
+    VERSIONS,
+    current_folder,
+    current_partitions,
+    forget_registered,
+    record_registered,
     registered_stamp,
-    remove_superseded,
-    snapshot,
 )
 from pipeline.task_log import failure_logged, line
 
@@ -39,13 +38,15 @@ def catalog_for(settings: Settings):
 def register_run(
     settings: Settings, refresh: dict, full_repair: bool = False, run_id: str | None = None, dq: dict | None = None
 ) -> dict:
-    """Publishes the partitions the run wrote (and drops the emptied ones): the catalog is switched to the copies
+    """Publishes the partitions the run wrote (and drops the emptied ones): the catalog is switched to the versions
     the gate validated (`dq`: its result), one transaction per table (Athena: ADD / SET LOCATION). With
-    full_repair every partition found in the lake is copied and published instead (the MSCK REPAIR equivalent).
-    """
+    full_repair every partition's current version is published instead (the MSCK REPAIR equivalent)."""
     staged = None if full_repair or dq is None else (dq.get("stamp"), dq.get("staged", {}))
     written, removed = written_partitions(refresh), removed_partitions(refresh)
-    return register_partitions(settings, written, removed, full_repair, run_id, staged)
+    registered = register_partitions(settings, written, removed, full_repair, run_id, staged)
+    # Analysts see the windows now: no later run needs to merge them again; a quarantine they were in is lifted.
+    progress.windows_published(Lake.from_uri(settings.lake_uri), merged_windows(refresh), run_id or "manual")
+    return registered
 
 
 def register_partitions(
@@ -57,26 +58,30 @@ def register_partitions(
     staged: tuple[str, dict] | None = None,
 ) -> dict:
     """register_run() for given partitions per table (also what `python -m pipeline.registry_cli` runs). `staged`
-    (stamp, table -> spec -> URI): copies made and validated already; otherwise copies are made here. A
-    partition whose registered copy is newer than this one (a later run published first) keeps it."""
-    stamp = staged[0] if staged else new_stamp(run_id)
-    superseded, kept_newer = 0, {}
+    (stamp, table -> spec -> URI): the versions a run wrote and its gate validated; without it a partition's
+    current version is registered. A partition registered at a newer version (a later run published first) keeps
+    it: registration only moves forward."""
+    kept_newer: dict[str, list[str]] = {}
     with failure_logged("register", run_id, "see docs/runbook.md#register_partitions; then clear this task"):
         target = catalog_for(settings)
         lake = Lake.from_uri(settings.lake_uri)
+        current = {}
         if full_repair:
-            written = {name: partitions_in_lake(lake, table) for name, table in target.tables.items()}
+            current = {name: current_partitions(lake, table) for name, table in target.tables.items()}
+            written = {name: sorted(found) for name, found in current.items()}
             removed = {name: sorted(set(target.registered(name)) - set(written[name])) for name in target.tables}
         for name in sorted(set(written) | set(removed)):
             table = table_registry.table_def(target.tables, name)
+            locations = staged[1].get(name, {}) if staged else current.get(name) or _current_of(lake, table, written)
+            stamps = {spec: _stamp_of(location) for spec, location in locations.items()}
             specs = written.get(name, [])
-            newer = [spec for spec in specs if registered_stamp(lake, table, spec) > stamp]
+            newer = [spec for spec in specs if registered_stamp(lake, table, spec) > stamps[spec]]
             specs = [spec for spec in specs if spec not in newer]
-            locations = staged[1].get(name, {}) if staged else snapshot(lake, table, specs, stamp)
             target.register(name, specs, removed.get(name, []), locations={s: locations[s] for s in specs})
             for spec in specs:
-                lake.write_json(lake.path(PUBLISHED, table.lake_path, spec, REGISTERED), {"stamp": stamp})
-            superseded += remove_superseded(lake, table, specs, stamp, settings.published_retention)
+                record_registered(lake, table, spec, stamps[spec], locations[spec])
+            for spec in removed.get(name, []):
+                forget_registered(lake, table, spec)
             if newer:
                 kept_newer[name] = newer
         target.ensure_views()
@@ -93,10 +98,26 @@ def register_partitions(
                 "mode": "full_repair" if full_repair else "partitions",
                 "registered": written,
                 "dropped": removed,
-                "published": lake.uri_of(lake.path(PUBLISHED)) + f"/<table>/<partition>/{stamp}",
-                "superseded_removed": superseded,
+                "stamp": staged[0] if staged else None,
                 "kept_newer": kept_newer,
                 "catalog": settings.catalog_path if settings.target == "local" else "athena",
             }
         ),
     )
+
+
+def _current_of(lake: Lake, table: table_registry.TableDef, written: dict[str, list[str]]) -> dict[str, str]:
+    """spec -> URI of the current version of the partitions asked for by hand (registry_cli register)."""
+    locations = {}
+    for spec in written.get(table.qualified, []):
+        table_registry.parse_spec(table, spec)
+        folder = current_folder(lake, table.lake_path, spec)
+        if folder is None:
+            raise table_registry.CatalogError(f"{table.qualified}: no partition {spec} in the lake; run the transform")
+        locations[spec] = lake.uri_of(folder)
+    return locations
+
+
+def _stamp_of(location: str) -> str:
+    """The version stamp in a version's location (<table>/_v/<stamp>/<spec>)."""
+    return location.split(f"/{VERSIONS}/", 1)[1].split("/", 1)[0]

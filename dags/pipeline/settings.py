@@ -32,6 +32,9 @@ class Settings:
     extract_lag: timedelta  # a window may be extracted only this long after its end
     window_length: timedelta  # the schedule's window (BFP_WINDOW_MINUTES): a longer manual range is split in these
     page_rows: int  # orders per keyset page (one Parquet row group)
+    catch_up_windows: int  # a scheduled run behind the extracted mark extracts at most this many windows
+    freshness_windows: int  # alert when the newest published window is older than this many windows (+ the lag)
+    reconcile_days: int  # the daily reconciliation compares this many days of PostgreSQL with the lake
     alerts_path: str  # local target: where failure alerts are appended (JSON lines)
     sns_topic_arn: str | None  # aws target: where failure alerts are published
     expectations_dir: Path  # the GX suites (expectations/*.json)
@@ -119,6 +122,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         extract_lag=timedelta(seconds=_int(env, "BFP_EXTRACT_LAG_SECONDS", 120, 0)),
         window_length=timedelta(minutes=window_minutes(env)),
         page_rows=_int(env, "BFP_EXTRACT_PAGE_ROWS", 200_000, 1),
+        catch_up_windows=_int(env, "BFP_CATCH_UP_WINDOWS", 744, 1),
+        freshness_windows=_int(env, "BFP_FRESHNESS_WINDOWS", 2, 1),
+        reconcile_days=_int(env, "BFP_RECONCILE_DAYS", 7, 1),
         alerts_path=env.get("BFP_ALERTS_PATH", str(REPO_ROOT / "data" / "alerts.jsonl")),
         sns_topic_arn=sns_topic_arn,
         expectations_dir=Path(env.get("BFP_EXPECTATIONS_DIR") or _bundled("expectations")),

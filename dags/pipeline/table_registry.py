@@ -13,6 +13,7 @@ Partitions are named as Spark writes them: "year=2022/month=11".
 from __future__ import annotations
 
 import datetime as dt
+import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,7 +254,12 @@ class LocalCatalog:
         return conn
 
     def folder(self, table: TableDef, spec: str) -> str:
-        return posixpath.join(self.lake_root, table.lake_path, spec.strip("/"))
+        """A partition's current version (its `_current.json`: pipeline.staging), else its folder in the table."""
+        partition = Path(self.lake_root, table.lake_path, spec.strip("/"))
+        pointer = partition / "_current.json"
+        if pointer.exists():
+            return urlparse(json.loads(pointer.read_text())["location"]).path
+        return str(partition)
 
     def _rebuild_view(self, conn: duckdb.DuckDBPyConnection, table: TableDef) -> None:
         locations = [
@@ -301,7 +307,7 @@ class LocalCatalog:
     ) -> list[str]:
         """Registers partitions (idempotent; a partition registered before moves to its new location) and drops
         the removed ones, in one transaction: a reader sees the table before or after, never a mix. `locations`
-        (spec -> folder or file:// URI) are published snapshots; without one a partition is its table folder.
+        (spec -> folder or file:// URI) are the versions a run wrote; without one a partition's current version.
         Returns the specs now registered."""
         table = table_def(self.tables, qualified)
         for spec in [*specs, *removed]:
@@ -329,17 +335,14 @@ class LocalCatalog:
         return self.registered(qualified)
 
     def repair(self, qualified: str) -> list[str]:
-        """MSCK REPAIR: registers every partition folder holding Parquet files, forgets the ones gone."""
+        """MSCK REPAIR: registers every partition's current version (its `_current.json`), forgets the ones gone."""
         table = table_def(self.tables, qualified)
-        depth = len(table.partition_columns)
         base = Path(self.lake_root, table.lake_path)
-        found = sorted(
-            {str(f.parent.relative_to(base)) for f in base.glob("/".join(["*"] * depth) + "/*.parquet")}
-            if base.exists()
-            else set()
-        )
-        gone = [spec for spec in self.registered(qualified) if spec not in found]
-        return self.register(qualified, found, gone)
+        pattern = "/".join(["*"] * len(table.partition_columns)) + "/_current.json"
+        pointers = sorted(base.glob(pattern)) if base.exists() else []
+        locations = {str(p.parent.relative_to(base)): json.loads(p.read_text())["location"] for p in pointers}
+        gone = [spec for spec in self.registered(qualified) if spec not in locations]
+        return self.register(qualified, sorted(locations), gone, locations)
 
     def registered(self, qualified: str) -> list[str]:
         with self._connect() as conn:

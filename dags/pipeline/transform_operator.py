@@ -29,21 +29,48 @@ WAITER_MAX_ATTEMPTS = 480  # 4 hours
 class RefreshPlan:
     job_args: list[str]  # refresh.py's arguments for this run (--windows ... or --import-id ...)
     rows_in: int | None = None  # orders in the extracted window: 0 skips Spark
+    windows: tuple[str, ...] = ()  # the windows the run merges (published together)
 
 
 def plan_for_window(context: dict) -> RefreshPlan:
-    """orders_pipeline: merge the extracted window (every window of a manual range, in one job); the season marts
-    are as of the last window's end."""
+    """orders_pipeline: merge the run's extracted windows and every earlier window still pending publication (a
+    run that failed after its extract), in one job; the season marts are as of the newest window's end. Holds
+    (fails at once, one alert) while a window it does not extract itself is quarantined."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline import progress, settings
+    from pipeline.lake import Lake
+    from pipeline.watermark import label_end
+
     if context["params"]["dry_run"]:
         raise AirflowSkipException("dry run: nothing was extracted")
     extract = context["ti"].xcom_pull(task_ids="extract_orders_window")
-    args = ["--windows", ",".join(extract["windows"]), "--as-of", as_of_date(extract["window"]["end"])]
-    return RefreshPlan(args, rows_in=extract["rows_out"]["orders"])
+    own = list(extract["windows"])
+    lake = Lake.from_uri(settings.from_env().lake_uri)
+    try:
+        progress.hold_if_quarantined(lake, own)
+    except progress.WindowQuarantinedError as exc:
+        raise AirflowFailException(str(exc)) from exc  # retrying changes nothing until someone repairs it
+    windows = sorted(set(own) | set(progress.pending_labels(lake)), key=label_end)
+    args = ["--windows", ",".join(windows), "--as-of", as_of_date(label_end(windows[-1]))]
+    rows_in = extract["rows_out"]["orders"] if set(windows) == set(own) else None
+    return RefreshPlan(args, rows_in=rows_in, windows=tuple(windows))
 
 
 def plan_for_rebuild(context: dict) -> RefreshPlan:
-    """lake_rebuild: import a purchases file and/or re-merge every complete window, as of the `as_of` param."""
+    """lake_rebuild: import a purchases file and/or re-merge every complete window, as of the `as_of` param. Holds
+    while a window is quarantined (a rebuild would merge it: repair it first)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline import progress, settings
+    from pipeline.lake import Lake
+
     params = context["params"]
+    if params["include_windows"]:
+        try:
+            progress.hold_if_quarantined(Lake.from_uri(settings.from_env().lake_uri), [])
+        except progress.WindowQuarantinedError as exc:
+            raise AirflowFailException(str(exc)) from exc
     as_of = as_of_date(params["as_of"] or context.get("logical_date") or context["dag_run"].run_after)
     if params["purchases_csv"] and not params["import_id"]:
         raise ValueError("params: purchases_csv needs an import_id (the name its rows are kept under)")
@@ -69,7 +96,7 @@ class SparkRefreshOperator(BaseOperator):
         plan = self.plan(context)
         config = settings.from_env()
         if config.target != "aws" or plan.rows_in == 0:
-            return transform_step.transform(config, run_id, plan.job_args, plan.rows_in)
+            return transform_step.transform(config, run_id, plan.job_args, plan.rows_in, list(plan.windows))
         ti = context["ti"]
         with task_log.failure_logged("transform", run_id, transform_step.TRANSFORM_NEXT_STEP):
             job = spark_jobs.start_or_resume_emr(

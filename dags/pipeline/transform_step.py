@@ -12,18 +12,28 @@ from pipeline.task_log import failure_logged, line
 TRANSFORM_NEXT_STEP = "see docs/runbook.md#transform; then clear this task"
 
 
-def transform(settings: Settings, run_id: str, job_args: list[str], rows_in: int | None = None) -> dict:
+def transform(
+    settings: Settings, run_id: str, job_args: list[str], rows_in: int | None = None, windows: list[str] | None = None
+) -> dict:
     """Runs the Spark refresh job (local target); an extract window without orders skips Spark."""
     if rows_in == 0:
-        return transform_skipped(run_id)
+        return transform_skipped(run_id, windows or [])
     with failure_logged("transform", run_id, TRANSFORM_NEXT_STEP):
         refresh = spark_jobs.run_refresh(settings, run_id, job_args)
     return transform_succeeded(settings, run_id, job_args, refresh)
 
 
-def transform_skipped(run_id: str) -> dict:
-    """An extract window without orders: nothing to merge, Spark is not started."""
-    return line({"bfp_task": "transform", "status": "skipped", "reason": "no orders in the window", "run_id": run_id})
+def transform_skipped(run_id: str, windows: list[str]) -> dict:
+    """An extract window without orders: nothing to merge, Spark is not started (its windows still publish)."""
+    return line(
+        {
+            "bfp_task": "transform",
+            "status": "skipped",
+            "reason": "no orders in the window",
+            "run_id": run_id,
+            "windows": windows,
+        }
+    )
 
 
 def transform_succeeded(settings: Settings, run_id: str, job_args: list[str], refresh: dict, **extra) -> dict:

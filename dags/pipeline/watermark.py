@@ -10,10 +10,15 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).with_name("sql")
 WINDOW_LABEL_FORMAT = "%Y%m%dT%H%M"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the schedule's grid: window ends on multiples of its length
 
 
 class UnsafeWindowError(RuntimeError):
     """The window cannot be extracted yet; the task fails so that Airflow retries it later."""
+
+
+class BlindExtractRoleError(RuntimeError):
+    """The extract's role cannot see other roles' open transactions: retrying will not help, a grant will."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class Window:
             raise ValueError(f"invalid window [{start}, {end}): {exc}") from None
 
 
+def label_end(label: str) -> dt.datetime:
+    """The window end a label names (Window.label's inverse)."""
+    pattern = WINDOW_LABEL_FORMAT + ("%S%f" if len(label) > 13 else "")
+    return dt.datetime.strptime(label, pattern).replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class SnapshotFacts:
     """What the extract's snapshot saw when it judged the window safe."""
@@ -71,7 +82,14 @@ def check_window_safe(cur, window: Window, lag: dt.timedelta) -> SnapshotFacts:
         (SQL_DIR / "window_safety.sql").read_text(),
         {"window_end": window.end, "lag_seconds": lag.total_seconds()},
     )
-    snapshot_time, snapshot, old_enough, open_transactions, prepared = cur.fetchone()
+    snapshot_time, snapshot, old_enough, open_transactions, prepared, role, sees_all = cur.fetchone()
+    if not sees_all:
+        raise BlindExtractRoleError(
+            f"the extract's role {role!r} cannot see other roles' transactions (pg_stat_activity.xact_start is "
+            f"NULL for them), so the open-transaction check would pass blind and late commits would be lost; "
+            f"refusing to extract. Fix: GRANT pipeline_extract TO {role} (migration 0008: SELECT on orders and "
+            f"order_items, and pg_read_all_stats), or GRANT pg_read_all_stats TO {role}; then clear the task"
+        )
     if isinstance(open_transactions, str):
         open_transactions = json.loads(open_transactions)
     if not old_enough:

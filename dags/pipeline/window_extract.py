@@ -23,15 +23,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline import raw_tables
+from pipeline import progress, raw_tables
 from pipeline.lake import Lake
 from pipeline.settings import Settings
-from pipeline.watermark import SnapshotFacts, Window, check_window_safe
+from pipeline.watermark import EPOCH, SnapshotFacts, Window, check_window_safe
 
 log = logging.getLogger("pipeline.window_extract")
 SQL_DIR = Path(__file__).with_name("sql")
 PACKAGE_DIR = Path(__file__).parent
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -167,6 +166,7 @@ def extract_window(
         published = lake.publish(output.files, target, manifest)
         output.files = [lake.uri_of(p) for p in published]
     lake.delete_dir(staging)
+    progress.window_extracted(lake, window, run_id)  # after the manifest: pending publication from here on
     return ExtractResult(window, run_id, "success", orders, items, min_ts, max_ts, facts, duration, pages)
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger("jobs.build_marts")
 CUSTOMER_CELLS = "state.customer_cells"
 DAILY = "marts.daily_sales"  # the season marts are built from it
 CALENDAR = "curated.calendar"
+CURATED_PATH = "curated/order_lines"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,60 +74,77 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     return build(spark, args.lake, args.months, args.as_of)
 
 
-def build(spark: SparkSession, lake: str, months: list[tuple[int, int]] | None, as_of: dt.date) -> dict:
+def build(
+    spark: SparkSession,
+    lake: str,
+    months: list[tuple[int, int]] | None,
+    as_of: dt.date,
+    tables: lake_io.JobTables | None = None,
+) -> dict:
     """Rebuilds the marts of `months` (None: every month) from their curated lines, the yearly marts of their
-    years from the customer cells, and the season marts from the whole daily mart; returns the summary."""
+    years from the customer cells, and the season marts from the whole daily mart; returns the summary. Writes
+    are new versions: with `tables` (refresh.py, sharing curated's this-job writes) the caller switches them; else
+    they become current here."""
     started = time.perf_counter()
     lake = lake.rstrip("/")
-    curated_uri = f"{lake}/curated/order_lines"
-    if not lake_io.exists(spark, curated_uri):
-        raise ValueError(f"{curated_uri} does not exist: run build_order_lines first")
+    own = tables is None
+    tables = tables or lake_io.JobTables(spark, lake, lake_io.new_stamp(None))
+    curated = tables.table(CURATED_PATH, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
     if months is None:
-        lines = spark.read.schema(order_lines.CURATED_SCHEMA).parquet(curated_uri)
+        present = curated.partitions()
     else:
-        lines = read_months(spark, curated_uri, order_lines.CURATED_SCHEMA, months)
+        present = [values for month in months for values in curated.partitions(month)]
+    if months is None and not present:
+        raise ValueError(f"{curated.uri} has no partitions: run build_order_lines first")
+    lines = curated.read(present)
     rows_in = lines.count()  # every curated line read, cancelled ones included (from the Parquet footers)
     # Only what the marts read is cached: the titles alone are most of the curated bytes.
     lines = marts.mart_lines(lines).cache()
     cells = marts.customer_cells(lines).cache()  # written, and the cube's input
-    rows, written, removed = {}, {}, {}
+    rows, versions = {}, {}
     monthly = {CUSTOMER_CELLS: (cells, ["year", "month"]), **mart_tables(lines, cells)}
-    _write_all(monthly, lake, rows, written, at_once=months is not None)
-    if months is not None:  # a touched month left without lines: its partitions go (registration drops them)
-        touched = [lake_io.partition_spec(("year", "month"), m) for m in months]
-        _remove_emptied(spark, lake, monthly, touched, written, removed)
+    _write_all(monthly, tables, rows, versions, at_once=months is not None)
+    touched = None if months is None else [tuple(m) for m in months]
+    for table in monthly:  # a touched month left without lines loses its partitions (registration drops them)
+        _remove_unwritten(versions[table], touched)
     years = sorted({year for year, _ in months}) if months is not None else None
     # A full build has every cell at hand; a merge sums its years' cells of every month, the untouched ones too.
-    yearly = yearly_tables(cells if years is None else read_cells(spark, lake, years))
-    _write_all(yearly, lake, rows, written, at_once=years is not None)
-    if years is not None:
-        _remove_emptied(spark, lake, yearly, [f"year={year}" for year in years], written, removed)
+    yearly = yearly_tables(cells if years is None else read_cells(versions[CUSTOMER_CELLS], years))
+    _write_all(yearly, tables, rows, versions, at_once=years is not None)
+    for table in yearly:
+        _remove_unwritten(versions[table], None if years is None else [(year,) for year in years])
     monthly[DAILY][0].unpersist()
     cells.unpersist()
     lines.unpersist()
     # The season marts compare years: they are rebuilt from the whole daily mart (a few rows per day), so every
     # year's status follows the as-of date even when only this month's lines changed.
-    stored = spark.read.parquet(f"{lake}/marts/daily_sales")  # partition values are read as text
-    all_days = stored.withColumns({c: F.col(c).cast("int") for c in ("year", "month")}).cache()
+    daily = versions[DAILY]
+    all_days = daily.read(daily.partitions(), monthly[DAILY][0].schema).cache()
     seasonal = season_tables(spark, all_days, as_of)
-    # Replaced whole (static overwrite): a year the new as-of date does not reach yet leaves no stale row behind;
-    # its partition is reported as removed, for registration to drop.
-    before = {table: lake_io.list_dirs(spark, f"{lake}/{table.replace('.', '/')}") for table in seasonal}
+    before = {table: tables.table(_path(table), ["year"]).partitions() for table in seasonal}
     if months is not None and before.get(CALENDAR) == calendar_years(all_days):
         del seasonal[CALENDAR]  # the calendar depends on its years alone: a merge leaves the same years' rows
-    _write_all(seasonal, lake, rows, written, {"partitionOverwriteMode": "static"}, at_once=months is not None)
-    for table in seasonal:
-        removed[table] = sorted(set(before[table]) - set(written[table]))
+    _write_all(seasonal, tables, rows, versions, at_once=months is not None)
+    for table in seasonal:  # replaced whole: a year the new as-of date does not reach yet goes
+        _remove_unwritten(versions[table], None)
     all_days.unpersist()
-    del rows[CUSTOMER_CELLS], written[CUSTOMER_CELLS]  # not an analysts' table: nothing to register
-    removed.pop(CUSTOMER_CELLS, None)
+    if own:
+        tables.switch()
+    internal = versions.pop(CUSTOMER_CELLS).summary()  # not an analysts' table: nothing to register
+    rows.pop(CUSTOMER_CELLS)
+    summaries = {table: table_versions.summary() for table, table_versions in versions.items()}
     summary = {
         "event": "build_marts",
         "status": "success",
+        "stamp": tables.stamp,
         "rows_in": rows_in,
         "rows_out": rows,
-        "partitions": written,
-        "partitions_removed": {table: specs for table, specs in removed.items() if specs},
+        "partitions": {table: s["partitions"] for table, s in summaries.items()},
+        "partitions_removed": {
+            table: s["partitions_removed"] for table, s in summaries.items() if s["partitions_removed"]
+        },
+        "locations": {table: s["locations"] for table, s in summaries.items()},
+        "customer_cells": internal,
         "months": "all" if months is None else [f"{y}-{m:02d}" for y, m in months],
         "as_of": as_of.isoformat(),
         "path": f"{lake}/marts",
@@ -136,41 +154,27 @@ def build(spark: SparkSession, lake: str, months: list[tuple[int, int]] | None, 
     return summary
 
 
-def read_months(spark: SparkSession, table_uri: str, schema, months: list[tuple[int, int]]) -> DataFrame:
-    """The given (year, month) partitions of a table that exist: one `exists` each, no listing of the table."""
-    paths = [f"{table_uri}/{lake_io.partition_spec(('year', 'month'), m)}" for m in months]
-    present = [path for path in paths if lake_io.exists(spark, path)]
-    if not present:
-        return spark.createDataFrame([], schema)
-    return spark.read.schema(schema).option("basePath", table_uri).parquet(*present)
+def _path(table: str) -> str:
+    """An analysts' table name's lake folder: marts.daily_sales -> marts/daily_sales."""
+    return table.replace(".", "/")
 
 
-def read_cells(spark: SparkSession, lake: str, years: list[int]) -> DataFrame:
-    """The customer cells of every month of the given years, for their yearly marts: one listing per year."""
-    cells_uri = f"{lake}/{CUSTOMER_CELLS.replace('.', '/')}"
-    months = [
-        (year, int(folder.removeprefix("month=")))
-        for year in years
-        for folder in lake_io.list_dirs(spark, f"{cells_uri}/year={year}")
-    ]
-    return read_months(spark, cells_uri, marts.CUSTOMER_CELL_SCHEMA, months)
+def read_cells(cells: lake_io.VersionedTable, years: list[int]) -> DataFrame:
+    """The customer cells of every month of the given years (this job's new ones included): one listing per year."""
+    months = [values for year in years for values in cells.partitions((year,))]
+    return cells.read(months, marts.CUSTOMER_CELL_SCHEMA)
 
 
-def calendar_years(all_days: DataFrame) -> list[str]:
+def calendar_years(all_days: DataFrame) -> list[tuple]:
     """The partitions of the calendar the daily mart's years need (every year from the first to the last)."""
     bounds = all_days.agg(F.min("year").alias("first"), F.max("year").alias("last")).first()
-    return [] if bounds.first is None else [f"year={year}" for year in range(bounds.first, bounds.last + 1)]
+    return [] if bounds.first is None else [(year,) for year in range(bounds.first, bounds.last + 1)]
 
 
-def _remove_emptied(
-    spark: SparkSession, lake: str, outputs: dict, touched: list[str], written: dict, removed: dict
-) -> None:
-    """Deletes each table's touched partitions that the write did not produce (dynamic overwrite keeps them)."""
-    for table in outputs:
-        gone = sorted(set(touched) - set(written[table]))
-        for spec in gone:
-            lake_io.delete(spark, f"{lake}/{table.replace('.', '/')}/{spec}")
-        removed[table] = gone
+def _remove_unwritten(versions: lake_io.VersionedTable, scope: list[tuple] | None) -> None:
+    """Partitions in `scope` (None: every current one) that this job did not write lose their pointer."""
+    present = versions.partitions() if scope is None else scope
+    versions.remove([values for values in present if tuple(values) not in versions.written])
 
 
 def mart_tables(lines: DataFrame, cells: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:
@@ -204,24 +208,24 @@ def season_tables(spark: SparkSession, all_days: DataFrame, as_of: dt.date) -> d
 
 
 def _write_all(
-    outputs: dict, lake: str, rows: dict, written: dict, options: dict | None = None, at_once: bool = False
+    outputs: dict, tables: lake_io.JobTables, rows: dict, versions: dict, options: dict | None = None, at_once=False
 ) -> None:
-    """Writes each table's frame under its folder; records each table's rows and the partitions written.
+    """Writes each table's frame as new versions of its partitions; records each table's rows and versions.
     `at_once`: the tables concurrently, each a Spark job of its own (a merge's marts are small, and one after
     another they would wait on each other's planning and commits; a full build's would fight over the cores)."""
 
-    def write(table: str) -> tuple[int, list[tuple]]:
+    def write(table: str) -> int:
         frame, partitions = outputs[table]
-        return lake_io.write_partitioned(frame, f"{lake}/{table.replace('.', '/')}", partitions, options=options)
+        versions[table] = tables.table(_path(table), partitions, frame.schema)
+        count, _ = versions[table].write(frame, options=options)
+        return count
 
     if at_once:
         with ThreadPoolExecutor(max_workers=len(outputs) or 1) as pool:
-            results = dict(zip(outputs, pool.map(write, outputs), strict=True))
+            counts = dict(zip(outputs, pool.map(write, outputs), strict=True))
     else:  # in this thread: its job group (what bench-transform's breakdown reads) goes with the jobs
-        results = {table: write(table) for table in outputs}
-    for table, (count, values) in results.items():
-        rows[table] = count
-        written[table] = [lake_io.partition_spec(outputs[table][1], value) for value in values]
+        counts = {table: write(table) for table in outputs}
+    rows.update(counts)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ import into curated/order_lines/year=YYYY/month=MM/, rewriting only the partitio
     spark-submit spark/jobs/build_order_lines.py --lake file:///abs/data/lake --purchases-import demo
 
 --windows (the hourly path) reads only the given windows and, for the orders they hold, the state buckets
-those orders live in (state/orders/bucket=N/, transforms.order_state) and the curated months they leave or
-enter: its cost follows the window, never the number of windows in the lake. Each order's newest version
-wins (greatest updated_at, then the later window), so merging windows in any order, or again, gives the same
-curated rows. --all-windows (a rebuild) re-derives the whole state and every OLTP line from all complete
-windows, the compacted months (raw/compacted/, pipeline.compaction) included.
+those orders live in (state/orders/bucket=N/, transforms.order_state) and the curated partitions (year, month,
+bucket) they leave or enter: its cost follows the window, never the number of windows in the lake nor the size
+of its month. Every write is a new version switched by a pointer (lake_io.VersionedTable), never in place.
+Each order's newest version wins (greatest updated_at, then the later window), so merging windows in any order,
+or again, gives the same curated rows. --all-windows (a rebuild) re-derives the whole state and every OLTP line
+from all complete windows, the compacted months (raw/compacted/, pipeline.compaction) included.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parqu
 RAW_TABLES = {"orders": ORDERS, "order_items": ORDER_ITEMS}
 COMPACTED = "raw/compacted"  # <table>/month=YYYY-MM/<file>.parquet + _index.json (pipeline.compaction)
 COMPACTION_INDEX = "_index.json"
+CURATED = "curated/order_lines"
+STATE = "state/orders"
 WINDOW_LABEL = re.compile(r"\d{8}T\d{4}(\d{8})?")
 
 
@@ -80,53 +83,66 @@ def build(
     purchases_import: str | None = None,
     windows: list[str] | None = None,
     all_windows: bool = False,
+    tables: lake_io.JobTables | None = None,
 ) -> dict:
-    """Merges what is given into curated order_lines; returns the summary (partitions written and emptied)."""
+    """Merges what is given into curated order_lines; returns the summary (partitions written and emptied).
+    The writes are new versions (lake_io.VersionedTable): with `tables` given the caller switches them when its
+    job ends (refresh.py, after the marts); else they become current here."""
     started = time.perf_counter()
     lake = lake.rstrip("/")
-    summary: dict = {"event": "build_order_lines", "lake": lake}
+    own = tables is None
+    tables = tables or lake_io.JobTables(spark, lake, lake_io.new_stamp(None))
+    summary: dict = {"event": "build_order_lines", "lake": lake, "stamp": tables.stamp}
     if windows:
-        summary |= merge_windows(spark, lake, windows)
+        summary |= merge_windows(spark, lake, windows, tables)
     else:
-        summary |= rebuild(spark, lake, purchases_import, all_windows)
+        summary |= rebuild(spark, lake, purchases_import, all_windows, tables)
+    if own:
+        tables.switch()
     summary |= {"status": "success", "duration_seconds": round(time.perf_counter() - started, 2)}
     log.info(json.dumps(summary))
     return summary
 
 
-# --- the hourly path: the window, the state buckets and curated months it touches --------------------------
+def curated_table(tables: lake_io.JobTables) -> lake_io.VersionedTable:
+    return tables.table(CURATED, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
 
 
-def merge_windows(spark: SparkSession, lake: str, labels: list[str]) -> dict:
+def state_table(tables: lake_io.JobTables) -> lake_io.VersionedTable:
+    return tables.table(STATE, order_state.PARTITION_COLUMNS, order_state.STATE_SCHEMA)
+
+
+# --- the hourly path: the window, the state buckets and curated partitions it touches -------------------------
+
+
+def merge_windows(spark: SparkSession, lake: str, labels: list[str], tables: lake_io.JobTables) -> dict:
     """Merges the given complete windows into the state and curated, reading nothing else of the raw lake."""
     raw = {table: read_windows(spark, f"{lake}/raw/{table}", labels, schema) for table, schema in RAW_TABLES.items()}
     incoming = order_state.versions(raw["orders"], raw["order_items"]).localCheckpoint(eager=True)
     per_bucket = incoming.groupBy("bucket").count().collect()  # one small job: the buckets and the orders in
     buckets, orders_in = sorted(row.bucket for row in per_bucket), sum(row["count"] for row in per_bucket)
-    state_uri = f"{lake}/state/orders"
-    state = read_partitions(
-        spark, state_uri, order_state.PARTITION_COLUMNS, [(b,) for b in buckets], order_state.STATE_SCHEMA
-    )
-    # Materialised: read more than once, and from the very state buckets the last write replaces.
+    state_versions = state_table(tables)
+    state = state_versions.read([(b,) for b in buckets])
+    # Materialised: read more than once (its source files are never rewritten: versions are immutable).
     winners = order_state.merge(state, incoming).localCheckpoint(eager=True)
     merged, changed = winners.select(*order_state.STATE_COLUMNS), winners.where("changed")
-    orders_changed, parts = order_state.change_facts(changed)
-    curated_uri = f"{lake}/curated/order_lines"
-    existing = read_partitions(spark, curated_uri, order_lines.PARTITION_COLUMNS, parts, order_lines.CURATED_SCHEMA)
+    orders_changed, parts, days = order_state.change_facts(changed)
+    curated = curated_table(tables)
+    existing = curated.read(parts)
     changed_ids = changed.select(F.concat(F.lit("o-"), F.col("id").cast("string")).alias("order_id"))
     kept = existing.join(changed_ids, on="order_id", how="left_anti").select(*order_lines.CURATED_COLUMNS)
     rows = kept.unionByName(order_state.curated_rows(changed.select(*order_state.STATE_COLUMNS)))
     written = {"rows_out": 0, "partitions": [], "partitions_removed": []}
     if orders_changed:  # a window merged again changes nothing: nothing is rewritten
-        # Curated first, the state last: a run that dies between the two finds its orders still changed when it
-        # is re-run and rewrites the same partitions; the other order would leave curated behind the state.
-        written = write_curated(spark, curated_uri, rows.localCheckpoint(eager=True), set(parts))
-        lake_io.write_partitioned(merged, state_uri, order_state.PARTITION_COLUMNS)
+        written = write_curated(curated, rows.localCheckpoint(eager=True), set(parts))
+        state_versions.write(merged)
     return {
         "windows": labels,
         "orders_in": orders_in,
         "orders_changed": orders_changed,
+        "days": days,
         "state_buckets": [lake_io.partition_spec(order_state.PARTITION_COLUMNS, (b,)) for b in buckets],
+        "state": state_versions.summary(),
         **written,
     }
 
@@ -149,38 +165,23 @@ def read_windows(spark: SparkSession, table_uri: str, labels: list[str], schema:
     return _union(frames, spark.createDataFrame([], with_window))
 
 
-def read_partitions(
-    spark: SparkSession, table_uri: str, columns: tuple[str, ...], values: list[tuple], schema: T.StructType
-) -> DataFrame:
-    """The given partitions of a table (those that exist), with their partition columns; one `exists` each."""
-    paths = [f"{table_uri}/{lake_io.partition_spec(columns, v)}" for v in values]
-    present = [path for path in paths if lake_io.exists(spark, path)]
-    if not present:
-        return spark.createDataFrame([], schema)
-    return spark.read.schema(schema).option("basePath", table_uri).parquet(*present)
-
-
-def write_curated(spark: SparkSession, curated_uri: str, rows: DataFrame, touched: set[tuple]) -> dict:
-    """Writes the rows (one file per month, a product's rows together) and deletes the touched months left
-    empty; returns what registration needs: partitions written, and the ones every row moved out of."""
-    rows_out, written_values = lake_io.write_partitioned(
-        rows, curated_uri, order_lines.PARTITION_COLUMNS, ("category", "asin"), CURATED_PARQUET_OPTIONS
-    )
-    written = set(written_values)
-    emptied = sorted(touched - written)
-    for values in emptied:
-        lake_io.delete(spark, f"{curated_uri}/{lake_io.partition_spec(order_lines.PARTITION_COLUMNS, values)}")
-    return {
-        "rows_out": rows_out,
-        "partitions": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in sorted(written)],
-        "partitions_removed": [lake_io.partition_spec(order_lines.PARTITION_COLUMNS, v) for v in emptied],
-    }
+def write_curated(curated: lake_io.VersionedTable, rows: DataFrame, touched: set[tuple]) -> dict:
+    """Writes the rows as new versions of their partitions (one file each, a product's rows together) and removes
+    the touched partitions left empty; returns what registration needs: partitions written and emptied, and
+    where the new versions are."""
+    rows_out, written_values = curated.write(rows, ("category", "asin"), CURATED_PARQUET_OPTIONS)
+    emptied = sorted(touched - set(written_values))
+    curated.remove(emptied)
+    summary = curated.summary()
+    return {"rows_out": rows_out, **summary}
 
 
 # --- a rebuild: a purchases import and/or every window ------------------------------------------------------
 
 
-def rebuild(spark: SparkSession, lake: str, purchases_import: str | None, all_windows: bool) -> dict:
+def rebuild(
+    spark: SparkSession, lake: str, purchases_import: str | None, all_windows: bool, tables: lake_io.JobTables
+) -> dict:
     """Replaces a purchases import's rows and/or every OLTP row (and the whole state) in curated."""
     summary: dict = {}
     new_parts = []
@@ -193,26 +194,27 @@ def rebuild(spark: SparkSession, lake: str, purchases_import: str | None, all_wi
         summary["purchases_import"] = purchases_import
     if all_windows:
         state, labels, months = all_versions(spark, lake)
-        # The whole state is replaced (static overwrite): no bucket of an earlier build survives.
         state = state.localCheckpoint(eager=True)
-        lake_io.write_partitioned(
-            state, f"{lake}/state/orders", order_state.PARTITION_COLUMNS, options={"partitionOverwriteMode": "static"}
-        )
+        state_versions = state_table(tables)
+        gone = state_versions.partitions()  # the whole state is replaced: no bucket of an earlier build survives
+        state_versions.write(state)
+        state_versions.remove(gone)
         new_parts.append(order_state.curated_rows(state))
         summary |= {"windows": labels, "compacted_months": months, "orders_in": state.count()}
+        summary["state"] = state_versions.summary()
     new_rows = _union(new_parts[1:], new_parts[0])
-    curated_uri = f"{lake}/curated/order_lines"
-    touched = None  # a first build touches exactly what it writes
-    if lake_io.exists(spark, curated_uri):
+    curated = curated_table(tables)
+    present = curated.partitions()  # a rebuild may list the whole table
+    touched: set[tuple] = set()
+    if present:
         new_rows = new_rows.localCheckpoint(eager=True)  # computed once, read three times by the merge
-        existing = spark.read.schema(order_lines.CURATED_SCHEMA).parquet(curated_uri)
+        existing = curated.read(present)
         merged, touched_frame = order_lines.merge_into(existing, new_rows, purchases_import, all_windows)
-        # Materialise before writing: the merge reads the very partitions the write replaces.
         merged = merged.localCheckpoint(eager=True)
-        touched = {(r.year, r.month) for r in touched_frame.collect()}
+        touched = {tuple(row) for row in touched_frame.collect()}
     else:
         merged = new_rows
-    written = write_curated(spark, curated_uri, merged, touched or set())
+    written = write_curated(curated, merged, touched)
     return summary | written
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 MANIFEST = "_manifest.json"
 
@@ -113,3 +115,175 @@ def write_partitioned(
     metrics = written.get
     values = sorted(tuple(value[c] for c in partition_columns) for value in json.loads(metrics["partitions"]))
     return metrics["rows"], values
+
+
+# --- versioned tables: immutable partition versions, switched by a pointer ------------------------------------
+
+VERSIONS = "_v"  # <table>/_v/<stamp>/<spec>/part-*.parquet: what one job wrote, never changed afterwards
+CURRENT = "_current.json"  # <table>/<spec>/_current.json: the version the next job builds on
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # <when, to the microsecond: later versions sort after earlier ones>_<run id>
+
+
+def new_stamp(run_id: str | None) -> str:
+    """A version folder's name for one job attempt: `<UTC time>_<run id>`."""
+    return f"{dt.datetime.now(dt.UTC):{STAMP_FORMAT}}_{run_id or 'manual'}"
+
+
+class VersionedTable:
+    """A lake table written without ever overwriting in place (rule 7: dynamic partition overwrite deletes, then
+    moves, which is not atomic on S3). A job writes the partitions it changes to a new version folder
+    (`<uri>/_v/<stamp>/<spec>/`); its later reads see those writes; `switch()` then points each partition's
+    `_current.json` at its new version (or removes a partition every row left). A job killed before its switch
+    changed nothing anyone reads; one killed during it is redone by its re-run. The catalog registers the
+    version folders themselves after the DQ gate (dags/pipeline/register_step.py), so analysts never see a
+    version its gate did not pass. Reading a partition costs one pointer read: no listing of versions."""
+
+    def __init__(self, spark: SparkSession, uri: str, columns: Sequence[str], schema: T.StructType | None, stamp: str):
+        self.spark, self.uri, self.columns, self.schema, self.stamp = (
+            spark,
+            uri.rstrip("/"),
+            tuple(columns),
+            schema,
+            stamp,
+        )
+        self.written: dict[tuple, str] = {}  # partition values -> the new version's folder (this job)
+        self.removed: set[tuple] = set()  # partitions this job emptied
+
+    def spec(self, values: Sequence) -> str:
+        return partition_spec(self.columns, values)
+
+    def current(self, values: Sequence) -> str | None:
+        """The folder a partition's current version is in (this job's own write first); None when it has none."""
+        values = tuple(values)
+        if values in self.written:
+            return self.written[values]
+        if values in self.removed:
+            return None
+        pointer = read_json(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
+        return pointer["location"] if pointer else None
+
+    def read(self, values_list: Sequence[Sequence], schema: T.StructType | None = None) -> DataFrame:
+        """The given partitions (those that exist), with their partition columns, as `schema` (the table's)."""
+        schema = schema or self.schema
+        frames = []
+        data_fields = [f for f in schema.fields if f.name not in self.columns]
+        for values in values_list:
+            location = self.current(values)
+            if location is None:
+                continue
+            literals = {
+                column: F.lit(value).cast(schema[column].dataType)
+                for column, value in zip(self.columns, values, strict=True)
+            }
+            frame = self.spark.read.schema(T.StructType(data_fields)).parquet(location).withColumns(literals)
+            frames.append(frame.select(*schema.fieldNames()))
+        first = self.spark.createDataFrame([], schema)
+        for frame in frames:
+            first = first.unionByName(frame)
+        return first
+
+    def partitions(self, prefix: Sequence = ()) -> list[tuple]:
+        """Every partition under `prefix` (leading partition values) that has a current version, this job's writes
+        included and its removals left out: one listing per level below the prefix."""
+        levels = [tuple(prefix)]
+        for column in self.columns[len(prefix) :]:
+            found = []
+            for values in levels:
+                folder = "/".join([self.uri, *(f"{c}={v}" for c, v in zip(self.columns, values, strict=False))])
+                for name in list_dirs(self.spark, folder):
+                    key, _, value = name.partition("=")
+                    if key == column:
+                        found.append((*values, int(value) if value.lstrip("-").isdigit() else value))
+            levels = found
+        with_pointer = {values for values in levels if exists(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")}
+        mine = {values for values in self.written if values[: len(prefix)] == tuple(prefix)}
+        return sorted((with_pointer | mine) - self.removed)
+
+    def write(
+        self, frame: DataFrame, sort_by: Sequence[str] = (), options: dict[str, str] | None = None
+    ) -> tuple[int, list[tuple]]:
+        """Writes `frame`'s partitions as this job's new versions (a fresh folder: nothing live is touched)."""
+        root = f"{self.uri}/{VERSIONS}/{self.stamp}"
+        rows, values = write_partitioned(frame, root, self.columns, sort_by, options)
+        for value in values:
+            self.written[tuple(value)] = f"{root}/{self.spec(value)}"
+            self.removed.discard(tuple(value))
+        return rows, values
+
+    def remove(self, values_list: Sequence[Sequence]) -> None:
+        """Partitions every row left: their pointers go at the switch."""
+        for values in values_list:
+            if tuple(values) not in self.written:
+                self.removed.add(tuple(values))
+
+    def switch(self) -> None:
+        """Makes this job's versions current, partition by partition, and drops the emptied partitions."""
+        for values, location in sorted(self.written.items()):
+            write_json(
+                self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}", {"stamp": self.stamp, "location": location}
+            )
+        for values in sorted(self.removed):
+            delete(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
+
+    def summary(self) -> dict:
+        """What registration needs: the partitions written (and where their versions are) and removed."""
+        return {
+            "stamp": self.stamp,
+            "partitions": [self.spec(v) for v in sorted(self.written)],
+            "partitions_removed": [self.spec(v) for v in sorted(self.removed)],
+            "locations": {self.spec(v): location for v, location in sorted(self.written.items())},
+        }
+
+
+class JobTables:
+    """The versioned tables one job writes (by lake path), switched together when it ends: the orders' state
+    last, so a job that dies while switching still finds its orders changed when re-run and rewrites the same
+    partitions."""
+
+    SWITCHED_LAST = "state/orders"
+
+    def __init__(self, spark: SparkSession, lake: str, stamp: str):
+        self.spark, self.lake, self.stamp = spark, lake.rstrip("/"), stamp
+        self.tables: dict[str, VersionedTable] = {}
+
+    def table(self, path: str, columns: Sequence[str], schema: T.StructType | None = None) -> VersionedTable:
+        if path not in self.tables:
+            self.tables[path] = VersionedTable(self.spark, f"{self.lake}/{path}", columns, schema, self.stamp)
+        return self.tables[path]
+
+    def switch(self) -> None:
+        for path in sorted(self.tables, key=lambda p: p == self.SWITCHED_LAST):
+            self.tables[path].switch()
+
+
+def current_specs(spark: SparkSession, table_uri: str) -> list[str]:
+    """Every partition of a versioned table that has a current version (walks its `col=value` folders): for a
+    whole-table read by hand or in a test; jobs read the partitions they need by name."""
+    found, level = [], [""]
+    while level:
+        deeper = []
+        for spec in level:
+            folder = f"{table_uri}/{spec}" if spec else table_uri
+            if spec and exists(spark, f"{folder}/{CURRENT}"):
+                found.append(spec)
+                continue
+            deeper += [f"{spec}/{name}".strip("/") for name in list_dirs(spark, folder) if "=" in name]
+        level = deeper
+    return sorted(found)
+
+
+def read_current_table(spark: SparkSession, table_uri: str) -> DataFrame:
+    """Every current partition of a versioned table, its partition columns added from the folder names (whole
+    numbers as integers)."""
+    frames = []
+    for spec in current_specs(spark, table_uri):
+        location = read_json(spark, f"{table_uri}/{spec}/{CURRENT}")["location"]
+        values = dict(pair.split("=", 1) for pair in spec.split("/"))
+        literals = {k: F.lit(int(v) if v.lstrip("-").isdigit() else v) for k, v in values.items()}
+        frames.append(spark.read.parquet(location).withColumns(literals))
+    if not frames:
+        return spark.createDataFrame([], T.StructType([]))
+    first = frames[0]
+    for frame in frames[1:]:
+        first = first.unionByName(frame, allowMissingColumns=True)
+    return first

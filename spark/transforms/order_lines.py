@@ -3,12 +3,14 @@
 Historical purchases: each file line is one order of one line (the seed counted them as transactions).
 OLTP: the latest version of each order (latest updated_at wins, then the later window; transforms.order_state
 keeps it), joined with the lines of exactly that version; soft-deleted orders drop out; cancelled orders keep
-their lines with revenue 0. Partitioned by year/month of the order date.
+their lines with revenue 0. Partitioned by year/month of the order date and, within a month, by bucket: an OLTP
+order's id div ORDERS_PER_BUCKET (ids grow with time, so a window's orders land in a bucket or two of their
+month, and a run rewrites those, not the month), -1 for historical purchases (rewritten only by an import).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -34,15 +36,29 @@ CURATED_SCHEMA = T.StructType(
         *[T.StructField(flag, T.BooleanType()) for flag in FLAG_COLUMNS],  # the calendar's periods of the day
         T.StructField("year", T.IntegerType()),
         T.StructField("month", T.IntegerType()),
+        T.StructField("bucket", T.IntegerType()),
     ]
 )
 CURATED_COLUMNS = tuple(CURATED_SCHEMA.fieldNames())
-PARTITION_COLUMNS = ("year", "month")
+PARTITION_COLUMNS = ("year", "month", "bucket")
+# OLTP order ids per bucket, in the orders' state and in a curated month: what a late update of one order costs
+# to rewrite (a bucket of ~3 lines an order is one Parquet file of a few MB at most).
+ORDERS_PER_BUCKET = 10_000
+PURCHASES_BUCKET = -1
+
+
+def bucket_of_order_id(order_id: Column) -> Column:
+    """The curated bucket of an order id ("o-<id>": OLTP, "p-<hash>": a historical purchase)."""
+    oltp_id = F.substring(order_id, 3, 20).cast("long")
+    bucket = F.floor(oltp_id / F.lit(ORDERS_PER_BUCKET))
+    return F.when(order_id.startswith("o-"), bucket).otherwise(F.lit(PURCHASES_BUCKET)).cast("int")
 
 
 def _finish(frame: DataFrame) -> DataFrame:
     """Adds the calendar flags and partition columns, in the curated column order and types."""
-    flagged = with_period_flags(frame).withColumns({"year": F.year("order_date"), "month": F.month("order_date")})
+    flagged = with_period_flags(frame).withColumns(
+        {"year": F.year("order_date"), "month": F.month("order_date"), "bucket": bucket_of_order_id(F.col("order_id"))}
+    )
     return flagged.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CURATED_SCHEMA.fields])
 
 
@@ -127,8 +143,7 @@ def merge_into(
     An existing row is replaced when a new row has its order id, or (replaced_import) when it came from that
     purchases import, or (replace_oltp: a rebuild from every window) when it is an OLTP row. Touched partitions
     = where new rows land and where replaced rows lived, so an order that moved month leaves its old partition.
-    A touched partition with no rows left must be deleted by the writer: dynamic overwrite only rewrites
-    partitions that appear in its output.
+    A touched partition with no rows left must be removed by the writer: only partitions with rows are written.
     """
     new_ids = new_rows.select(F.col("order_id").alias("new_order_id")).distinct()
     replaced = F.col("new_order_id").isNotNull()

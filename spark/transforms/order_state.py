@@ -18,9 +18,9 @@ from pyspark.sql import types as T
 from transforms import order_lines
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS
 
-# Orders per state bucket: a bucket is one Parquet file (orders with their lines, ~300 bytes an order), so a
-# touched bucket costs a read and a write of at most this many orders.
-ORDERS_PER_BUCKET = 100_000
+# Orders per state bucket, the same as curated's: a bucket is one Parquet file (orders with their lines, ~300
+# bytes an order), so a touched bucket costs a read and a write of at most this many orders.
+ORDERS_PER_BUCKET = order_lines.ORDERS_PER_BUCKET
 PARTITION_COLUMNS = ("bucket",)
 LINE_FIELDS = tuple(f for f in ORDER_ITEMS.fields if f.name not in ("order_id", "order_updated_at"))
 STATE_SCHEMA = T.StructType(
@@ -66,26 +66,33 @@ def versions(raw_orders: DataFrame, raw_items: DataFrame) -> DataFrame:
 def merge(state: DataFrame, incoming: DataFrame) -> DataFrame:
     """The latest-wins merge of incoming versions into the state rows of the buckets they touch: one row per
     order of those buckets, its winning version (STATE_COLUMNS, the new content of the buckets) and
-    `changed`: whether the winner is an incoming version the state did not hold (a window merged again changes
-    nothing), with the state's version it replaces as `previous_created_at` / `previous_live` (null / false when
-    there was none), so the caller knows which curated partitions a change leaves and enters."""
+    `changed`: whether the winner is an incoming version whose content the state did not hold (a window merged
+    again changes nothing), with the state's version it replaces as `previous_created_at` / `previous_live` (null
+    / false when there was none), so the caller knows which curated partitions a change leaves and enters.
+
+    On an exact tie (the same version, from the same window) the incoming row wins: a window extracted again is the
+    newer account of that window, so re-extracting a window whose files were damaged repairs the state. When its
+    content is the same, nothing changed and nothing is rewritten."""
     touched = incoming.select("bucket").distinct()
     old = state.join(touched, on="bucket", how="left_semi").withColumn("incoming", F.lit(False))
     candidates = old.unionByName(incoming.withColumn("incoming", F.lit(True)))
     by_order = Window.partitionBy("id")
-    # On an exact tie (the same version merged again) the state's row wins: nothing changed.
-    newest_first = by_order.orderBy(F.col("updated_at").desc(), F.col("window").desc(), F.col("incoming").asc())
+    newest_first = by_order.orderBy(F.col("updated_at").desc(), F.col("window").desc(), F.col("incoming").desc())
     from_state = ~F.col("incoming")
+    content = F.xxhash64(*[F.col(name) for name in STATE_COLUMNS if name != "bucket"])
     ranked = candidates.select(
         *STATE_COLUMNS,
         "incoming",
+        content.alias("content"),
         F.row_number().over(newest_first).alias("rank"),
         # an order has at most one state row: its values, seen from every row of the order
+        F.max(F.when(from_state, content)).over(by_order).alias("previous_content"),
         F.max(F.when(from_state, F.col("created_at"))).over(by_order).alias("previous_created_at"),
         F.coalesce(F.max(F.when(from_state, is_live(candidates))).over(by_order), F.lit(False)).alias("previous_live"),
     )
+    changed = F.col("incoming") & ~F.col("content").eqNullSafe(F.col("previous_content"))
     return ranked.where("rank = 1").select(
-        *STATE_COLUMNS, F.col("incoming").alias("changed"), "previous_created_at", "previous_live"
+        *STATE_COLUMNS, changed.alias("changed"), "previous_created_at", "previous_live"
     )
 
 
@@ -104,19 +111,16 @@ def curated_rows(state: DataFrame) -> DataFrame:
     return order_lines.from_oltp(state.select(*ORDERS.fieldNames(), "window"), items)
 
 
-def curated_partition(created_at: Column) -> tuple[Column, Column]:
-    """The curated (year, month) partition an order created at `created_at` lives in."""
-    day = F.to_date(created_at)
-    return F.year(day).alias("year"), F.month(day).alias("month")
-
-
-def change_facts(changed: DataFrame) -> tuple[int, list[tuple[int, int]]]:
-    """How many orders changed, and the (year, month) of every curated partition they leave or enter (one job)."""
-    left = F.when(F.col("previous_live"), F.struct(*curated_partition(F.col("previous_created_at"))))
-    entered = F.when(is_live(changed), F.struct(*curated_partition(F.col("created_at"))))
+def change_facts(changed: DataFrame) -> tuple[int, list[tuple[int, int, int]], list[str]]:
+    """How many orders changed, the curated partition (year, month, bucket) of every order day they leave or enter,
+    and those days (ISO dates: what the reconciliation compares), in one job. An order keeps its bucket."""
+    left = F.when(F.col("previous_live"), F.struct(F.to_date("previous_created_at").alias("day"), "bucket"))
+    entered = F.when(is_live(changed), F.struct(F.to_date("created_at").alias("day"), "bucket"))
     facts = changed.agg(
         F.count(F.lit(1)).alias("orders"),
         F.collect_set(left).alias("left"),
         F.collect_set(entered).alias("entered"),
     ).first()
-    return facts.orders, sorted({(p.year, p.month) for p in [*facts.left, *facts.entered]})
+    touched = {(row.day, row.bucket) for row in [*facts.left, *facts.entered]}
+    parts = sorted({(day.year, day.month, int(bucket)) for day, bucket in touched})
+    return facts.orders, parts, sorted({day.isoformat() for day, _ in touched})

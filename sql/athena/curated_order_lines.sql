@@ -1,5 +1,6 @@
 -- One row per purchased line, historical purchases and OLTP orders unified (spark/transforms/order_lines.py).
--- Partitions are added by the pipeline's register task (ALTER TABLE ... ADD IF NOT EXISTS PARTITION).
+-- Partitioned by month and, within it, by order-id bucket (-1: historical purchases): a run rewrites the buckets its
+-- orders are in, not the month. Partitions are added by the pipeline's register task (ADD IF NOT EXISTS / SET LOCATION).
 CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines (
   order_ts timestamp,
   order_date date,
@@ -22,7 +23,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines (
   is_black_friday boolean,
   is_cyber_monday boolean
 )
-PARTITIONED BY (year int, month int)
+PARTITIONED BY (year int, month int, bucket int)
 STORED AS PARQUET
 LOCATION '${lake_uri}/curated/order_lines/'
 TBLPROPERTIES ('parquet.compression' = 'ZSTD');

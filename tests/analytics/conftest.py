@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import table_registry
+from pipeline import staging, table_registry
 from seasons import calendar
 from tests.conftest import ROOT
 
@@ -39,13 +40,18 @@ def arrow_type(athena_type: str) -> pa.DataType:
 
 
 def write_partition(lake, qualified: str, spec: str, rows: list[dict]) -> None:
-    """Rows of one partition, typed from the table's DDL (missing columns are null)."""
+    """Rows of one partition, typed from the table's DDL (missing columns are null), as the Spark jobs leave them:
+    a version folder and the partition's `_current.json` pointing at it (staging.VERSIONS, staging.CURRENT)."""
     table = TABLES[qualified]
     schema = pa.schema([(name, arrow_type(kind)) for name, kind in table.columns])
-    folder = lake / table.lake_path / spec
+    stamp = staging.new_stamp("test")
+    folder = lake / table.lake_path / staging.VERSIONS / stamp / spec
     folder.mkdir(parents=True, exist_ok=True)
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
     pq.write_table(pa.table(columns, schema=schema), folder / "part-00000.zstd.parquet")
+    pointer = lake / table.lake_path / spec / staging.CURRENT
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(json.dumps({"stamp": stamp, "location": f"file://{folder}"}))  # as Spark writes it
 
 
 def summary_row(year, status, as_of, surge, share, seed_surge, seed_share, peak_day, peak_orders) -> dict:

@@ -9,19 +9,41 @@ from dataclasses import replace
 import psycopg2
 import pyarrow.parquet as pq
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from pipeline import settings as settings_module
 from pipeline.lake import Lake
 from support.net import free_port, wait_until
 
+EXTRACT_LOGIN = "bfp_extract"  # the pipeline's login: a member of pipeline_extract (migration 0008), no more
+
+
+def as_role(url: str, role: str) -> str:
+    return make_conninfo(url, user=role)
+
 
 @pytest.fixture
-def settings(oltp_url, tmp_path):
-    """Local-target settings on the test's database and lake; no lag, small pages to exercise paging."""
+def extract_url(oltp_url) -> str:
+    """The test's database as the extract's own login, as on RDS: SELECT on the extracted tables and
+    pg_read_all_stats through pipeline_extract, not the owner nor a superuser."""
+    conn = psycopg2.connect(oltp_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (EXTRACT_LOGIN,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE ROLE {EXTRACT_LOGIN} LOGIN IN ROLE pipeline_extract")
+    conn.close()
+    return as_role(oltp_url, EXTRACT_LOGIN)
+
+
+@pytest.fixture
+def settings(extract_url, tmp_path):
+    """Local-target settings on the test's database (as the extract's login) and lake; no lag, small pages to
+    exercise paging."""
     base = settings_module.from_env({"BFP_TARGET": "local"})
     return replace(
         base,
-        database_url=oltp_url,
+        database_url=extract_url,
         lake_uri=(tmp_path / "lake").as_uri(),
         extract_lag=dt.timedelta(0),
         page_rows=7,

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow.parquet as pq
+import pytest
 
-from pipeline import audit, compaction
+from pipeline import audit, compaction, progress
 from pipeline.lake import Lake
 from pipeline.watermark import Window
 from tests.spark.raw_windows import line, order, ts, write_window
@@ -79,3 +80,46 @@ def test_a_window_extracted_again_replaces_its_compacted_rows(tmp_path):
 
     assert compacted_rows(lake, "orders", "2026-03") == [("20260301T0100", 1), ("20260301T0200", 3)]
     assert compacted_rows(lake, "order_items", "2026-03") == [("20260301T0100", 1), ("20260301T0200", 3)]
+
+
+def test_a_window_still_pending_publication_stays_a_folder(tmp_path):
+    fill(tmp_path, {"20260301T0100": [1], "20260301T0200": [2]})
+    lake = Lake.from_uri(tmp_path.as_uri())
+    held = Window(ts(2026, 3, 1, 1), ts(2026, 3, 1, 2))
+    progress.window_extracted(lake, held, "run_held")  # extracted, never published (a quarantine held it)
+
+    record = compaction.compact(lake, CUTOFF, "run_1")
+
+    assert record["windows"] == 1 and compaction.indexed_windows(lake, ["2026-03"]) == {"20260301T0100"}
+    assert (tmp_path / "raw" / "orders" / "window=20260301T0200" / "_manifest.json").exists()
+
+
+def test_a_compaction_killed_while_deleting_leaves_no_manifest_beside_lost_data_and_the_next_cleans_up(
+    tmp_path, monkeypatch
+):
+    fill(tmp_path, {"20260301T0100": [1, 2]})
+    lake = Lake.from_uri(tmp_path.as_uri())
+    deleted: list[str] = []
+    original_delete_dir = Lake.delete_dir
+
+    def killed_after_the_first_folder(self: Lake, folder: str) -> None:
+        deleted.append(folder)
+        original_delete_dir(self, folder)
+        raise KeyboardInterrupt  # the process dies after one folder of the window is gone
+
+    window = tmp_path / "raw"
+    with monkeypatch.context() as patched:
+        patched.setattr(Lake, "delete_dir", killed_after_the_first_folder)
+        with pytest.raises(KeyboardInterrupt):
+            compaction.compact(lake, CUTOFF, "run_1")
+
+    assert len(deleted) == 1
+    remaining = [p for p in window.glob("*/window=20260301T0100")]
+    assert remaining and all(not (p / "_manifest.json").exists() for p in remaining)  # read as incomplete, not whole
+    assert compaction.indexed_windows(lake, ["2026-03"]) == {"20260301T0100"}  # its rows are in the month's file
+
+    again = compaction.compact(lake, CUTOFF, "run_2")
+
+    assert again["leftovers_removed"] == ["20260301T0100"]
+    assert not list(window.glob("*/window=20260301T0100"))
+    assert compacted_rows(lake, "orders", "2026-03") == [("20260301T0100", 1), ("20260301T0100", 2)]

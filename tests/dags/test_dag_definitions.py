@@ -19,12 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import alerts, audit, extract_step
+from pipeline import alerts, audit, extract_step, progress
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window
+from transforms import order_lines
 
 DAG_FOLDER = ROOT / "dags"
 
@@ -136,7 +137,7 @@ def run_env(monkeypatch, settings, dags=None) -> None:
 def place_orders_in_window(simulator, settings, count: int, hour_end: dt.datetime) -> list:
     placed = simulator.place_orders(count)
     backdate_orders(
-        settings.database_url, {p.id: hour_end - dt.timedelta(minutes=5 * (i + 1)) for i, p in enumerate(placed)}
+        simulator.database_url, {p.id: hour_end - dt.timedelta(minutes=5 * (i + 1)) for i, p in enumerate(placed)}
     )
     return placed
 
@@ -147,9 +148,9 @@ def order_facts(database_url: str, ids: list[int]) -> tuple:
         cur.execute("SELECT sum(quantity * unit_price) FROM order_items WHERE order_id = ANY(%s)", (ids,))
         revenue = cur.fetchone()[0]
         cur.execute(
-            "SELECT DISTINCT format('year=%%s/month=%%s', extract(year FROM created_at AT TIME ZONE 'UTC'),"
-            " extract(month FROM created_at AT TIME ZONE 'UTC')) FROM orders WHERE id = ANY(%s)",
-            (ids,),
+            "SELECT DISTINCT format('year=%%s/month=%%s/bucket=%%s', extract(year FROM created_at AT TIME ZONE 'UTC'),"
+            " extract(month FROM created_at AT TIME ZONE 'UTC'), id / %s) FROM orders WHERE id = ANY(%s)",
+            (order_lines.ORDERS_PER_BUCKET, ids),
         )
         months = sorted(r[0] for r in cur.fetchall())
     conn.close()
@@ -178,8 +179,9 @@ def test_the_dag_chain_publishes_a_window_and_a_failed_gate_on_the_next_changes_
     airflow_db, dags, settings, simulator, lake, monkeypatch
 ):
     """A window extracted, transformed, checked, registered and published; then the next window, whose extract
-    writes one order twice: its gate fails after Spark rewrote the working partitions, and analysts, the catalog
-    and the Asset events are as the good run left them; the alert names the window; the audit tells both runs."""
+    writes one order twice: its gate fails after Spark wrote new versions, and analysts, the catalog and the Asset
+    events are as the good run left them; the alert names the window, which is quarantined: the next run holds
+    with one alert; the repaired re-run publishes both windows and lifts it; the audit tells the runs."""
     run_env(monkeypatch, settings, dags)
     hour_end = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
     placed = place_orders_in_window(simulator, settings, 5, hour_end)
@@ -225,7 +227,7 @@ def test_the_dag_chain_publishes_a_window_and_a_failed_gate_on_the_next_changes_
     states = task_states(dagrun)
     assert states["transform"] == "success" and states["dq_gate"] == "failed"
     assert (states["register_partitions"], states["publish"]) == ("upstream_failed", "upstream_failed")
-    # Spark rewrote the working partitions, but analysts read the published copies: nothing changed for them
+    # Spark wrote new versions of the partitions, but analysts read the registered ones: nothing changed for them
     assert Path(settings.catalog_path).read_bytes() == catalog_bytes
     after = analyst_query(settings, seen), analyst_query(settings, "SELECT sum(revenue) FROM marts.daily_sales")
     assert after == before
@@ -236,9 +238,33 @@ def test_the_dag_chain_publishes_a_window_and_a_failed_gate_on_the_next_changes_
     assert alert["next_step"].endswith("runbook: docs/runbook.md#dq_gate")
     assert "expect_column_values_to_be_unique" in alert["error"] and "expect_table_row_count_to_equal" in alert["error"]
     assert any(str(p.id) in alert["error"] for p in bad)  # a sample bad value
+    assert [mark.label for mark in progress.quarantined(lake)] == ["20260115T1300"]
+
+    # the next scheduled window (extracted as it should be) holds: its orders wait, nothing is built on the rejected
+    monkeypatch.undo()
+    run_env(monkeypatch, settings, dags)
+    held_end = bad_end + dt.timedelta(hours=1)
+    later = place_orders_in_window(simulator, settings, 2, held_end)
+    held = dags["orders_pipeline"].test(logical_date=pendulum.instance(held_end))
+    held_states = task_states(held)
+    assert (held_states["extract_orders_window"], held_states["transform"]) == ("success", "failed")
+    assert Path(settings.catalog_path).read_bytes() == catalog_bytes and len(asset_events()) == events_before
+    with open(settings.alerts_path) as handle:
+        alerts_now = [json.loads(line) for line in handle]
+    assert len(alerts_now) == 2 and "20260115T1300" in alerts_now[1]["error"]  # one alert, naming the window
+    assert "docs/runbook.md#a-window-is-quarantined" in alerts_now[1]["error"]
+
+    # the repair: the rejected window re-run (its extract no longer doubles an order) publishes it and the held one
+    repaired = dags["orders_pipeline"].test(logical_date=pendulum.instance(bad_end))
+    assert repaired.state == "success", task_states(repaired)
+    assert progress.quarantined(lake) == [] and progress.pending_labels(lake) == []
+    assert progress.published_mark(lake) == held_end
+    curated = analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines WHERE source = 'oltp'")
+    assert sorted(r[0] for r in curated) == sorted(f"o-{p.id}" for p in [*placed, *bad, *later])
 
     # one run id across every record a run leaves: the audit CLI tells each run's story from the lake alone
     kinds = {run.run_id: [r["kind"] for r in audit.run_story(lake, run.run_id)] for run in (dagrun, good_run)}
+    assert "reconcile" in [r["kind"] for r in audit.run_story(lake, repaired.run_id)]
     assert {"extract", "transform", "dq", "alert"} <= set(kinds[dagrun.run_id])
     assert "register" not in kinds[dagrun.run_id] and "publish" not in kinds[dagrun.run_id]
     assert {"extract", "transform", "dq", "register", "publish"} <= set(kinds[good_run.run_id])
@@ -426,14 +452,14 @@ def dq_results(lake, run: str, suite: str) -> list[dict]:
     return [lake.read_json(info.path) for info in lake.list_files(lake.path("_dq", suite, run))]
 
 
-def test_fifteen_minute_windows_run_end_to_end(airflow_db, settings, simulator, lake, monkeypatch):
+def test_fifteen_minute_windows_run_end_to_end(airflow_db, settings, simulator, lake, monkeypatch, oltp_url):
     monkeypatch.setenv("BFP_WINDOW_MINUTES", "15")
     quarter = load_dagbag().dags  # parsed again: the schedule is read from the environment at parse time
     assert quarter["orders_pipeline"].timetable.expression == "*/15 * * * *"
     run_env(monkeypatch, settings, quarter)
     end = dt.datetime(2026, 1, 22, 12, 15, tzinfo=dt.UTC)
     placed = simulator.place_orders(2)
-    backdate_orders(settings.database_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)})
+    backdate_orders(oltp_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)})
 
     dagrun = quarter["orders_pipeline"].test(logical_date=pendulum.instance(end))
 

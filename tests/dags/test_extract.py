@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import os
 import time
+from dataclasses import replace
 
 import psycopg2
 import pytest
@@ -14,8 +15,14 @@ import pytest
 from datagen.simulate import backdate_orders
 from pipeline import window_extract
 from pipeline.lake import Lake
-from pipeline.watermark import UnsafeWindowError, Window
-from tests.dags.conftest import complete_windows, read_window, wait_until_db_time_passes
+from pipeline.watermark import BlindExtractRoleError, UnsafeWindowError, Window
+from tests.dags.conftest import (
+    EXTRACT_LOGIN,
+    as_role,
+    complete_windows,
+    read_window,
+    wait_until_db_time_passes,
+)
 
 UTC = dt.UTC
 BOUNDARY = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -27,13 +34,13 @@ def versions(rows: list[dict]) -> list[tuple[int, dt.datetime]]:
     return [(r["id"], r["updated_at"]) for r in rows]
 
 
-def test_ties_on_a_window_boundary_are_extracted_exactly_once(settings, simulator, lake):
+def test_ties_on_a_window_boundary_are_extracted_exactly_once(settings, simulator, lake, oltp_url):
     placed = simulator.burst(40)
     ids = [p.id for p in placed]
     stamps = {i: BOUNDARY for i in ids[:25]}  # 25 rows exactly on the boundary: they belong to the later window
     stamps |= {i: BOUNDARY - MICROSECOND for i in ids[25:32]}
     stamps |= {i: BOUNDARY + MICROSECOND for i in ids[32:]}
-    backdate_orders(settings.database_url, stamps)
+    backdate_orders(oltp_url, stamps)
 
     before = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     after = window_extract.extract_window(Window(BOUNDARY, BOUNDARY + HOUR), settings)
@@ -121,10 +128,10 @@ def test_an_empty_window_gets_a_zero_row_manifest(settings, lake):
 
 
 def test_a_crash_before_the_manifest_leaves_an_incomplete_window_that_a_rerun_completes(
-    settings, simulator, lake, monkeypatch
+    settings, simulator, lake, monkeypatch, oltp_url
 ):
     placed = simulator.place_orders(10)
-    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(oltp_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
     window = Window(BOUNDARY - HOUR, BOUNDARY)
     original_write_json = Lake.write_json
 
@@ -147,9 +154,9 @@ def test_a_crash_before_the_manifest_leaves_an_incomplete_window_that_a_rerun_co
     assert not lake.exists(lake.path("_staging", "orders_extract", f"window={window.label}"))
 
 
-def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, lake):
+def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, lake, oltp_url):
     placed = simulator.place_orders(9)
-    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(seconds=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(oltp_url, {p.id: BOUNDARY - dt.timedelta(seconds=i + 1) for i, p in enumerate(placed)})
     window = Window(BOUNDARY - HOUR, BOUNDARY)
     window_extract.extract_window(window, settings)
     first = read_window(lake, "orders", window.label)
@@ -160,19 +167,19 @@ def test_rerunning_a_window_replaces_it_with_the_same_rows(settings, simulator, 
     assert len(lake.list_files(lake.path("raw", "orders", f"window={window.label}"))) == 2  # part + manifest
 
 
-def test_a_dry_run_counts_and_writes_nothing(settings, simulator, lake):
+def test_a_dry_run_counts_and_writes_nothing(settings, simulator, lake, oltp_url):
     placed = simulator.place_orders(4)
-    backdate_orders(settings.database_url, {p.id: BOUNDARY - MICROSECOND for p in placed})
+    backdate_orders(oltp_url, {p.id: BOUNDARY - MICROSECOND for p in placed})
     result = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings, dry_run=True)
     assert (result.status, result.orders.rows) == ("dry_run", 4)
     assert result.order_items.rows >= 4
     assert not lake.exists(lake.path("raw"))
 
 
-def test_the_manifest_describes_the_window(settings, simulator, lake):
+def test_the_manifest_describes_the_window(settings, simulator, lake, oltp_url):
     placed = simulator.place_orders(3)
     stamps = {p.id: BOUNDARY - dt.timedelta(minutes=10 * (i + 1)) for i, p in enumerate(placed)}
-    backdate_orders(settings.database_url, stamps)
+    backdate_orders(oltp_url, stamps)
     result = window_extract.extract_window(Window(BOUNDARY - HOUR, BOUNDARY), settings)
     manifest = lake.manifest(lake.path("raw", "orders", f"window={result.window.label}"))
     assert manifest["rows"] == 3
@@ -184,9 +191,9 @@ def test_the_manifest_describes_the_window(settings, simulator, lake):
     assert manifest["files"] == [f"{settings.lake_uri}/raw/orders/window=20260115T1200/part-00000.parquet"]
 
 
-def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overlap(settings, simulator, lake):
+def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overlap(settings, simulator, lake, oltp_url):
     # US clocks jumped from 02:00 to 03:00 EST->EDT on 2026-03-08 (07:00 UTC).
-    with psycopg2.connect(settings.database_url) as conn, conn.cursor() as cur:
+    with psycopg2.connect(oltp_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT current_database()")
         cur.execute(f"ALTER DATABASE {cur.fetchone()[0]} SET timezone = 'America/New_York'")
     conn.close()
@@ -197,7 +204,7 @@ def test_windows_across_a_dst_change_with_a_non_utc_server_have_no_gap_or_overla
         placed = simulator.place_orders(36)
         start = dt.datetime(2026, 3, 8, 4, 0, tzinfo=UTC)
         stamps = {p.id: start + dt.timedelta(minutes=10 * i) for i, p in enumerate(placed)}  # 04:00..09:50 UTC
-        backdate_orders(settings.database_url, stamps)
+        backdate_orders(oltp_url, stamps)
 
         windows = scheduled_windows(start, start + 6 * HOUR)
         assert len(windows) == 6
@@ -233,3 +240,43 @@ def scheduled_windows(earliest: dt.datetime, latest_end: dt.datetime) -> list[Wi
             return windows
         last = info.data_interval
         windows.append(Window(last.start, last.end))
+
+
+def test_an_extract_role_that_cannot_see_other_transactions_refuses_naming_the_grant(
+    settings, simulator, lake, oltp_url
+):
+    blind_role = "bfp_blind_extract"  # SELECT on the tables, no pg_read_all_stats: what RDS gives a plain role
+    with psycopg2.connect(oltp_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (blind_role,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE ROLE {blind_role} LOGIN")
+        cur.execute(f"GRANT USAGE ON SCHEMA public TO {blind_role}")
+        cur.execute(f"GRANT SELECT ON orders, order_items TO {blind_role}")
+    conn.close()
+    blind = replace(settings, database_url=as_role(oltp_url, blind_role))
+    with simulator.open_transaction() as (writer, placed):
+        window = Window(placed.updated_at - dt.timedelta(minutes=5), placed.updated_at + dt.timedelta(milliseconds=1))
+        wait_until_db_time_passes(settings.database_url, window.end)
+        with psycopg2.connect(blind.database_url) as conn, conn.cursor() as cur:  # why the guard exists
+            cur.execute("SELECT xact_start FROM pg_stat_activity WHERE pid = %s", (writer.get_backend_pid(),))
+            assert cur.fetchone() == (None,)  # the open transaction is invisible to this role
+        conn.close()
+
+        with pytest.raises(BlindExtractRoleError, match=f"GRANT pipeline_extract TO {blind_role}"):
+            window_extract.extract_window(window, blind)
+        assert read_window(lake, "orders", window.label) is None  # nothing marked done
+        with pytest.raises(UnsafeWindowError, match="still open"):  # the extract's own login sees it: it waits
+            window_extract.extract_window(window, settings)
+    result = window_extract.extract_window(window, settings)
+    assert [r["id"] for r in read_window(lake, "orders", window.label)] == [placed.id]  # 0 orders lost
+    assert result.orders.rows == 1
+
+
+def test_the_extract_runs_as_its_own_login_not_the_owner(settings):
+    with psycopg2.connect(settings.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        user, superuser = cur.fetchone()
+        cur.execute("SELECT has_table_privilege('orders', 'UPDATE'), pg_has_role('pg_read_all_stats', 'USAGE')")
+        can_update, sees_all = cur.fetchone()
+    conn.close()
+    assert (user, superuser, can_update, sees_all) == (EXTRACT_LOGIN, False, False, True)

@@ -32,10 +32,10 @@ operations = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
-def test_windows_hold_every_committed_version_once(settings, simulator, tmp_path, ops):
+def test_windows_hold_every_committed_version_once(settings, simulator, tmp_path, ops, oltp_url):
     lake_settings = replace(settings, lake_uri=(tmp_path / f"lake-{uuid.uuid4().hex[:8]}").as_uri())
     lake = Lake.from_uri(lake_settings.lake_uri)
-    connections = [psycopg2.connect(settings.database_url) for _ in range(CONNECTIONS)]
+    connections = [psycopg2.connect(oltp_url) for _ in range(CONNECTIONS)]
     pending: list[dict[int, dt.datetime]] = [{} for _ in range(CONNECTIONS)]  # open transaction -> versions
     committed: dict[int, list[dt.datetime]] = {}  # order id -> committed versions in commit order
     window_start = db_now(settings.database_url)

@@ -15,9 +15,9 @@ from pipeline.watermark import Window
 BOUNDARY = dt.datetime(2026, 2, 1, 0, 0, tzinfo=dt.UTC)
 
 
-def test_extract_to_s3_writes_the_same_layout(settings, simulator, aws_endpoint):
+def test_extract_to_s3_writes_the_same_layout(settings, simulator, aws_endpoint, oltp_url):
     placed = simulator.place_orders(12)
-    backdate_orders(settings.database_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
+    backdate_orders(oltp_url, {p.id: BOUNDARY - dt.timedelta(minutes=i + 1) for i, p in enumerate(placed)})
     s3_settings = settings.__class__(**{**settings.__dict__, "lake_uri": "s3://bfp-lake/prod"})
     window = Window(BOUNDARY - dt.timedelta(hours=1), BOUNDARY)
 

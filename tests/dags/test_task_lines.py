@@ -30,8 +30,9 @@ def test_a_transform_whose_spark_job_fails_logs_its_failed_line(settings, caplog
 
 def test_a_registration_that_fails_logs_its_failed_line(settings, caplog):
     caplog.set_level(logging.INFO, logger="pipeline")
-    refresh = {"order_lines": {"partitions": ["year=2026/month=11"], "partitions_removed": []}}  # never written
-    with pytest.raises(table_registry.CatalogError, match="no partition folders"):
+    spec = "year=2026/month=11/bucket=0"
+    refresh = {"order_lines": {"partitions": [spec], "partitions_removed": []}}  # never written
+    with pytest.raises(table_registry.CatalogError, match="no partition year=2026/month=11/bucket=0 in the lake"):
         register_step.register_run(settings, refresh, run_id="manual_run_2")
     (line,) = task_lines(caplog)
     assert (line["bfp_task"], line["status"], line["run_id"]) == ("register", "failed", "manual_run_2")

@@ -6,15 +6,18 @@ its URI alone."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pyarrow.dataset as ds
 import pytest
 import requests
 
 from datagen import purchases
+from jobs import lake_io
 from jobs import refresh as refresh_job
 from pipeline import settings as pipeline_settings
 from pipeline import spark_jobs
@@ -61,12 +64,16 @@ def refresh(tmp: Path, name: str, csv_path: Path, master: str, conf: str = "") -
 
 
 def tables(lake: Path) -> dict[str, list[tuple]]:
-    """Every table the refresh wrote (curated, marts, state), its rows sorted."""
+    """Every table the refresh wrote (curated, marts, state): the rows of its current versions, sorted."""
     found = {}
     for area in ("curated", "marts", "state"):
         for folder in sorted(p for p in (lake / area).iterdir() if p.is_dir()):
-            table = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
-            rows = [tuple(repr(v) for v in row.values()) for row in table.to_pylist()]
+            rows = []
+            for pointer in sorted(folder.rglob(lake_io.CURRENT)):
+                spec = dict(part.split("=", 1) for part in pointer.parent.relative_to(folder).parts)
+                version = Path(urlparse(json.loads(pointer.read_text())["location"]).path)
+                for row in ds.dataset(version, format="parquet").to_table().to_pylist():
+                    rows.append(tuple(repr(v) for v in {**row, **spec}.values()))
             found[f"{area}.{folder.name}"] = sorted(rows)
     return found
 

@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from datagen import figures, purchases_file
-from jobs import build_marts, build_order_lines, import_purchases
+from jobs import build_marts, build_order_lines, import_purchases, lake_io
 from tests.spark.conftest import assert_frames_equal
 from transforms import marts, order_lines
 from transforms.calendar import with_period_flags
@@ -247,18 +247,20 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
     as_of = ["--as-of", "2023-01-01"]  # every season of the file complete
     assert build_marts.run(spark, build_marts.parse_args(["--lake", lake, *as_of]))["status"] == "success"
 
-    summary = {int(r.year): r for r in spark.read.parquet(f"{lake}/marts/black_friday_summary").collect()}
+    summary = {
+        int(r.year): r for r in lake_io.read_current_table(spark, f"{lake}/marts/black_friday_summary").collect()
+    }
     con = duckdb.connect()
     purchases_file.check_purchases(con, demo_purchases_csv, tmp_path / "q")
     by_year = {f.year: f for f in figures.seasonality_figures(con, D(2023, 1, 1)) if f.year}
     assert sorted(summary) == sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
-    daily = spark.read.parquet(f"{lake}/marts/daily_sales").toPandas()
+    daily = lake_io.read_current_table(spark, f"{lake}/marts/daily_sales").toPandas()
     for year, measured in by_year.items():
         row = summary[int(year)]
         # Two engines, one file: the seed-week share and the peak agree exactly.
         assert row.seed_week_november_share == pytest.approx(measured.seed_week_share, rel=1e-9)
         # every share and surge recomputed from its parts in the daily mart, at full precision
-        days = daily[daily.year.astype(int) == int(year)]  # partition values are read back as text
+        days = daily[daily.year.astype(int) == int(year)]
         november = days[days.month.astype(int) == 11]
         window = november[november.is_black_friday_window]
         assert row.window_november_revenue == window.revenue.sum()
@@ -276,11 +278,12 @@ def test_demo_data_summary_matches_the_generator_figures(spark, demo_purchases_c
         assert row.status == "complete"
         assert (row.peak_day, row.peak_day_orders) == (measured.peak_day, measured.peak_orders)
         assert row.window_daily_order_surge > 0.3  # the calibrated surge shows in the Thu..Mon window too
-    daily_total = spark.read.parquet(f"{lake}/marts/daily_sales").agg(F.sum("orders")).first()[0]
+    daily_total = lake_io.read_current_table(spark, f"{lake}/marts/daily_sales").agg(F.sum("orders")).first()[0]
     assert daily_total == 90_000
     # the yearly marts (summed from the per-month customer cells) hold every order too
     for table in ("state_sales", "category_sales"):
-        assert spark.read.parquet(f"{lake}/marts/{table}").agg(F.sum("orders")).first()[0] == 90_000, table
+        total = lake_io.read_current_table(spark, f"{lake}/marts/{table}").agg(F.sum("orders")).first()[0]
+        assert total == 90_000, table
 
 
 def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark, tmp_path):
@@ -298,14 +301,17 @@ def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark,
     moved = ts(2026, 2, 4, 9)  # order 1 moves from January to February: January is left empty
     write_window(lake, "20260204T1000", [order(1, feb, moved)], [line(1, moved, quantity=2)])
     lines = build_order_lines.build(spark, lake.as_uri(), windows=["20260204T1000"])
-    assert (lines["partitions"], lines["partitions_removed"]) == (["year=2026/month=2"], ["year=2026/month=1"])
+    assert (lines["partitions"], lines["partitions_removed"]) == (
+        ["year=2026/month=2/bucket=0"],
+        ["year=2026/month=1/bucket=0"],
+    )
     merged = build_marts.build(spark, lake.as_uri(), [(2026, 1), (2026, 2)], D(2026, 3, 1))
     assert merged["partitions"]["marts.daily_sales"] == ["year=2026/month=2"]
     assert merged["partitions_removed"]["marts.daily_sales"] == ["year=2026/month=1"]
-    assert not (lake / "marts" / "daily_sales" / "year=2026" / "month=1").exists()
+    assert not (lake / "marts" / "daily_sales" / "year=2026" / "month=1" / lake_io.CURRENT).exists()
 
     def yearly(table):
-        return sorted(spark.read.parquet(f"{lake.as_uri()}/marts/{table}").collect(), key=repr)
+        return sorted(lake_io.read_current_table(spark, f"{lake.as_uri()}/marts/{table}").collect(), key=repr)
 
     incremental = {table: yearly(table) for table in ("state_sales", "category_sales", "olap_cube")}
     build_marts.build(spark, lake.as_uri(), None, D(2026, 3, 1))

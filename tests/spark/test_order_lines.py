@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs import build_order_lines
+from jobs import build_order_lines, lake_io
 from pipeline import raw_tables
 from tests.spark.raw_windows import line, order, ts, write_window
 from transforms import order_lines, purchases, raw_schemas
@@ -83,10 +84,11 @@ def test_historical_rows_get_stable_ids_and_duplicates_stay_distinct(spark):
     )
 
 
-def partition_files(root: Path) -> dict[str, list[tuple[str, int]]]:
+def partition_files(root: Path) -> dict[str, str]:
+    """Curated partition -> the folder of its current version (lake_io.VersionedTable's pointers)."""
     return {
-        str(folder.relative_to(root)): sorted((f.name, f.stat().st_mtime_ns) for f in folder.glob("*.parquet"))
-        for folder in sorted(root.glob("year=*/month=*"))
+        str(pointer.parent.relative_to(root)): json.loads(pointer.read_text())["location"]
+        for pointer in sorted(root.glob(f"year=*/month=*/bucket=*/{lake_io.CURRENT}"))
     }
 
 
@@ -109,16 +111,17 @@ def test_a_late_update_moves_an_order_between_months_and_leaves_other_partitions
     run_job(spark, lake, "--windows", "20260305T1200")
     curated = lake / "curated" / "order_lines"
     before = partition_files(curated)
-    assert sorted(before) == ["year=2026/month=1", "year=2026/month=2", "year=2026/month=3"]
+    assert sorted(before) == ["year=2026/month=1/bucket=0", "year=2026/month=2/bucket=0", "year=2026/month=3/bucket=0"]
 
     moved = ts(2026, 3, 6, 9)  # a correction: order 1 really belongs to February
     write_window(lake, "20260306T1000", [order(1, ts(2026, 2, 1, 0, 30), moved)], [line(1, moved, price="12.00")])
     run_job(spark, lake, "--windows", "20260306T1000")
 
     after = partition_files(curated)
-    assert "year=2026/month=1" not in after  # its only order left
-    assert after["year=2026/month=3"] == before["year=2026/month=3"]  # untouched: same files, same times
-    rows = spark.read.schema(order_lines.CURATED_SCHEMA).parquet(str(curated))
+    assert "year=2026/month=1/bucket=0" not in after  # its only order left
+    assert after["year=2026/month=3/bucket=0"] == before["year=2026/month=3/bucket=0"]  # untouched: same version
+    assert after["year=2026/month=2/bucket=0"] != before["year=2026/month=2/bucket=0"]  # a new version, not in place
+    rows = lake_io.read_current_table(spark, curated.as_uri())
     got = sorted((r.order_id, r.month, r.revenue) for r in rows.collect())
     assert got == [("o-1", 2, Decimal("12.00")), ("o-2", 2, Decimal("10.00")), ("o-3", 3, Decimal("10.00"))]
 
@@ -129,10 +132,10 @@ def test_rerunning_windows_gives_identical_rows(spark, tmp_path):
     write_window(lake, "20260401T0900", [order(5, v1, v1)], [line(5, v1)])
     write_window(lake, "20260401T1000", [order(5, v1, v2, "shipped")], [line(5, v2)])
     run_job(spark, lake, "--all-windows")
-    curated = str(lake / "curated" / "order_lines")
-    first = sorted(spark.read.schema(order_lines.CURATED_SCHEMA).parquet(curated).collect())
+    curated = (lake / "curated" / "order_lines").as_uri()
+    first = sorted(lake_io.read_current_table(spark, curated).collect())
     run_job(spark, lake, "--windows", "20260401T0900")  # an older window re-run cannot bring back version 1
-    assert sorted(spark.read.schema(order_lines.CURATED_SCHEMA).parquet(curated).collect()) == first
+    assert sorted(lake_io.read_current_table(spark, curated).collect()) == first
     assert [r.status for r in first] == ["shipped"]
 
 

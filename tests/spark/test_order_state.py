@@ -10,10 +10,11 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs import build_order_lines, refresh
+from jobs import build_order_lines, lake_io, refresh
 from pipeline import compaction
 from pipeline.lake import Lake
 from support import hadoop_fs_calls
@@ -21,7 +22,7 @@ from tests.spark.raw_windows import line, order, ts, write_window
 from transforms import order_lines
 
 BASE = ts(2026, 1, 31, 20)  # versions fall around a month end: an update may move an order's month
-ORDER_IDS = (1, 2, 3, 100_001)  # two state buckets
+ORDER_IDS = (1, 2, 3, order_lines.ORDERS_PER_BUCKET + 1)  # two buckets
 
 
 def label_of(moment: dt.datetime) -> str:
@@ -68,7 +69,7 @@ def expected_lines(windows: dict) -> list[tuple]:
 
 
 def curated_lines(spark, lake: Path) -> list[tuple]:
-    rows = spark.read.schema(order_lines.CURATED_SCHEMA).parquet(str(lake / "curated" / "order_lines")).collect()
+    rows = lake_io.read_current_table(spark, (lake / "curated" / "order_lines").as_uri()).collect()
     return sorted((r.order_id, r.line_no, r.month, r.revenue, r.source_ref) for r in rows)
 
 
@@ -113,7 +114,7 @@ def test_a_delete_removes_the_order_and_an_older_window_merged_again_cannot_brin
     merge(spark, tmp_path, "20260501T0900")
     assert [r[0] for r in curated_lines(spark, tmp_path)] == ["o-7"]
     summary = merge(spark, tmp_path, "20260501T1000")
-    assert summary["partitions_removed"] == ["year=2026/month=5"] and curated_lines(spark, tmp_path) == []
+    assert summary["partitions_removed"] == ["year=2026/month=5/bucket=0"] and curated_lines(spark, tmp_path) == []
     again = merge(spark, tmp_path, "20260501T0900")  # the tombstone in the state wins
     assert again["orders_changed"] == 0 and again["partitions"] == [] and curated_lines(spark, tmp_path) == []
 
@@ -210,3 +211,54 @@ def test_the_gate_finds_each_window_order_where_the_state_says_it_is(spark, tmp_
     shutil.rmtree(month)  # order 1 lost from curated: the state says it is live
     outcome = reconciled("20260701T0900", again)
     assert not outcome["success"] and outcome["failed"][0]["kwargs"]["column"] == "agrees"
+
+
+def test_a_run_rewrites_the_buckets_its_orders_are_in_not_their_month(spark, tmp_path):
+    moment = ts(2026, 8, 3, 9, 10)
+    big, small = order_lines.ORDERS_PER_BUCKET, 1  # two buckets of the same month
+    older = [order(big + i, moment, moment) for i in range(30)] + [order(small, moment, moment)]
+    write_window(tmp_path, "20260803T1000", older, [line(o["id"], moment) for o in older])
+    merge(spark, tmp_path, "20260803T1000")
+    curated = tmp_path / "curated" / "order_lines" / "year=2026" / "month=8"
+    before = {p.parent.name: p.read_text() for p in curated.glob(f"bucket=*/{lake_io.CURRENT}")}
+    late = ts(2026, 8, 3, 10, 20)
+    write_window(tmp_path, "20260803T1100", [order(small, moment, late, "shipped")], [line(small, late)])
+
+    summary = merge(spark, tmp_path, "20260803T1100")
+
+    assert summary["partitions"] == ["year=2026/month=8/bucket=0"] and summary["rows_out"] == 1  # not 31
+    after = {p.parent.name: p.read_text() for p in curated.glob(f"bucket=*/{lake_io.CURRENT}")}
+    assert after["bucket=1"] == before["bucket=1"]  # the other bucket of the month: untouched
+    assert after["bucket=0"] != before["bucket=0"]
+
+
+def test_a_refresh_killed_while_switching_is_finished_by_its_re_run_with_a_rebuilds_rows(spark, tmp_path, monkeypatch):
+    first, late = ts(2026, 9, 1, 9, 10), ts(2026, 9, 1, 10, 20)
+    write_window(tmp_path, "20260901T1000", [order(i, first, first) for i in (1, 2)], [line(i, first) for i in (1, 2)])
+    merge(spark, tmp_path, "20260901T1000")
+    write_window(tmp_path, "20260901T1100", [order(1, first, late, "shipped"), order(3, late, late)],
+                 [line(1, late, quantity=3), line(3, late)])  # fmt: skip
+    args = ["--lake", tmp_path.as_uri(), "--windows", "20260901T1100", "--as-of", "2026-09-02"]
+    args += ["--summary-uri", (tmp_path / "summary.json").as_uri()]
+    switched = []
+    real_switch = lake_io.VersionedTable.switch
+
+    def killed_before_the_state(self):  # the job dies once curated and the marts are switched, before the state
+        if self.uri.endswith("state/orders"):
+            raise KeyboardInterrupt
+        real_switch(self)
+        switched.append(self.uri.rsplit("/", 2)[-2:])
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lake_io.VersionedTable, "switch", killed_before_the_state)
+        with pytest.raises(KeyboardInterrupt):
+            refresh.run(spark, refresh.parse_args(args))
+    assert ["curated", "order_lines"] in switched
+
+    assert refresh.run(spark, refresh.parse_args(args))["status"] == "success"  # the retry
+
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tmp_path / "raw", rebuilt / "raw")
+    build_order_lines.build(spark, rebuilt.as_uri(), all_windows=True)
+    assert curated_lines(spark, tmp_path) == curated_lines(spark, rebuilt)
+    assert [r[3] for r in curated_lines(spark, tmp_path) if r[0] == "o-1"] == [Decimal("30.00")]

@@ -56,7 +56,11 @@ def curated_lines(spark, as_of: dt.date, with_today: bool):
 
 def analysts_view(spark, tmp_path, as_of: dt.date, with_today: bool) -> queries.Analyst:
     lake = (tmp_path / "lake").as_uri()
-    lake_io.write_partitioned(curated_lines(spark, as_of, with_today), f"{lake}/curated/order_lines", ["year", "month"])
+    curated = lake_io.VersionedTable(
+        spark, f"{lake}/curated/order_lines", order_lines.PARTITION_COLUMNS, None, lake_io.new_stamp("test")
+    )
+    curated.write(curated_lines(spark, as_of, with_today))
+    curated.switch()
     build_marts.run(spark, build_marts.parse_args(["--lake", lake, "--as-of", as_of.isoformat()]))
     ddl = ROOT / "sql" / "athena"
     registry = table_registry.LocalCatalog(

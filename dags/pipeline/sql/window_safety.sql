@@ -5,6 +5,8 @@
 --     transaction start, so such a transaction may yet commit rows stamped inside the window (whether or
 --     not it has written anything so far), and
 --   * no prepared (two-phase) transaction is pending in this database.
+-- and the role can see other roles' transaction starts at all (superuser or pg_read_all_stats): for any other
+-- role pg_stat_activity shows NULL there, the open-transaction check would pass blind.
 -- Parameters: %(window_end)s, %(lag_seconds)s.
 SELECT now() AS snapshot_time,
        pg_current_snapshot()::text AS snapshot,
@@ -17,4 +19,7 @@ SELECT now() AS snapshot_time,
            AND pid <> pg_backend_pid()
            AND backend_type = 'client backend'
            AND xact_start < %(window_end)s::timestamptz) AS open_transactions,
-       (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) AS prepared_transactions;
+       (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) AS prepared_transactions,
+       current_user AS extract_role,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+         OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all_transactions;
