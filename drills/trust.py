@@ -40,9 +40,9 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pyarrow.parquet as pq
-from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from datagen import purchases
 from datagen.simulate import Simulator
@@ -420,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         with psycopg2.connect(services.database_url) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE ROLE {EXTRACT_LOGIN} LOGIN IN ROLE pipeline_extract")
         conn.close()
-        env = pipeline_env(STATE / "airflow", free_port(), make_conninfo(services.database_url, user=EXTRACT_LOGIN))
+        extract_url = make_url(services.database_url).set(username=EXTRACT_LOGIN).render_as_string(hide_password=False)
+        env = pipeline_env(STATE / "airflow", free_port(), services.database_url)  # Airflow's metadata: the owner's
+        env |= {"DATABASE_URL": extract_url}  # the pipeline reads the shop as its own login
         env |= {"BFP_WINDOW_MINUTES": str(int(WINDOW.total_seconds() // 60)), "BFP_COMPACT_AFTER_HOURS": "48"}
         orders = Orders(services.database_url)
         orders.start()

@@ -1,4 +1,4 @@
-"""What both DAG files share: task defaults, the published Asset, and a file-safe run id."""
+"""What the DAG files share: task defaults, the lake writers' pool, the published Asset, the window schedule."""
 
 from __future__ import annotations
 
