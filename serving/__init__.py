@@ -38,6 +38,9 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     app.config.update(
         BFP=config,
         SECRET_KEY=config.secret_key,
+        # earlier keys still verify (sessions, page cursors) while every new signature uses SECRET_KEY: a key is
+        # rotated by moving it here for the sessions' lifetime, nobody logged out
+        SECRET_KEY_FALLBACKS=list(config.secret_key_fallbacks),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
@@ -84,7 +87,9 @@ def create_app(config: ServingConfig | None = None) -> Flask:
     def record_request(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         if "started" in g:
-            metrics.request_seconds(endpoint, request.method).observe(time.perf_counter() - g.started)
+            metrics.request_seconds(endpoint, metrics.method_label(request.method)).observe(
+                time.perf_counter() - g.started
+            )
         metrics.responses(endpoint, response.status_code).inc()
         if config.https or request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS

@@ -185,8 +185,14 @@ class Cache:
         self.client = redis_client(config.cache_redis_url, config, "cache")
         # The hot entries also live in the process, for as long as Redis pushes their invalidations.
         self.near = NearCache(
-            config.cache_redis_url, config.near_cache_items, config.near_cache_seconds, config.redis_timeout_seconds
+            config.cache_redis_url,
+            config.near_cache_items,
+            config.near_cache_seconds,
+            config.redis_timeout_seconds,
+            config.near_cache_stale_seconds,
         )
+        self._loading: dict[str, threading.Event] = {}  # key -> set when its one load in this process is done
+        self._loading_lock = threading.Lock()
 
     def get_or_load(self, kind: str, key: str, ttl: int, loader: Callable[[], Any]) -> Any:
         """The cached value of `key`, else `loader()` stored for `ttl` seconds (None for a shorter time)."""
@@ -198,7 +204,7 @@ class Cache:
             raw, near = self._read(key)
         except redis.RedisError:
             metrics.cache_lookups(kind, "error").inc()
-            return dumps(loader())
+            return self._load_once(kind, key, loader)
         if raw is not None:
             metrics.cache_lookups(kind, "near_hit" if near else "hit").inc()
             return raw
@@ -211,8 +217,9 @@ class Cache:
                 if raw is not None:
                     return raw
         except redis.RedisError:
-            return dumps(loader())
+            return self._load_once(kind, key, loader)
         try:
+            metrics.CACHE_LOADS.labels(kind).inc()
             value = loader()
         except BaseException:
             # a raising loader (a 404, a shed request) releases the lock too: the waiters see it gone and load
@@ -229,6 +236,37 @@ class Cache:
             self._release(lock_key)
         return raw
 
+    def _load_once(self, kind: str, key: str, loader: Callable[[], Any]) -> bytes:
+        """Redis cannot be asked: one thread of this process loads `key` from the database, the others wait for
+        its answer (a bounded wait, then they load themselves), and the answer is kept near for the outage's
+        bound (NearCache.keep_during_outage): a cache-role outage costs the database one read per key per
+        process, not one per request."""
+        kept = self.near.get(key)
+        if kept is not None:
+            metrics.cache_lookups(kind, "near_stale").inc()
+            return kept
+        with self._loading_lock:
+            done = self._loading.get(key)
+            loads = done is None
+            if loads:
+                done = self._loading[key] = threading.Event()
+        if not loads:
+            done.wait(WAIT_FOR_LOADER_SECONDS)
+            kept = self.near.get(key)
+            if kept is not None:
+                metrics.cache_lookups(kind, "near_stale").inc()
+                return kept
+        try:
+            metrics.CACHE_LOADS.labels(kind).inc()
+            raw = dumps(loader())
+            self.near.keep_during_outage(key, raw)
+            return raw
+        finally:
+            if loads:
+                with self._loading_lock:
+                    self._loading.pop(key, None)
+                done.set()
+
     def _release(self, lock_key: str) -> None:
         try:
             self.client.delete(lock_key)
@@ -238,7 +276,7 @@ class Cache:
     def get_many(self, kind: str, keys: list[str]) -> list[bytes | None]:
         """The cached values of `keys` (None where missing, or all None when Redis is down): near copies, the
         rest in one round trip."""
-        values = [self.near.get(key) for key in keys]
+        values = [self.near.get(key) for key in keys]  # near copies, stale ones for a bounded time in an outage
         far = [key for key, value in zip(keys, values, strict=True) if value is None]
         metrics.cache_lookups(kind, "near_hit").inc(len(keys) - len(far))
         if not far:

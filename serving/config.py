@@ -22,6 +22,7 @@ class ServingConfig:
     database_url: str
     redis_url: str  # the state role: carts and rate-limit counters (noeviction, persisted)
     admin_token: str | None  # the admin endpoint is disabled without one
+    secret_key_fallbacks: tuple[str, ...] = ()  # earlier keys that still verify (rotation without logging out)
     cache_redis_url: str = "redis://127.0.0.1:56380/0"  # the cache role: entries it may evict (allkeys-lru)
     db_pool_size: int = 8  # connections per process: gunicorn gthread threads share them
     db_pool_wait_seconds: float = 0.5  # then 503 + Retry-After instead of queueing forever
@@ -32,6 +33,9 @@ class ServingConfig:
     # off behind a transaction pooler (PgBouncer 1.18 in transaction mode, RDS Proxy): a statement prepared on
     # one server connection does not exist on the next transaction's
     db_prepared_statements: bool = True
+    # a blackholed endpoint (a failover's old address) fails a connection attempt in seconds, not after the
+    # kernel's two minutes; keepalives find a connection whose peer vanished without a word
+    db_connect_timeout_seconds: int = 3
     statement_timeout_ms: int = 2000
     search_timeout_ms: int = 1500
     redis_timeout_seconds: float = 0.25
@@ -40,6 +44,8 @@ class ServingConfig:
     cart_ttl_seconds: int = 86400
     near_cache_items: int = 20000  # per process; 0 = every read goes to Redis
     near_cache_seconds: float = 60.0  # upper bound on a near copy's age, beside Redis's pushed invalidations
+    near_cache_stale_seconds: float = 10.0  # how long near copies serve once the cache role is lost (bounded staleness)
+    db_checkout_reserved: int = 2  # connections of the pool reads may not take: checkouts keep them
     page_size: int = 24
     checkout_rate_limit: str = "20 per minute"  # per shopper; `limits` notation
     new_shopper_rate_limit: str = "20 per minute;200 per hour"  # new shopper identities per client address
@@ -49,7 +55,17 @@ class ServingConfig:
     https: bool = False  # served over HTTPS (behind the ALB): Secure __Host- session cookie and HSTS
     api_docs: bool = True  # Swagger UI (served from the package, on the internal listener); off in production
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (the ALB: 1); 0 = the peer
+    load_balancer: str | None = None  # what fronts the pods (e.g. "alb"): then trusted_proxies is required
     lock_timeout_ms: int = 1000  # a checkout waiting on a hot product's row gives up (503) instead of queueing
+    default_purchase_limit: int = 10  # units per customer, household and network of a product nobody limited...
+    scarce_stock: int = 200  # ...once its stock is at or below this (0 for the limit: none)
+
+    @property
+    def limit_policy(self):
+        """The checkout's limit of a product nobody limited (serving.checkout.service.LimitPolicy)."""
+        from serving.checkout.service import LimitPolicy
+
+        return LimitPolicy(self.default_purchase_limit, self.scarce_stock)
 
     @property
     def state_redis_url(self) -> str:
@@ -74,14 +90,26 @@ class ServingConfig:
                     f"BFP_TARGET={env['BFP_TARGET']} needs {', '.join(missing)} (the local defaults point at "
                     "127.0.0.1); set them in the pod's Secret (docs/deploy.md)"
                 )
+        load_balancer = env.get("BFP_LOAD_BALANCER") or None
+        trusted_proxies = _number(env, "BFP_TRUSTED_PROXIES", int, 0, allow_zero=True)
+        if load_balancer and not trusted_proxies and env.get("BFP_TARGET", "local") != "local":
+            raise ConfigError(
+                f"BFP_LOAD_BALANCER={load_balancer} is declared but BFP_TRUSTED_PROXIES is 0: every shopper would "
+                "have the balancer's address and share its limits; set BFP_TRUSTED_PROXIES=1 (one ALB) "
+                "(docs/deploy.md)"
+            )
         admin_token = env.get("BFP_ADMIN_TOKEN") or None
         if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_LENGTH:
             raise ConfigError(
                 f"BFP_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} characters (it was {len(admin_token)}), "
                 'e.g. python -c "import secrets; print(secrets.token_hex(32))"; leave it unset to turn admin off'
             )
+        fallbacks = tuple(key for key in (env.get("BFP_SECRET_KEY_FALLBACKS") or "").split(",") if key)
+        if any(len(key) < 16 for key in fallbacks):
+            raise ConfigError("BFP_SECRET_KEY_FALLBACKS: each earlier key (comma-separated) has at least 16 characters")
         return cls(
             secret_key=secret_key,
+            secret_key_fallbacks=fallbacks,
             database_url=env.get("DATABASE_URL", "postgresql://bfp@127.0.0.1:55432/bfp"),
             redis_url=env.get("REDIS_URL", "redis://127.0.0.1:56379/0"),
             admin_token=admin_token,
@@ -91,11 +119,14 @@ class ServingConfig:
             db_pool_max_waiting=_number(env, "BFP_DB_POOL_MAX_WAITING", int, 64),
             db_reconnect_seconds=_number(env, "BFP_DB_RECONNECT_SECONDS", float, 1.0),
             db_prepared_statements=_switch(env, "BFP_DB_PREPARED_STATEMENTS", True),
+            db_connect_timeout_seconds=_number(env, "BFP_DB_CONNECT_TIMEOUT_SECONDS", int, 3),
             statement_timeout_ms=_number(env, "BFP_STATEMENT_TIMEOUT_MS", int, 2000),
             search_timeout_ms=_number(env, "BFP_SEARCH_TIMEOUT_MS", int, 1500),
             redis_timeout_seconds=_number(env, "BFP_REDIS_TIMEOUT_SECONDS", float, 0.25),
             near_cache_items=_number(env, "BFP_NEAR_CACHE_ITEMS", int, 20000, allow_zero=True),
             near_cache_seconds=_number(env, "BFP_NEAR_CACHE_SECONDS", float, 60.0),
+            near_cache_stale_seconds=_number(env, "BFP_NEAR_CACHE_STALE_SECONDS", float, 10.0, allow_zero=True),
+            db_checkout_reserved=_number(env, "BFP_DB_CHECKOUT_RESERVED", int, 2, allow_zero=True),
             checkout_rate_limit=_rate(env, "BFP_CHECKOUT_RATE_LIMIT", "20 per minute"),
             new_shopper_rate_limit=_rate(env, "BFP_NEW_SHOPPER_RATE_LIMIT", "20 per minute;200 per hour"),
             search_rate_limit=_rate(env, "BFP_SEARCH_RATE_LIMIT", "30 per minute"),
@@ -103,8 +134,11 @@ class ServingConfig:
             internal_port=_bind_port(env, "BFP_INTERNAL_BIND"),
             https=_switch(env, "BFP_HTTPS", False),
             api_docs=_switch(env, "BFP_API_DOCS", True),
-            trusted_proxies=_number(env, "BFP_TRUSTED_PROXIES", int, 0, allow_zero=True),
+            trusted_proxies=trusted_proxies,
+            load_balancer=load_balancer,
             lock_timeout_ms=_number(env, "BFP_LOCK_TIMEOUT_MS", int, 1000),
+            default_purchase_limit=_number(env, "BFP_DEFAULT_PURCHASE_LIMIT", int, 10, allow_zero=True),
+            scarce_stock=_number(env, "BFP_SCARCE_STOCK", int, 200, allow_zero=True),
         )
 
 

@@ -13,7 +13,9 @@ from serving.errors import BadRequest
 
 
 def _serializer(scope: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"bfp-cursor:{scope}")
+    # itsdangerous signs with the last key and verifies with any: earlier keys (SECRET_KEY_FALLBACKS) still read
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.config["SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt=f"bfp-cursor:{scope}")
 
 
 def encode_cursor(scope: str, direction: str, key: Any, row_id: int) -> str:

@@ -47,6 +47,10 @@ class Database:
         self.config = config
         self._pool: ConnectionPool | None = None
         self._pid: int | None = None
+        # Reads (pages, searches, a cache-role outage's loads) may hold all but `db_checkout_reserved` connections
+        # at once: whatever reads do, a checkout finds a connection.
+        readers = max(1, config.db_pool_size - config.db_checkout_reserved)
+        self._readers = threading.BoundedSemaphore(readers)
 
     def pool(self) -> ConnectionPool:
         if self._pool is None or self._pid != os.getpid():
@@ -64,18 +68,7 @@ class Database:
                         # request a 503 until then. Given up after this long, a replacement frees its place and
                         # the next request that finds no connection opens one at once.
                         reconnect_timeout=self.config.db_reconnect_seconds,
-                        kwargs={
-                            "autocommit": True,  # reads need no transaction; checkout opens its own
-                            # None: never prepare (behind a transaction pooler); 5 is psycopg's default
-                            "prepare_threshold": 5 if self.config.db_prepared_statements else None,
-                            "row_factory": dict_row,
-                            "options": (
-                                f"-c statement_timeout={self.config.statement_timeout_ms}"
-                                # a request waiting on a row lock (a doorbuster's checkouts queue on its row)
-                                # gives its pooled connection back instead of holding it: 503 + Retry-After
-                                f" -c lock_timeout={self.config.lock_timeout_ms}"
-                            ),
-                        },
+                        kwargs=self.connection_kwargs(),
                         # no `check=`: a connection is checked in `connection()` (below), which goes
                         # on to the next one at once when a check fails
                         open=True,
@@ -84,9 +77,50 @@ class Database:
                     self._pid = os.getpid()
         return self._pool
 
+    def connection_kwargs(self) -> dict:
+        """What every pooled connection is opened with."""
+        return {
+            "autocommit": True,  # reads need no transaction; checkout opens its own
+            # None: never prepare (behind a transaction pooler); 5 is psycopg's default
+            "prepare_threshold": 5 if self.config.db_prepared_statements else None,
+            "row_factory": dict_row,
+            "options": (
+                f"-c statement_timeout={self.config.statement_timeout_ms}"
+                # a request waiting on a row lock (a doorbuster's checkouts queue on its row) gives its pooled
+                # connection back instead of holding it: 503 + Retry-After
+                f" -c lock_timeout={self.config.lock_timeout_ms}"
+            ),
+            # a blackholed endpoint fails an attempt in seconds (libpq's default waits for the kernel, ~2 min, and
+            # the pool's replacements stall that long); keepalives find a peer that vanished without a word
+            "connect_timeout": self.config.db_connect_timeout_seconds,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+
     @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection, or ServiceUnavailable (503, Retry-After: 1) when none frees up in time."""
+    def connection(self, checkout: bool = False) -> Iterator[psycopg.Connection]:
+        """A pooled connection, or ServiceUnavailable (503, Retry-After: 1) when none frees up in time. Only a
+        `checkout` may take the connections reserved for checkouts."""
+        if checkout:
+            with self._connection() as conn:
+                yield conn
+            return
+        if not self._readers.acquire(timeout=self.config.db_pool_wait_seconds):
+            metrics.POOL_EXHAUSTED.inc()
+            raise ServiceUnavailable(
+                "the database is busy with reads; retry in a second (checkouts keep their connections)",
+                code="database_busy",
+            )
+        try:
+            with self._connection() as conn:
+                yield conn
+        finally:
+            self._readers.release()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
         pool = self.pool()
         try:
             with metrics.POOL_WAIT.time():

@@ -25,7 +25,9 @@ threads = int(os.environ.get("BFP_THREADS", "8"))
 backlog = int(os.environ.get("BFP_BACKLOG", "2048"))
 timeout = 30
 graceful_timeout = 10
-keepalive = 5
+# Longer than the ALB's idle timeout (60 s): the balancer closes an idle connection first. A server that closed it
+# first (gunicorn's default 5 s) races the balancer's next request on it: a stray 502 at peak.
+keepalive = int(os.environ.get("BFP_KEEPALIVE_SECONDS", "75"))
 accesslog = os.environ.get("BFP_ACCESS_LOG", "-")
 # One JSON object per request (gunicorn escapes the quoted values); `L` is the request time in seconds.
 access_log_format = json.dumps(

@@ -25,6 +25,11 @@ REQUEST_SECONDS = Histogram(
 RESPONSES = Counter("storefront_responses_total", "Responses by endpoint and status", ["endpoint", "status"])
 CACHE = Counter("storefront_cache_requests_total", "Cache lookups by kind and result", ["kind", "result"])
 CHECKOUTS = Counter("storefront_checkouts_total", "Checkout attempts by outcome", ["outcome"])
+CACHE_LOADS = Counter(
+    "storefront_cache_loads_total",
+    "Cache misses loaded from the database (one per key per process in an outage)",
+    ["kind"],
+)
 POOL_WAIT = Histogram(
     "storefront_db_pool_wait_seconds",
     "Time spent waiting for a pooled database connection",
@@ -35,6 +40,15 @@ POOL_DEAD_CONNECTIONS = Counter(
     "storefront_db_pool_dead_connections_total",
     "Pooled connections found ended by the server (a restart, a failover) before a request used them",
 )
+
+
+# The methods a label may name: any other (a client may send any 3-20 letter token) is "other", so a client cannot
+# make new series (each one a file per worker in multiprocess mode, on the pod's memory-backed /tmp).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 # The labelled children of the per-request metrics, looked up once: `labels()` validates and locks on every
@@ -55,6 +69,11 @@ def cache_lookups(kind: str, result: str):
 
 
 RATE_LIMITED = Counter("storefront_rate_limited_total", "Requests answered 429, by limit", ["limit"])
+RATE_LIMIT_DEGRADED = Counter(
+    "storefront_rate_limit_degraded_total",
+    "Limit checks the state Redis could not count: new identities refused, the others counted per worker",
+    ["limit"],
+)
 SEARCH_SHED = Counter(
     "storefront_search_shed_total", "Searches answered 503: the search connections of the process were busy"
 )

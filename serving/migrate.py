@@ -41,8 +41,13 @@ def migration_files(sql_dir: Path) -> list[Path]:
     return files
 
 
-def apply_migrations(database_url: str, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
-    """Applies every migration not yet applied, each in its own transaction; returns the new versions."""
+def apply_migrations(
+    database_url: str, sql_dir: Path = DEFAULT_SQL_DIR, lock_timeout_ms: int | None = None
+) -> list[str]:
+    """Applies every migration not yet applied, each in its own transaction with a lock timeout; returns the new
+    versions."""
+    if lock_timeout_ms is None:
+        lock_timeout_ms = int(os.environ.get("BFP_MIGRATION_LOCK_TIMEOUT_MS", "5000"))
     applied_now: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as conn:  # closing also releases the advisory lock
         # Concurrent runners (several pods starting) wait here instead of racing on DDL.
@@ -61,10 +66,19 @@ def apply_migrations(database_url: str, sql_dir: Path = DEFAULT_SQL_DIR) -> list
                 continue
             try:
                 with conn.transaction():
+                    # a migration waiting for a lock behind long transactions would queue every query on the
+                    # table behind itself: it gives up instead, and is run again at a quieter moment
+                    conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
                     conn.execute(text)  # no parameters: the file's statements run as one script
                     conn.execute(
                         "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
                     )
+            except psycopg.errors.LockNotAvailable as exc:
+                raise MigrationError(
+                    f"{path}: waited more than {lock_timeout_ms} ms for a lock (a long transaction holds the table);"
+                    " nothing was changed: run the migration again when traffic is lower, or raise"
+                    " BFP_MIGRATION_LOCK_TIMEOUT_MS"
+                ) from exc
             except psycopg.Error as exc:
                 raise MigrationError(f"{path}: {exc}".strip()) from exc
             applied_now.append(version)

@@ -6,10 +6,14 @@ those keys in Redis (a checkout's stock update, an admin change, an expiry, a FL
 key's name to every worker, which drops its copy. That works from Redis 6 over RESP2, so on the local Redis
 7.0 and ElastiCache 7.1 (redis-py's own client-side cache needs RESP3 and refuses servers older than 7.4).
 
-Safety rules: entries are served and stored only while the listener is subscribed; when its connection is
-lost (or answers no heartbeat) every entry is dropped, and it starts again empty after reconnecting. A read
-that raced an invalidation is not stored (the epoch check in `put`). The writer's own process drops its copies
-at once (`evict`), so a change is visible to its own next request without waiting for the push.
+Safety rules: entries are stored only while the listener is subscribed; when its connection is lost (or answers
+no heartbeat) the entries it held are served for at most `stale_seconds` more (a cache-role outage, an
+ElastiCache failover, must not land every read on PostgreSQL at once: a near copy at most that stale beats a
+database under a stampede), then dropped; what the database answers meanwhile is kept the same bounded time
+(`keep_during_outage`), so each key is loaded once per process per bound. It starts again empty after
+reconnecting. A read that raced an invalidation is not stored (the epoch check in `put`). The writer's own
+process drops its copies at once (`evict`), so a change is visible to its own next request without waiting for
+the push.
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ def is_tracked(key: str) -> bool:
 class NearCache:
     """Entries by key, bounded in number and age; `epoch` counts invalidations (see `put`)."""
 
-    def __init__(self, redis_url: str, items: int, seconds: float, timeout_seconds: float):
+    def __init__(self, redis_url: str, items: int, seconds: float, timeout_seconds: float, stale_seconds: float = 10.0):
         self.enabled = items > 0
         self._entries: cachetools.TTLCache = cachetools.TTLCache(maxsize=max(items, 1), ttl=seconds)
+        self.stale_seconds = stale_seconds
+        self._lost_at: float | None = None  # when the listener was lost (stale copies served until + stale_seconds)
+        self._outage: cachetools.TTLCache = cachetools.TTLCache(maxsize=max(items, 1), ttl=max(stale_seconds, 0.001))
         self._lock = threading.Lock()
         self._epoch = 0
         self._live = False  # True while the listener is subscribed
@@ -55,12 +62,25 @@ class NearCache:
         return self._epoch
 
     def get(self, key: str) -> bytes | None:
-        """The near copy of `key`, or None (not held, or the listener is not subscribed)."""
-        if not self._live:
-            self._start_listener()
+        """The near copy of `key`, or None (not held, or held too long since the listener was lost)."""
+        if self._live:
+            with self._lock:
+                return self._entries.get(key)
+        self._start_listener()
+        if not self.enabled:
             return None
         with self._lock:
-            return self._entries.get(key)
+            if self._lost_at is not None and time.monotonic() - self._lost_at > self.stale_seconds:
+                self._entries.clear()  # the bound is spent: what was held may be changed by now
+                self._lost_at = None
+            return self._entries.get(key) or self._outage.get(key)
+
+    def keep_during_outage(self, key: str, value: bytes) -> None:
+        """What the database answered while the listener is lost, kept for stale_seconds at most: one load per key
+        per process per bound, not one per request."""
+        if self.enabled and not self._live and is_tracked(key):
+            with self._lock:
+                self._outage[key] = value
 
     def put(self, key: str, value: bytes, epoch: int) -> None:
         """Keeps `value` read from Redis, unless an invalidation arrived since `epoch` was taken before the read
@@ -81,6 +101,7 @@ class NearCache:
         with self._lock:
             self._epoch += 1
             self._entries.clear()
+            self._outage.clear()
 
     def _start_listener(self) -> None:
         """Started on first use, so in the worker process (gunicorn forks after importing the config)."""
@@ -117,8 +138,11 @@ class NearCache:
                 self.evict(key.decode() for key in keys)
 
     def _lost(self) -> None:
-        self._live = False
-        self.clear()
+        with self._lock:
+            self._epoch += 1  # a read in flight is not stored
+            if self._live:
+                self._lost_at = time.monotonic()  # the held copies serve stale_seconds more, then go
+            self._live = False
 
 
 def _listen(near_ref: weakref.ref) -> None:
@@ -130,6 +154,7 @@ def _listen(near_ref: weakref.ref) -> None:
         try:
             connection = near._subscribe()
             near.clear()  # whatever was read before tracking began is unknown to it
+            near._lost_at = None
             near._live = True
             if was_lost:
                 log.warning("near cache: invalidations subscribed again; serving near copies again")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from serving.checkout.service import place_order
 from serving.errors import Conflict
 from serving.identity import current_shopper
-from serving.ratelimit import check_checkout_rate
+from serving.ratelimit import check_checkout_rate, client_network
 from serving.schemas import ErrorSchema, IdempotencyHeaderSchema, OrderSchema, ShippingSchema
 
 blp = Blueprint("checkout_api", __name__, url_prefix="/api/v1", description="Checkout")
@@ -27,5 +28,6 @@ def checkout(headers, shipping):
     check_checkout_rate(customer_id)
     if customer_id is None:
         raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
-    result = place_order(customer_id, shipping, headers["idempotency_key"])
+    config = current_app.config["BFP"]
+    result = place_order(customer_id, shipping, headers["idempotency_key"], client_network(), config.limit_policy)
     return result.order, 201, {"Idempotent-Replayed": "true" if result.replayed else "false"}

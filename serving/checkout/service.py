@@ -2,15 +2,25 @@
 
 Prices and stock come from the database (rows locked in id order), stock is decremented by a conditional
 update, and the idempotency key is written with the order, so a retried request replays the same order.
+
+Purchase limits hold against a patient bot: a limited product's units are counted per customer, per household
+(serving.checkout.addresses) and per network (the client's IPv4 /24 or IPv6 /64: identities and spellings are
+cheap, networks are not), a network buying what one customer may. A product nobody limited gets the default
+limit once it is scarce (stock at or below BFP_SCARCE_STOCK): while plentiful it sells without counting, and
+when little is left no one client takes the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+import psycopg
 
 from serving import metrics
 from serving.cache import cache, jsonable
@@ -18,13 +28,27 @@ from serving.cart import store as cart_store
 from serving.catalog.queries import product_key
 from serving.checkout.addresses import address_key
 from serving.db import database
-from serving.errors import Conflict, Unprocessable
+from serving.errors import Conflict, ServiceUnavailable, Unprocessable
 from serving.orders.queries import order_detail
 from serving.sql_files import statements
 
 SQL = statements("checkout.sql")
 SHIPPING_FEE = Decimal("0.00")  # free shipping in the Black Friday season
 LINE_COLUMNS = ("line_no", "product_id", "asin", "title", "category_code", "unit_price", "quantity")
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The connection was lost at the order's COMMIT: made or not, the client cannot know; the same key tells."""
+
+    code = "order_outcome_unknown"
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    """The limit of a product nobody limited, once scarce (0: none)."""
+
+    default_limit: int = 10
+    scarce_stock: int = 200
 
 
 @dataclass(frozen=True)
@@ -39,11 +63,13 @@ def request_hash(shipping: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(shipping, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str) -> CheckoutResult:
+def place_order(
+    customer_id: int, shipping: dict[str, str], idempotency_key: str, network: str, policy: LimitPolicy
+) -> CheckoutResult:
     """Makes the order from the cart, or replays the order this key already made."""
     cart = cart_store.quantities(customer_id)
-    with database().connection() as conn:
-        result = order_transaction(conn, customer_id, cart, shipping, idempotency_key)
+    with database().connection(checkout=True) as conn:  # the connections reads may not take
+        result = order_transaction(conn, customer_id, cart, shipping, idempotency_key, network, policy)
     if not result.replayed:
         ids = sorted(result.new_stock)
         cache().lower_stock([product_key(pid) for pid in ids], [result.new_stock[pid] for pid in ids])
@@ -53,43 +79,89 @@ def place_order(customer_id: int, shipping: dict[str, str], idempotency_key: str
 
 
 def order_transaction(
-    conn, customer_id: int, cart: dict[int, int], shipping: dict[str, str], idempotency_key: str
+    conn,
+    customer_id: int,
+    cart: dict[int, int],
+    shipping: dict[str, str],
+    idempotency_key: str,
+    network: str = "unknown",
+    policy: LimitPolicy = LimitPolicy(),
 ) -> CheckoutResult:
     """The checkout's one transaction on `conn` (an autocommit connection with dict rows): the storefront runs
-    it on a pooled connection, `make bench-serve` straight on its own connections as the checkout floor."""
+    it on a pooled connection, `make bench-serve` straight on its own connections as the checkout floor.
+    `network`: the client's network (serving.ratelimit.client_network)."""
     fingerprint = request_hash(shipping)
-    with conn.transaction():
-        conn.execute(SQL["lock_shopper"], {"customer_id": customer_id})
-        replayed = _replay(conn, customer_id, idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        if not cart:
-            metrics.CHECKOUTS.labels("empty_cart").inc()
-            raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
-        ids = sorted(cart)
-        products = _lock_products_in_stock(conn, ids, cart)
-        limited = [pid for pid in ids if products[pid]["per_customer"] is not None]
-        if limited:
-            holders = purchase_holders(customer_id, shipping)
-            _check_purchase_limits(conn, limited, cart, products, holders)
-        new_stock = _decrement_stock(conn, ids, cart)
-        if limited:
-            quantities = [cart[pid] for pid in limited]
-            conn.execute(SQL["count_limited_purchases"], {"ids": limited, "quantities": quantities, **holders})
-        lines = _order_lines(ids, cart, products)
-        totals = _totals(lines)
-        header = conn.execute(
-            SQL["insert_order"],
-            {
-                "customer_id": customer_id,
-                **totals,
-                **shipping,
-                **{f"{column}_list": [line[column] for line in lines] for column in LINE_COLUMNS},
-                "key": idempotency_key,
-                "request_hash": fingerprint,
-            },
-        ).fetchone()
-    metrics.CHECKOUTS.labels("created").inc()
+    with _transaction(conn, idempotency_key):
+        result = _order_statements(conn, customer_id, cart, shipping, idempotency_key, network, policy, fingerprint)
+    if not result.replayed:
+        metrics.CHECKOUTS.labels("created").inc()
+    return result
+
+
+@contextlib.contextmanager
+def _transaction(conn, idempotency_key: str) -> Iterator[None]:
+    """conn.transaction(), in which a connection lost at the COMMIT is OutcomeUnknown: the order may have been made
+    (its acknowledgement was lost), so the answer must not say "nothing changed". The same key retried replays
+    it or makes it, once."""
+    body_done = False
+    try:
+        with conn.transaction():
+            yield
+            body_done = True
+    except psycopg.OperationalError as exc:
+        if not body_done:
+            raise
+        metrics.CHECKOUTS.labels("outcome_unknown").inc()
+        raise OutcomeUnknown(
+            "the database went away while your order was being saved: it may or may not have been made. Retry"
+            " with the same Idempotency-Key (an order is made at most once per key), or look at your orders",
+            code="order_outcome_unknown",
+            details={"idempotency_key": idempotency_key},
+        ) from exc
+
+
+def _order_statements(
+    conn,
+    customer_id: int,
+    cart: dict[int, int],
+    shipping: dict[str, str],
+    idempotency_key: str,
+    network: str,
+    policy: LimitPolicy,
+    fingerprint: str,
+) -> CheckoutResult:
+    """The statements of the order transaction (its caller commits)."""
+    conn.execute(SQL["lock_shopper"], {"customer_id": customer_id})
+    replayed = _replay(conn, customer_id, idempotency_key, fingerprint)
+    if replayed is not None:
+        return replayed
+    if not cart:
+        metrics.CHECKOUTS.labels("empty_cart").inc()
+        raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
+    ids = sorted(cart)
+    products = _lock_products_in_stock(conn, ids, cart)
+    limits = {pid: limit for pid in ids if (limit := _limits_of(products[pid], policy))}
+    limited = sorted(limits)
+    if limited:
+        holders = purchase_holders(customer_id, shipping, network)
+        _check_purchase_limits(conn, limits, cart, products, holders)
+    new_stock = _decrement_stock(conn, ids, cart)
+    if limited:
+        quantities = [cart[pid] for pid in limited]
+        conn.execute(SQL["count_limited_purchases"], {"ids": limited, "quantities": quantities, **holders})
+    lines = _order_lines(ids, cart, products)
+    totals = _totals(lines)
+    header = conn.execute(
+        SQL["insert_order"],
+        {
+            "customer_id": customer_id,
+            **totals,
+            **shipping,
+            **{f"{column}_list": [line[column] for line in lines] for column in LINE_COLUMNS},
+            "key": idempotency_key,
+            "request_hash": fingerprint,
+        },
+    ).fetchone()
     order = {**header, **totals, "shipping": shipping, "lines": lines}
     return CheckoutResult(jsonable(order), replayed=False, new_stock=new_stock)
 
@@ -108,31 +180,52 @@ def _replay(conn, customer_id: int, idempotency_key: str, fingerprint: str) -> C
             code="idempotency_key_reused",
             details={"idempotency_key": idempotency_key, "order_id": previous["order_id"]},
         )
+    order = order_detail(conn, customer_id, previous["order_id"])
+    if order is None:  # the order this key made was removed since (soft-deleted): nothing to replay
+        metrics.CHECKOUTS.labels("key_order_removed").inc()
+        raise Conflict(
+            "the order this Idempotency-Key made was removed; use a new key to order again",
+            code="idempotency_key_order_removed",
+            details={"idempotency_key": idempotency_key, "order_id": previous["order_id"]},
+        )
     metrics.CHECKOUTS.labels("replayed").inc()
-    return CheckoutResult(order_detail(conn, customer_id, previous["order_id"]), replayed=True)
+    return CheckoutResult(order, replayed=True)
 
 
-def purchase_holders(customer_id: int, shipping: dict[str, str]) -> dict[str, str]:
-    """Who a purchase limit counts against: this customer, and this shipping address (normalised)."""
-    return {"customer_holder": f"customer:{customer_id}", "address_holder": f"address:{address_key(shipping)}"}
+def purchase_holders(customer_id: int, shipping: dict[str, str], network: str) -> dict[str, str]:
+    """Who a purchase limit counts against: this customer, this household and this network."""
+    return {
+        "customer_holder": f"customer:{customer_id}",
+        "address_holder": f"address:{address_key(shipping)}",
+        "network_holder": f"network:{network}",
+    }
+
+
+def _limits_of(product: dict, policy: LimitPolicy) -> dict[str, int] | None:
+    """A product's limit per customer, address and network: its own (a network may buy what one customer may), or
+    the default once it is scarce; None when it sells without counting."""
+    if product["per_customer"] is not None:
+        per_customer = product["per_customer"]
+        return {"customer": per_customer, "address": product["per_address"], "network": per_customer}
+    if policy.default_limit and product["stock"] <= policy.scarce_stock:
+        return dict.fromkeys(("customer", "address", "network"), policy.default_limit)
+    return None
 
 
 def _check_purchase_limits(
-    conn, limited: list[int], cart: dict[int, int], products: dict[int, dict], holders: dict[str, str]
+    conn, limits: dict[int, dict[str, int]], cart: dict[int, int], products: dict[int, dict], holders: dict[str, str]
 ) -> None:
-    """A 409 naming every line over its product's limit per customer or per shipping address (the products
-    are locked: the counts read here cannot change before this order adds to them)."""
+    """A 409 naming every line over its product's limit per customer, household or network (the products are
+    locked: the counts read here cannot change before this order adds to them)."""
     bought = {
         (row["product_id"], row["holder"]): row["quantity"]
-        for row in conn.execute(SQL["bought_before"], {"ids": limited, **holders})
+        for row in conn.execute(SQL["bought_before"], {"ids": sorted(limits), **holders})
     }
     over = []
-    for pid in limited:
+    for pid in sorted(limits):
         product = products[pid]
-        for per, limit, holder in (
-            ("customer", product["per_customer"], holders["customer_holder"]),
-            ("address", product["per_address"], holders["address_holder"]),
-        ):
+        for per in ("customer", "address", "network"):
+            limit, holder = limits[pid][per], holders[f"{per}_holder"]
             before = bought.get((pid, holder), 0)
             if before + cart[pid] > limit:
                 over.append(

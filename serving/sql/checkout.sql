@@ -20,19 +20,19 @@ ORDER BY p.id
 FOR UPDATE OF p;
 
 -- name: bought_before
--- The units of the limited products this customer and this address bought before. A statement of its own,
--- run once the products are locked: it reads the counts committed by the checkouts that held the lock
+-- The units of the limited products this customer, this address and this network bought before. A statement of
+-- its own, run once the products are locked: it reads the counts committed by the checkouts that held the lock
 -- before (a join in the locking statement would keep the values from before its lock wait).
 SELECT product_id, holder, quantity
 FROM purchase_tallies
-WHERE product_id = ANY(%(ids)s) AND holder IN (%(customer_holder)s, %(address_holder)s);
+WHERE product_id = ANY(%(ids)s) AND holder IN (%(customer_holder)s, %(address_holder)s, %(network_holder)s);
 
 -- name: count_limited_purchases
--- Adds this order's units of its limited products to the customer's and the address's tallies.
+-- Adds this order's units of its limited products to the customer's, the address's and the network's tallies.
 INSERT INTO purchase_tallies (product_id, holder, quantity)
 SELECT line.id, holder.name, line.quantity
 FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
-CROSS JOIN unnest(ARRAY[%(customer_holder)s, %(address_holder)s]::text[]) AS holder (name)
+CROSS JOIN unnest(ARRAY[%(customer_holder)s, %(address_holder)s, %(network_holder)s]::text[]) AS holder (name)
 ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quantity + EXCLUDED.quantity;
 
 -- name: decrement_stock
@@ -65,3 +65,7 @@ WITH new_order AS (
   SELECT %(customer_id)s, %(key)s, %(request_hash)s, new_order.id FROM new_order
 )
 SELECT id, status, created_at FROM new_order;
+
+-- name: newest_order
+-- The shopper's newest order (the checkout form's key changes with it: serving/checkout/pages.py).
+SELECT max(id) AS id FROM orders WHERE customer_id = %(customer_id)s;

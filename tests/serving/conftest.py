@@ -56,6 +56,21 @@ def app(config):
 
 
 @pytest.fixture
+def make_app(config):
+    """Apps built from the test's config with some settings replaced; closed after the test."""
+    apps = []
+
+    def build(**changes):
+        app = create_app(replace(config, **changes))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["bfp_database"].close()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -7,49 +7,36 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import psycopg
 import pytest
 import redis
 from psycopg.conninfo import make_conninfo
 
-from serving import create_app
 from serving.config import ConfigError, ServingConfig
 from tests.serving.conftest import ADMIN_TOKEN, SHIPPING, product_in_stock, wait_until
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture
-def make_app(config):
-    """Apps built from the test's config with some settings replaced; closed after the test."""
-    apps = []
-
-    def build(**changes):
-        app = create_app(replace(config, **changes))
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        app.extensions["bfp_database"].close()
-
-
 def checkout(client, key: str, shipping: dict = SHIPPING):
     return client.post("/api/v1/checkout", json=shipping, headers={"Idempotency-Key": key})
 
 
-def buy(app, product_id: int, quantity: int, shipping: dict, key: str) -> int:
-    """A new session (a new client: no cookie) puts the product in its cart and checks out; the status."""
+def buy(app, product_id: int, quantity: int, shipping: dict, key: str, client_ip: str | None = None) -> int:
+    """A new session (a new client: no cookie) puts the product in its cart and checks out; the status.
+    `client_ip`: the address the trusted proxy saw (an app built with trusted_proxies=1)."""
     client = app.test_client()
-    added = client.post("/api/v1/cart/items", json={"product_id": product_id, "quantity": quantity})
+    headers = {"X-Forwarded-For": client_ip} if client_ip else {}
+    added = client.post("/api/v1/cart/items", json={"product_id": product_id, "quantity": quantity}, headers=headers)
     if added.status_code != 200:
         return added.status_code
-    return checkout(client, key, shipping).status_code
+    return client.post("/api/v1/checkout", json=shipping, headers={"Idempotency-Key": key, **headers}).status_code
 
 
-def test_a_doorbuster_limit_holds_per_customer_and_per_address_across_sessions_and_spellings(client, app, sql):
+def test_a_doorbuster_limit_holds_per_customer_and_per_address_across_sessions_and_spellings(make_app, sql):
+    app = make_app(trusted_proxies=1)
+    client = app.test_client()
     product = product_in_stock(sql)
     limit = client.put(
         f"/api/v1/admin/products/{product['id']}/purchase-limit",
@@ -69,20 +56,15 @@ def test_a_doorbuster_limit_holds_per_customer_and_per_address_across_sessions_a
     over = checkout(shopper, "second", {**SHIPPING, "address": "9 Other Road"})  # another address: still 2 per customer
     assert over.status_code == 409
     assert over.get_json()["code"] == "purchase_limit"
+    title = over.get_json()["details"]["items"][0]["title"]
     assert over.get_json()["details"]["items"] == [
-        {
-            "product_id": product["id"],
-            "title": over.get_json()["details"]["items"][0]["title"],
-            "limit_per": "customer",
-            "limit": 2,
-            "already_bought": 2,
-            "requested": 1,
-        }
+        {"product_id": product["id"], "title": title, "limit_per": per, "limit": 2, "already_bought": 2, "requested": 1}
+        for per in ("customer", "network")  # the same client: its network may buy what one customer may
     ]
-    # a script minting sessions, spelling the one address differently each time
+    # a script minting sessions, spelling the one address differently each time, from networks of its own
     spellings = ["1 MAIN STREET", "1 main st.", " 1  Main   St #", "1 Main Street"]
     statuses = [
-        buy(app, product["id"], 1, {**SHIPPING, "address": spelled, "zip": "73301-0001"}, f"s{i}")
+        buy(app, product["id"], 1, {**SHIPPING, "address": spelled, "zip": "73301-0001"}, f"s{i}", f"198.51.{i}.9")
         for i, spelled in enumerate(spellings)
     ]
     assert statuses == [201, 409, 409, 409]  # 2 + 1 = the address's 3, then refused
@@ -96,15 +78,18 @@ def test_a_doorbuster_limit_holds_per_customer_and_per_address_across_sessions_a
     assert audit == [("set_purchase_limit", product["id"], "3")]
 
 
-def test_concurrent_sessions_racing_for_a_limited_product_never_pass_its_address_limit(app, client, sql):
+def test_concurrent_sessions_racing_for_a_limited_product_never_pass_its_address_limit(make_app, sql):
+    app = make_app(trusted_proxies=1)
     product = product_in_stock(sql)
-    client.put(
+    app.test_client().put(
         f"/api/v1/admin/products/{product['id']}/purchase-limit",
         json={"per_customer": 1, "per_address": 2},
         headers=ADMIN,
     )
-    with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda i: buy(app, product["id"], 1, SHIPPING, f"race-{i}"), range(16)))
+    with ThreadPoolExecutor(8) as pool:  # each from a network of its own: the household is what is shared
+        statuses = list(
+            pool.map(lambda i: buy(app, product["id"], 1, SHIPPING, f"race-{i}", f"198.51.{i}.1"), range(16))
+        )
     assert sorted(statuses) == [201, 201] + [409] * 14
     tally = sql.execute(
         "SELECT quantity FROM purchase_tallies WHERE product_id = %s AND holder LIKE 'address:%%'", (product["id"],)
@@ -313,7 +298,8 @@ def test_carts_live_on_a_redis_that_never_evicts_and_a_cache_key_flood_evicts_on
 
 def test_the_storefront_runs_as_a_data_only_role_that_cannot_change_the_schema(make_app, sql, oltp_url):
     """Migrations run as the schema's owner; the storefront's login is a member of storefront_app: it sells
-    (cart, checkout, admin change) but cannot drop, alter, truncate or create a table, or rewrite history."""
+    (cart, checkout, admin change) but cannot drop, alter, truncate or create a table, or rewrite history or the
+    admin audit."""
     login = f"storefront_{uuid.uuid4().hex[:8]}"
     sql.execute(f"CREATE ROLE {login} LOGIN IN ROLE storefront_app")
     app_url = make_conninfo(oltp_url, user=login)
@@ -332,6 +318,8 @@ def test_the_storefront_runs_as_a_data_only_role_that_cannot_change_the_schema(m
                 "TRUNCATE order_items",
                 "CREATE TABLE mine (id int)",
                 "DELETE FROM schema_migrations",
+                "UPDATE admin_audit SET actor = 'someone else'",  # the audit is append-only for the app
+                "DELETE FROM admin_audit",
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     conn.execute(statement)

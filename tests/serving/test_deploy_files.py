@@ -5,6 +5,7 @@ and booted with the image's command."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -72,7 +73,7 @@ def test_probes_and_metrics_are_on_the_internal_port_which_the_service_does_not_
     assert [port["targetPort"] for port in docs["Service"]["spec"]["ports"]] == ["http"]
 
 
-def test_a_network_policy_admits_shoppers_to_the_public_port_and_only_monitoring_to_the_internal_one():
+def test_a_network_policy_admits_only_the_load_balancer_to_the_public_port_and_monitoring_to_the_internal_one():
     docs = documents()
     ports = {port["name"]: port["containerPort"] for port in pod_spec()["containers"][0]["ports"]}
     policy = docs["NetworkPolicy"]["spec"]
@@ -80,7 +81,10 @@ def test_a_network_policy_admits_shoppers_to_the_public_port_and_only_monitoring
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     by_port = {port["port"]: rule.get("from") for rule in policy["ingress"] for port in rule["ports"]}
     assert set(by_port) == {ports["http"], ports["internal"]}
-    assert by_port[ports["http"]] is None  # from anywhere (the load balancer)
+    # the load balancer's subnets only: a policy without `from` would open the shop's port to every pod
+    shoppers = by_port[ports["http"]]
+    assert shoppers and all(set(peer) == {"ipBlock"} for peer in shoppers)
+    assert all(ipaddress.ip_network(peer["ipBlock"]["cidr"]).prefixlen >= 16 for peer in shoppers)
     assert by_port[ports["internal"]] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     ]
@@ -92,6 +96,7 @@ def test_the_pod_mounts_no_service_account_token_and_serves_https_settings():
     assert pod_spec()["automountServiceAccountToken"] is False
     env = container_env()
     assert (env["BFP_HTTPS"], env["BFP_TRUSTED_PROXIES"], env["BFP_API_DOCS"]) == ("on", "1", "off")
+    assert env["BFP_LOAD_BALANCER"] == "alb"  # declared: the storefront refuses to start without the proxy setting
 
 
 def test_a_roll_never_drops_requests():
