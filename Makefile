@@ -21,7 +21,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: system services-env drill-trust test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -114,6 +114,9 @@ drill-abuse: venv ## shoppers beside bots (hoarders, junk keys, worst searches) 
 
 drill-serve: venv ## fault drill: shoppers on production gunicorn while a worker dies, Postgres restarts, Redis stops/freezes
 	$(PY) -m drills.serve
+
+bench-hot-product: venv ## one doorbuster: checkouts with every buyer on one product against the same load over 100 products (own services)
+	$(PY) -m bench.record bench-hot-product -- $(PY) -m bench.hot_product
 
 bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K products into a scratch database
 	$(PY) -m bench.record bench-generate -- $(PY) -m bench.generate

@@ -6,6 +6,8 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 
+import psycopg
+
 from serving import create_app
 from tests.serving.conftest import SHIPPING, product_in_stock
 
@@ -123,3 +125,15 @@ def test_too_many_checkout_attempts_get_429_with_retry_after(config, sql):
     fill_cart(other_shopper, product_in_stock(sql)["id"])
     assert other_shopper.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "x"}).status_code == 201
     app.extensions["bfp_database"].close()
+
+
+def test_an_order_waiting_on_another_orders_lines_of_the_product_is_not_held_up(client, sql, oltp_url):
+    """Another order's lines of the product (their foreign key check holds KEY SHARE on its row until that order
+    commits) do not hold this checkout up: the row is locked last, in a mode they do not conflict with."""
+    product = product_in_stock(sql)
+    assert client.post("/api/v1/cart/items", json={"product_id": product["id"]}).status_code == 200
+    with psycopg.connect(oltp_url) as other_order:
+        other_order.execute("SELECT 1 FROM products WHERE id = %s FOR KEY SHARE", (product["id"],))
+        placed = client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "not-held"})
+        assert placed.status_code == 201  # before: a 503 after the lock timeout, every order queued on the row
+        other_order.rollback()
