@@ -156,13 +156,13 @@ class Trust:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.copytree(Path(self.lake.root) / "raw", scratch / "raw")
         rebuilt = subprocess.run(
-            [sys.executable, "-m", "drills.rebuild_rows", scratch.as_uri()],
+            [sys.executable, "-m", "drills.rebuild_rows", scratch.as_uri(), str(scratch / "rows.json")],
             capture_output=True, text=True, timeout=1800, check=False,
             env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'dags'}:{ROOT / 'spark'}"},
         )  # fmt: skip
         if rebuilt.returncode != 0:
             raise RuntimeError(f"the rebuild failed: {rebuilt.stderr[-2000:]}")
-        expected = json.loads(rebuilt.stdout.strip().splitlines()[-1])
+        expected = json.loads((scratch / "rows.json").read_text())
         with duckdb.connect(str(self.catalog), read_only=True) as conn:
             # the column list is this module's constant
             rows = conn.execute(f"SELECT {ROW_COLUMNS} FROM curated.order_lines WHERE source = 'oltp'").fetchall()  # noqa: S608

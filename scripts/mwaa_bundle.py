@@ -6,8 +6,9 @@ copies it to /usr/local/airflow/dags on every worker and puts that folder on sys
                             at run time (expectations/, sql/athena/) and the dashboard bf_report renders
                             (analytics/, sql/analytics/), where pipeline.settings and analytics.queries look
     OUT/requirements.txt    dags/requirements.txt with the `-c` line MWAA installs it with
+    OUT/startup.sh          scripts/mwaa_startup.sh: the environment's `bfp.*` options as the BFP_* settings
 
-Upload: `aws s3 sync OUT/dags s3://BUCKET/dags --delete && aws s3 cp OUT/requirements.txt s3://BUCKET/`.
+`cdk deploy` uploads all three (infra/bfp_infra/pipeline.py); MWAA is pinned to the versions it wrote.
 
 Usage: python scripts/mwaa_bundle.py [OUT_DIR]   (default .local/dist/mwaa)
 """
@@ -28,7 +29,7 @@ CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql", "sql/analytics": "*
 
 
 def bundle(out_dir: Path) -> Path:
-    """Writes OUT/dags and OUT/requirements.txt (replacing an earlier build); returns OUT/dags."""
+    """Writes OUT/dags, OUT/requirements.txt and OUT/startup.sh (replacing an earlier build); returns OUT/dags."""
     dags = out_dir / "dags"
     if dags.exists():
         shutil.rmtree(dags)
@@ -40,6 +41,7 @@ def bundle(out_dir: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
     (out_dir / "requirements.txt").write_text(mwaa_requirements())
+    shutil.copy2(ROOT / "scripts" / "mwaa_startup.sh", out_dir / "startup.sh")
     return dags
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
-from pipeline import progress, quality
+from pipeline import metrics, progress, quality
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.staging import versions_of_run
@@ -44,10 +44,19 @@ def dq_gate(
             "windows": windows,
             "error": str(exc).splitlines()[1:],
             "quarantined": quarantined,
+            "metrics": metrics.gate_verdict(settings, failed=True),
             "next_step": f"see {progress.RUNBOOK_QUARANTINE}: later runs hold until these windows are repaired",
         }
         line(failed, logging.ERROR)
         raise
     return line(
-        {"bfp_task": "dq_gate", "run_id": run_id, "windows": windows, **summary, "stamp": stamp, "staged": staged}
+        {
+            "bfp_task": "dq_gate",
+            "run_id": run_id,
+            "windows": windows,
+            **summary,
+            "stamp": stamp,
+            "staged": staged,
+            "metrics": metrics.gate_verdict(settings, failed=False),
+        }
     )

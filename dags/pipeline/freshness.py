@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from pipeline import alerts, audit, progress
+from pipeline import alerts, audit, metrics, progress
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.task_log import line
 from pipeline.watermark import label_end
 
-METRIC_NAMESPACE = "BFP/Pipeline"
 RUNBOOK_STALE = "docs/runbook.md#the-lake-is-stale-or-has-gaps"
 
 
@@ -108,12 +107,10 @@ def publication_metrics(settings: Settings, labels: list[str], now: dt.datetime 
         return None
     now = now or dt.datetime.now(dt.UTC)
     age = (now - max(label_end(label) for label in labels)).total_seconds()
-    data = [
-        {"MetricName": "WindowsPublished", "Value": len(labels), "Unit": "Count"},
-        {"MetricName": "PublishedWindowAgeSeconds", "Value": age, "Unit": "Seconds"},
-    ]
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-    client = AwsBaseHook(aws_conn_id=settings.aws_conn_id, client_type="cloudwatch").get_conn()
-    client.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
-    return {"namespace": METRIC_NAMESPACE, "metrics": {d["MetricName"]: d["Value"] for d in data}}
+    return metrics.put(
+        settings,
+        [
+            {"MetricName": "WindowsPublished", "Value": len(labels), "Unit": "Count"},
+            {"MetricName": "PublishedWindowAgeSeconds", "Value": age, "Unit": "Seconds"},
+        ],
+    )

@@ -17,10 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import psycopg2
 import pyarrow as pa
 
-from pipeline import alerts, audit, progress, quality, table_registry
+from pipeline import alerts, audit, progress, quality, source_db, table_registry
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.staging import registered_folders
@@ -40,7 +39,7 @@ def source_days(settings: Settings, days: list[dt.date], through: dt.datetime) -
     """PostgreSQL: day -> (orders, revenue) for the days' live orders changed before `through`, and the curated
     ids of the orders changed since (left out of the lake's side)."""
     bounds = {"first_day": min(days), "end_day": max(days) + dt.timedelta(days=1), "through": through}
-    conn = psycopg2.connect(settings.database_url, options="-c TimeZone=UTC", application_name="bfp-reconcile")
+    conn = source_db.connect(settings, "bfp-reconcile")
     try:
         conn.set_session(readonly=True)
         with conn.cursor() as cur:

@@ -55,6 +55,14 @@ class Settings:
     emr_application_id: str | None  # aws target: EMR Serverless application that runs the Spark jobs
     emr_execution_role_arn: str | None
     spark_code_uri: str | None  # aws target: s3:// folder holding jobs/refresh.py and bfp_spark.zip
+    database_iam_auth: bool = False  # connect as DATABASE_URL's user with an RDS IAM token (no password anywhere)
+
+
+def _switch(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "off").strip().lower()
+    if raw not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off, got {raw!r}")
+    return raw == "on"
 
 
 def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
@@ -102,7 +110,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("BFP_LAKE_URI is required on the aws target (s3://bucket/prefix)")
     database_url = env.get("DATABASE_URL", "postgresql://bfp@127.0.0.1:55432/bfp" if target == "local" else "")
     if not database_url:
-        raise SettingsError("DATABASE_URL is required on the aws target (or an Airflow connection, see README)")
+        raise SettingsError(
+            "DATABASE_URL is required on the aws target (the stack sets it as the MWAA option bfp.database_url)"
+        )
     sns_topic_arn = env.get("BFP_ALERTS_SNS_TOPIC_ARN") or None
     if target == "aws" and not sns_topic_arn:
         raise SettingsError("BFP_ALERTS_SNS_TOPIC_ARN is required on the aws target")
@@ -145,4 +155,5 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         emr_application_id=emr["BFP_EMR_APPLICATION_ID"],
         emr_execution_role_arn=emr["BFP_EMR_EXECUTION_ROLE_ARN"],
         spark_code_uri=emr["BFP_SPARK_CODE_URI"],
+        database_iam_auth=_switch(env, "BFP_DATABASE_IAM_AUTH"),
     )

@@ -17,11 +17,14 @@ import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import duckdb
 import sqlglot
 from sqlglot import expressions as exp
+
+if TYPE_CHECKING:  # the local catalog's engine; the table contract itself needs only sqlglot (infra/ reads it)
+    import duckdb
 
 ATHENA_BATCH = 100  # partitions per ALTER TABLE statement (Athena limits a statement's length)
 
@@ -43,6 +46,7 @@ class TableDef:
     partition_columns: tuple[tuple[str, str], ...]
     lake_path: str  # folder inside the lake, e.g. curated/order_lines
     ddl: str  # the CREATE EXTERNAL TABLE text with ${lake_uri} still in it
+    properties: tuple[tuple[str, str], ...] = ()  # TBLPROPERTIES, e.g. ('parquet.compression', 'ZSTD')
 
     @property
     def qualified(self) -> str:
@@ -98,6 +102,11 @@ def load_table_defs(ddl_dir: Path) -> dict[str, TableDef]:
                 partition_columns=_column_defs(partitioned) if partitioned else (),
                 lake_path=location.removeprefix("s3://lake/").rstrip("/"),
                 ddl=text,
+                properties=tuple(
+                    (prop.name, prop.args["value"].name)
+                    for prop in statement.find_all(exp.Property)
+                    if type(prop) is exp.Property  # TBLPROPERTIES entries; the others are typed subclasses
+                ),
             )
             tables[table.qualified] = table
     return tables
@@ -245,6 +254,8 @@ class LocalCatalog:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        import duckdb
+
         conn = duckdb.connect(self.path)
         conn.execute("CREATE SCHEMA IF NOT EXISTS _catalog")
         conn.execute(

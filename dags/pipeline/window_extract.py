@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline import progress, raw_tables
+from pipeline import progress, raw_tables, source_db
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.watermark import EPOCH, SnapshotFacts, Window, check_window_safe
@@ -105,9 +105,9 @@ def copy_page(cur, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
     return raw_tables.cast_timestamps(table, schema)
 
 
-def connect_snapshot(database_url: str):
+def connect_snapshot(settings: Settings):
     """A connection whose next transaction is REPEATABLE READ READ ONLY, with the session in UTC."""
-    conn = psycopg2.connect(database_url, options="-c TimeZone=UTC", application_name="bfp-extract")
+    conn = source_db.connect(settings, "bfp-extract")
     conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
     return conn
 
@@ -123,7 +123,7 @@ def extract_window(
     started = time.perf_counter()
     run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     lake = Lake.from_uri(settings.lake_uri)
-    conn = connect_snapshot(settings.database_url)
+    conn = connect_snapshot(settings)
     try:
         with conn.cursor() as cur:
             facts = check_window_safe(cur, window, settings.extract_lag)  # first statement: fixes the snapshot
