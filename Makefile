@@ -21,7 +21,7 @@ export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 
-.PHONY: system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: infra-venv synth test-infra deploy system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -67,7 +67,7 @@ report: venv ## render the interactive Black Friday dashboard (data/report/index
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes scanned), and the full pipeline on 1.8M purchases
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
-test: venv lint ## lint, then every test against real Postgres, Redis, DuckDB (what CI runs), in two processes
+test: venv lint test-infra ## lint, the AWS stacks' checks, then every test against real Postgres, Redis, DuckDB (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)
@@ -147,8 +147,28 @@ SPARK_SUBMIT = PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/spark-submit --mast
 spark-package: venv ## zip spark/transforms + spark/jobs for --py-files (the same archive goes to EMR)
 	@$(PY) scripts/package_spark.py $(SPARK_ZIP)
 
-mwaa-bundle: venv ## the MWAA upload in .local/dist/mwaa: dags/ (DAGs, suites, DDL, dashboard) and requirements.txt
+mwaa-bundle: venv ## the MWAA upload in .local/dist/mwaa: dags/ (DAGs, suites, DDL, dashboard), requirements.txt, startup.sh
 	@$(PY) scripts/mwaa_bundle.py .local/dist/mwaa
+
+# --- the aws target as code (infra/: a CDK app in its own venv) ---------------------------------------------------
+INFRA_PY := $(CURDIR)/.venv-infra/bin/python
+SIZE ?= seed
+# this machine's Node 20 is past its end of life: jsii (the CDK's runtime) warns on every start; deploy from Node 22+
+JSII_QUIET := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+infra-venv: system ## create .venv-infra from infra/requirements.txt (the CDK app, cfn-lint, checkov)
+	@scripts/bootstrap.sh infra
+
+synth: infra-venv mwaa-bundle spark-package ## synthesize the stacks of every size offline into infra/cdk.out/<size>/
+	cd infra && $(JSII_QUIET) $(INFRA_PY) -m bfp_infra.synth
+
+test-infra: infra-venv mwaa-bundle spark-package ## the stacks' tests: every size synthesized, assertions, cfn-lint, checkov
+	cd infra && $(JSII_QUIET) $(INFRA_PY) -m pytest -q
+
+deploy: infra-venv mwaa-bundle spark-package ## cdk deploy --all of SIZE=seed|10x|100x (needs AWS credentials, CERTIFICATE_ARN)
+	@[ -n "$(CERTIFICATE_ARN)" ] || { echo "deploy: set CERTIFICATE_ARN=arn:aws:acm:... (the shop's HTTPS certificate)"; exit 2; }
+	cd infra && npm ci --no-audit --no-fund && BFP_INFRA_PYTHON=$(INFRA_PY) npx cdk deploy --all -c size=$(SIZE) \
+		--parameters bfp-storefront:CertificateArn=$(CERTIFICATE_ARN)
 
 spark-import: spark-package ## Spark: demo purchases CSV -> raw/purchases/import=demo (bad lines quarantined)
 	$(SPARK_SUBMIT) spark/jobs/import_purchases.py --input $(DEMO_PURCHASES) --lake $(BFP_LAKE_URI) --import-id demo

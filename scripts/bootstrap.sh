@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Creates .venv with Python >= 3.11 and installs the pinned requirements, only when they changed.
+# `bootstrap.sh infra`: .venv-infra with infra/requirements.txt (the CDK app and its linters), a set of its own.
 # The system packages (python3-venv among them) come first, from `make system` (scripts/system_packages.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${BFP_VENV:-$ROOT/.venv}
+KIND=${1:-project}
+if [ "$KIND" = infra ]; then VENV=${BFP_INFRA_VENV:-$ROOT/.venv-infra}; else VENV=${BFP_VENV:-$ROOT/.venv}; fi
 STAMP=$VENV/.requirements.sha256
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -38,6 +40,16 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "ERROR: $python cannot create a virtual environment: run 'make system' (it installs python3-venv), or set PYTHON=..."
     exit 1
   fi
+fi
+
+if [ "$KIND" = infra ]; then
+  wanted=$(sha256sum "$ROOT/infra/requirements.txt" | cut -d' ' -f1)
+  if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
+    log "installing infra/requirements.txt into $VENV (the CDK app, cfn-lint, checkov)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/requirements.txt"
+    echo "$wanted" >"$STAMP"
+  fi
+  exit 0
 fi
 
 # Everything installs under MWAA 3.3.1's constraints (dags/constraints/), so the packages the DAG code touches are

@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from serving import metrics
+from serving.aws_auth import redis_connection
 from serving.config import ServingConfig
 from serving.near_cache import NearCache
 
@@ -159,8 +160,10 @@ def redis_client(url: str, config: ServingConfig, role: str) -> RequestScopedRed
     # One reconnect without backoff (a connection that died with a restarted server), no more (redis-py's
     # default retries 3 times with backoff, past a second); RequestScopedRedis fails the request's later calls
     # to the role at once, and the role's breaker the worker's other requests.
+    url, credentials = redis_connection(url, config.redis_iam_auth)
     client = RequestScopedRedis.from_url(
         url,
+        **credentials,
         socket_timeout=config.redis_timeout_seconds,
         socket_connect_timeout=config.redis_timeout_seconds,
         health_check_interval=30,
@@ -190,6 +193,7 @@ class Cache:
             config.near_cache_seconds,
             config.redis_timeout_seconds,
             config.near_cache_stale_seconds,
+            iam_auth=config.redis_iam_auth,
         )
         self._loading: dict[str, threading.Event] = {}  # key -> set when its one load in this process is done
         self._loading_lock = threading.Lock()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from limits import parse_many
 
+from serving import aws_auth
+
 REQUIRED_OUTSIDE_LOCAL = ("DATABASE_URL", "REDIS_URL", "BFP_CACHE_REDIS_URL")
 ADMIN_TOKEN_MIN_LENGTH = 32  # a bearer token guessed online must be out of reach: 32 hex = 128 bits
 
@@ -53,6 +55,8 @@ class ServingConfig:
     search_connections: int = 2  # pooled connections searches may hold at once per process; more wait, then 503
     internal_port: int | None = None  # the listener of /metrics, probes, admin and API docs; None = one listener
     https: bool = False  # served over HTTPS (behind the ALB): Secure __Host- session cookie and HSTS
+    database_iam_auth: bool = False  # AWS: each new connection's password is an RDS IAM token (serving.aws_auth)
+    redis_iam_auth: bool = False  # AWS: each new Redis connection authenticates with an ElastiCache IAM token
     api_docs: bool = True  # Swagger UI (served from the package, on the internal listener); off in production
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (the ALB: 1); 0 = the peer
     load_balancer: str | None = None  # what fronts the pods (e.g. "alb"): then trusted_proxies is required
@@ -76,6 +80,8 @@ class ServingConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServingConfig:
         """Builds the settings from BFP_* variables; fails with the variable's name when one is wrong."""
         env = os.environ if env is None else env
+        if any(env.get(f"{name}_SECRET_ARN") for name in aws_auth.SECRET_SETTINGS):
+            env = aws_auth.resolve_secrets(env)  # on AWS the two keys come from Secrets Manager
         secret_key = env.get("BFP_SECRET_KEY", "")
         if len(secret_key) < 16:
             raise ConfigError(
@@ -133,6 +139,8 @@ class ServingConfig:
             search_connections=_number(env, "BFP_SEARCH_CONNECTIONS", int, 2),
             internal_port=_bind_port(env, "BFP_INTERNAL_BIND"),
             https=_switch(env, "BFP_HTTPS", False),
+            database_iam_auth=_switch(env, "BFP_DATABASE_IAM_AUTH", False),
+            redis_iam_auth=_switch(env, "BFP_REDIS_IAM_AUTH", False),
             api_docs=_switch(env, "BFP_API_DOCS", True),
             trusted_proxies=trusted_proxies,
             load_balancer=load_balancer,

@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout, TooManyRequests
 
 from serving import metrics
+from serving.aws_auth import IamAuthConnection
 from serving.config import ServingConfig
 from serving.errors import ServiceUnavailable
 
@@ -69,6 +70,8 @@ class Database:
                         # the next request that finds no connection opens one at once.
                         reconnect_timeout=self.config.db_reconnect_seconds,
                         kwargs=self.connection_kwargs(),
+                        # AWS: a fresh IAM token as the password of every connection the pool opens
+                        connection_class=IamAuthConnection if self.config.database_iam_auth else psycopg.Connection,
                         # no `check=`: a connection is checked in `connection()` (below), which goes
                         # on to the next one at once when a check fails
                         open=True,

@@ -26,6 +26,8 @@ import weakref
 import cachetools
 import redis
 
+from serving.aws_auth import redis_connection
+
 log = logging.getLogger("serving.near_cache")
 INVALIDATION_CHANNEL = "__redis__:invalidate"
 # The keys the near cache may hold: everything else (carts, rate limits, locks) always goes to Redis.
@@ -41,7 +43,15 @@ def is_tracked(key: str) -> bool:
 class NearCache:
     """Entries by key, bounded in number and age; `epoch` counts invalidations (see `put`)."""
 
-    def __init__(self, redis_url: str, items: int, seconds: float, timeout_seconds: float, stale_seconds: float = 10.0):
+    def __init__(
+        self,
+        redis_url: str,
+        items: int,
+        seconds: float,
+        timeout_seconds: float,
+        stale_seconds: float = 10.0,
+        iam_auth: bool = False,
+    ):
         self.enabled = items > 0
         self._entries: cachetools.TTLCache = cachetools.TTLCache(maxsize=max(items, 1), ttl=seconds)
         self.stale_seconds = stale_seconds
@@ -52,6 +62,7 @@ class NearCache:
         self._live = False  # True while the listener is subscribed
         self._redis_url = redis_url
         self._timeout = timeout_seconds
+        self._iam_auth = iam_auth
         self._listener: threading.Thread | None = None
 
     @property
@@ -115,8 +126,9 @@ class NearCache:
                 self._listener.start()
 
     def _subscribe(self) -> redis.Connection:
+        url, credentials = redis_connection(self._redis_url, self._iam_auth)
         pool = redis.ConnectionPool.from_url(
-            self._redis_url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+            url, **credentials, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
         )
         connection = pool.make_connection()
         connection.connect()

@@ -79,17 +79,23 @@ def test_a_network_policy_admits_only_the_load_balancer_to_the_public_port_and_m
     policy = docs["NetworkPolicy"]["spec"]
     assert policy["podSelector"] == docs["Deployment"]["spec"]["selector"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
-    by_port = {port["port"]: rule.get("from") for rule in policy["ingress"] for port in rule["ports"]}
+    by_port: dict[int, list] = {}
+    for rule in policy["ingress"]:
+        assert rule.get("from"), "a rule without `from` would open its ports to every pod"
+        for port in rule["ports"]:
+            by_port.setdefault(port["port"], []).extend(rule["from"])
     assert set(by_port) == {ports["http"], ports["internal"]}
-    # the load balancer's subnets only: a policy without `from` would open the shop's port to every pod
+    # the load balancer's subnets only
     shoppers = by_port[ports["http"]]
     assert shoppers and all(set(peer) == {"ipBlock"} for peer in shoppers)
     assert all(ipaddress.ip_network(peer["ipBlock"]["cidr"]).prefixlen >= 16 for peer in shoppers)
-    assert by_port[ports["internal"]] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    ]
-    egress_ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
-    assert egress_ports == {53, 5432, 6379}
+    # the internal port: the monitoring namespace, and the same subnets for the load balancer's health check
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert sorted(map(str, by_port[ports["internal"]])) == sorted(map(str, [monitoring, *shoppers]))
+    egress = {port["port"]: rule.get("to") for rule in policy["egress"] for port in rule["ports"]}
+    assert set(egress) == {53, 5432, 6379, 443}
+    # HTTPS (the AWS APIs' interface endpoints) inside the VPC only, never the internet
+    assert [ipaddress.ip_network(peer["ipBlock"]["cidr"]).is_private for peer in egress[443]] == [True]
 
 
 def test_the_pod_mounts_no_service_account_token_and_serves_https_settings():
