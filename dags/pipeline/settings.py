@@ -51,7 +51,7 @@ class Settings:
     spark_jobs_dir: Path  # local target: where spark/jobs/refresh.py is
     spark_driver_memory: str
     spark_master: str  # local target: local[2], or a standalone cluster (make spark-cluster: spark://127.0.0.1:7077)
-    spark_conf: tuple[tuple[str, str], ...]  # local target: extra --conf key=value pairs (BFP_SPARK_CONF)
+    spark_conf: tuple[tuple[str, str], ...]  # extra --conf key=value pairs of the job, local or EMR (BFP_SPARK_CONF)
     emr_application_id: str | None  # aws target: EMR Serverless application that runs the Spark jobs
     emr_execution_role_arn: str | None
     spark_code_uri: str | None  # aws target: s3:// folder holding jobs/refresh.py and bfp_spark.zip

@@ -104,6 +104,7 @@ def start_or_resume_emr(settings: Settings, job_args: list[str], name: str, atte
             log.info("EMR Serverless job run %s (%s) already %s: resuming it", run["id"], name, run["state"])
             return EmrJobRun(run["id"], run["state"], resumed=True)
     code = settings.spark_code_uri.rstrip("/")
+    confs = [f"--conf {key}={value}" for key, value in settings.spark_conf]
     response = hook.conn.start_job_run(
         applicationId=settings.emr_application_id,
         clientToken=hashlib.sha256(f"{name}/{attempt}".encode()).hexdigest()[:64],
@@ -113,7 +114,9 @@ def start_or_resume_emr(settings: Settings, job_args: list[str], name: str, atte
             "sparkSubmit": {
                 "entryPoint": f"{code}/jobs/refresh.py",
                 "entryPointArguments": job_args,
-                "sparkSubmitParameters": f"--py-files {code}/bfp_spark.zip",
+                # BFP_SPARK_CONF too: the stack sets the job's shuffle sizing there (the plan's partition bound,
+                # and AQE sizing the partitions from the shuffle's bytes)
+                "sparkSubmitParameters": " ".join([f"--py-files {code}/bfp_spark.zip", *confs]),
             }
         },
     )

@@ -176,6 +176,8 @@ class PipelineStack(Stack):
         self._grant_airflow(lake, key, database)
         lake_uri = lake.lake_uri
         options = {
+            # the DAGs run once deployed: no manual unpause
+            "core.dags_are_paused_at_creation": "False",
             "bfp.target": "aws",
             "bfp.lake_uri": lake_uri,
             "bfp.emr_application_id": self.spark.attr_application_id,
@@ -191,6 +193,15 @@ class PipelineStack(Stack):
             "bfp.window_minutes": str(WINDOW_MINUTES),
             "bfp.freshness_windows": str(FRESHNESS_WINDOWS),
             "bfp.extract_lag_seconds": str(EXTRACT_LAG_SECONDS),
+            # the job's shuffles: the plan's partition bound, each sized by AQE from its bytes (128 MiB a partition)
+            "bfp.spark_conf": ",".join(
+                f"{key}={value}"
+                for key, value in {
+                    "spark.emr-serverless.driverEnv.BFP_SPARK_SHUFFLE_PARTITIONS": size.emr.shuffle_partitions,
+                    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+                    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "128m",
+                }.items()
+            ),
         }
         self.airflow = mwaa.CfnEnvironment(
             self,

@@ -46,6 +46,7 @@ class Emr:
     worker_memory_gb: int
     max_vcpu: int
     max_memory_gb: int
+    shuffle_partitions: int  # the job's bound; AQE sizes each shuffle from its bytes below it
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def emr(aws_endpoint, monkeypatch):
         "BFP_EMR_APPLICATION_ID": app_id,
         "BFP_EMR_EXECUTION_ROLE_ARN": ROLE,
         "BFP_SPARK_CODE_URI": "s3://bfp-code/bfp/",
+        "BFP_SPARK_CONF": "spark.emr-serverless.driverEnv.BFP_SPARK_SHUFFLE_PARTITIONS=64",
     }.items():
         monkeypatch.setenv(name, value)
     return types.SimpleNamespace(client=client, app_id=app_id)
@@ -83,7 +84,10 @@ def test_the_task_starts_the_job_run_and_defers_on_the_providers_trigger(emr):
     assert run["name"] == f"bfp-refresh-{SAFE_RUN_ID}-g2"
     driver = emr.client.get_job_run(applicationId=emr.app_id, jobRunId=run["id"])["jobRun"]["jobDriver"]
     assert driver["sparkSubmit"]["entryPoint"] == "s3://bfp-code/bfp/jobs/refresh.py"
-    assert driver["sparkSubmit"]["sparkSubmitParameters"] == "--py-files s3://bfp-code/bfp/bfp_spark.zip"
+    assert driver["sparkSubmit"]["sparkSubmitParameters"] == (
+        "--py-files s3://bfp-code/bfp/bfp_spark.zip"
+        " --conf spark.emr-serverless.driverEnv.BFP_SPARK_SHUFFLE_PARTITIONS=64"
+    )
     assert driver["sparkSubmit"]["entryPointArguments"] == [
         "--lake",
         "s3://bfp-lake/prod",
