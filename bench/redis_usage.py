@@ -69,3 +69,23 @@ def footprint(url: str) -> list[Footprint]:
                 sizes[kind].append(used)
     prints = [Footprint(kind, counts[kind], statistics.fmean(sizes[kind])) for kind in counts if sizes[kind]]
     return sorted(prints, key=lambda p: p.keys * p.mean_bytes, reverse=True)
+
+
+def cart_bytes(storefront_url: str, state_url: str, products: list[int], lines: tuple[int, ...] = (1, 2, 3)) -> dict:
+    """MEMORY USAGE of a cart holding each number of `lines`, filled through the storefront's API by a new shopper
+    (the carts left after a load test are mostly empty: they would understate a real one)."""
+    import requests
+
+    client = redis.Redis.from_url(state_url)
+    measured = {}
+    for count in lines:
+        before = set(client.scan_iter(match="cart:*", count=1_000))
+        with requests.Session() as shopper:
+            for product in products[:count]:
+                answer = shopper.post(
+                    f"{storefront_url}/api/v1/cart/items", json={"product_id": product, "quantity": 1}, timeout=10
+                )
+                answer.raise_for_status()
+        (key,) = set(client.scan_iter(match="cart:*", count=1_000)) - before
+        measured[count] = client.memory_usage(key, samples=0)
+    return measured

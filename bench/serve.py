@@ -29,11 +29,12 @@ from typing import NamedTuple
 import psycopg
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.checkout_floor import raw_checkouts, synchronous_commit
 from bench.cpu_split import cpu_split
 from bench.generate import recreate_database
-from bench.redis_usage import counting, footprint
+from bench.redis_usage import cart_bytes, counting, footprint
 from bench.shopper_mix import SHOPPER_WAIT_SECONDS
 from bench.staleness import worst_staleness
 from datagen import purchases
@@ -207,16 +208,42 @@ def wrk(url: str, seconds: int, connections: int = 64) -> dict[str, float]:
     return {"rps": rate, "p99_ms": p99_ms, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
+def _samples(url: str) -> list:
+    """Every sample the storefront's /metrics shows (summed over its workers), read by prometheus_client's parser."""
+    text = requests.get(url + "/metrics", timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
 def cache_counts(url: str) -> tuple[float, float]:
     """(hits, misses) of the product and category caches so far, summed over the workers."""
-    text = requests.get(url + "/metrics", timeout=10).text
     counts = {"hit": 0.0, "near_hit": 0.0, "miss": 0.0}
-    for _kind, result, value in re.findall(
-        r'storefront_cache_requests_total\{kind="([a-z_]+)",result="([a-z_]+)"\} ([\d.e+]+)', text
-    ):
-        if result in counts:
-            counts[result] += float(value)
+    for sample in _samples(url):
+        if sample.name == "storefront_cache_requests_total" and sample.labels.get("result") in counts:
+            counts[sample.labels["result"]] += sample.value
     return counts["hit"] + counts["near_hit"], counts["miss"]
+
+
+def connection_holds(url: str) -> dict[str, tuple[float, float]]:
+    """kind -> (seconds held in total, holds) of pooled PostgreSQL connections so far, summed over the workers."""
+    held = {kind: [0.0, 0.0] for kind in ("read", "checkout")}
+    for sample in _samples(url):
+        kind = sample.labels.get("kind")
+        if kind in held and sample.name == "storefront_db_connection_hold_seconds_sum":
+            held[kind][0] += sample.value
+        elif kind in held and sample.name == "storefront_db_connection_hold_seconds_count":
+            held[kind][1] += sample.value
+    return {kind: (total, count) for kind, (total, count) in held.items()}
+
+
+def holds_line(before: dict, after: dict, per: float, unit: str) -> str:
+    """Wall time per connection hold (a transaction, or one autocommit statement) and holds per `unit`."""
+    parts = []
+    for kind in ("read", "checkout"):
+        seconds = after[kind][0] - before[kind][0]
+        holds = after[kind][1] - before[kind][1]
+        if holds:
+            parts.append(f"{kind} {1000 * seconds / holds:.2f} ms x {holds / per:.3f} per {unit}")
+    return "PostgreSQL connection held (wall): " + ("; ".join(parts) or "none")
 
 
 def locust_command(url: str, users: int, seconds: int, user_class: str, *options: str) -> list[str]:
@@ -333,14 +360,19 @@ def main(argv: list[str] | None = None) -> int:
             results.append((users, result))
         log(f"locust: the mix without think time, {CAPACITY_USERS} users")
         roles = {"state": env["REDIS_URL"], "cache": env["BFP_CACHE_REDIS_URL"]}
+        held0 = connection_holds(internal_url)
         with cpu_split() as capacity_cpu, counting(roles) as redis_commands:
             capacity = locust(url, CAPACITY_USERS, args.seconds, "ShopperWithoutPause", env, out)
+        held1 = connection_holds(internal_url)
         redis_keys = {role: footprint(role_url) for role, role_url in roles.items()}
+        carts = cart_bytes(url, env["REDIS_URL"], hot)
         log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+            held2 = connection_holds(internal_url)
             with cpu_split() as checkout_cpu:
                 checkout = locust(url, CHECKOUT_USERS, args.seconds, "CheckoutShopper", env, out)
+            held3 = connection_holds(internal_url)
             orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0] - before
         log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
         floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
@@ -390,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     for role, prints in redis_keys.items():
         kinds = "; ".join(f"{p.kind} {p.keys:,} x {p.mean_bytes:,.0f} B" for p in prints) or "none"
         print(f"  Redis {role} keys after the runs (kind, keys x mean MEMORY USAGE): {kinds}")
+    filled = "; ".join(f"{n} lines {b:,} B" for n, b in carts.items())
+    print(f"  a cart filled through the API (MEMORY USAGE): {filled}")
+    print(f"  {holds_line(held0, held1, count, 'request')}")
     checkout_row = checkout["rows"].get("/api/v1/checkout", {})
     http_rate = orders / args.seconds
     print(
@@ -408,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  ratio storefront / floor  {http_rate / floor['orders_per_s']:>9.2f}   (goal >= 0.5)")
     print(f"  over HTTP: {cores_line(checkout_cpu)}; per order: {per_order_ms(checkout_cpu, http_rate)}")
+    print(f"  {holds_line(held2, held3, max(orders, 1), 'order')}")
     print(
         f"  floor:     {cores_line(floor['cores'])}; per order: {per_order_ms(floor['cores'], floor['orders_per_s'])}"
     )

@@ -94,7 +94,7 @@ class ServingConfig:
             if missing:
                 raise ConfigError(
                     f"BFP_TARGET={env['BFP_TARGET']} needs {', '.join(missing)} (the local defaults point at "
-                    "127.0.0.1); set them in the pod's Secret (docs/deploy.md)"
+                    "127.0.0.1); the stack sets them in the pod's environment (docs/deploy.md)"
                 )
         load_balancer = env.get("BFP_LOAD_BALANCER") or None
         trusted_proxies = _number(env, "BFP_TRUSTED_PROXIES", int, 0, allow_zero=True)

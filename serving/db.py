@@ -107,7 +107,7 @@ class Database:
         """A pooled connection, or ServiceUnavailable (503, Retry-After: 1) when none frees up in time. Only a
         `checkout` may take the connections reserved for checkouts."""
         if checkout:
-            with self._connection() as conn:
+            with self._connection("checkout") as conn:
                 yield conn
             return
         if not self._readers.acquire(timeout=self.config.db_pool_wait_seconds):
@@ -117,13 +117,13 @@ class Database:
                 code="database_busy",
             )
         try:
-            with self._connection() as conn:
+            with self._connection("read") as conn:
                 yield conn
         finally:
             self._readers.release()
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
+    def _connection(self, kind: str) -> Iterator[psycopg.Connection]:
         pool = self.pool()
         try:
             with metrics.POOL_WAIT.time():
@@ -131,9 +131,11 @@ class Database:
         except (PoolTimeout, TooManyRequests) as exc:
             metrics.POOL_EXHAUSTED.inc()
             raise ServiceUnavailable("the database is busy; retry in a second", code="database_busy") from exc
+        held_from = time.perf_counter()
         try:
             yield conn  # an OperationalError escaping here is answered 503 (serving.errors)
         finally:
+            metrics.POOL_HOLD.labels(kind).observe(time.perf_counter() - held_from)
             pool.putconn(conn)  # the pool rolls back anything a failed request left open, or drops a dead one
 
     def _live_connection(self, pool: ConnectionPool) -> psycopg.Connection:

@@ -35,6 +35,14 @@ POOL_WAIT = Histogram(
     "Time spent waiting for a pooled database connection",
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+# Little's law for RDS Proxy: busy server connections = transactions per second x this wall time (the capacity
+# plan reads it from `make bench-serve`)
+POOL_HOLD = Histogram(
+    "storefront_db_connection_hold_seconds",
+    "Wall time a request holds a pooled database connection, by kind (read | checkout)",
+    ["kind"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 POOL_EXHAUSTED = Counter("storefront_db_pool_exhausted_total", "Requests shed because no connection freed up in time")
 POOL_DEAD_CONNECTIONS = Counter(
     "storefront_db_pool_dead_connections_total",
