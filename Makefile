@@ -153,8 +153,9 @@ mwaa-bundle: venv ## the MWAA upload in .local/dist/mwaa: dags/ (DAGs, suites, D
 # --- the aws target as code (infra/: a CDK app in its own venv) ---------------------------------------------------
 INFRA_PY := $(CURDIR)/.venv-infra/bin/python
 SIZE ?= seed
-# this machine's Node 20 is past its end of life: jsii (the CDK's runtime) warns on every start; deploy from Node 22+
-JSII_QUIET := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# Debian's Node (18) and this machine's (20) are past their end of life: jsii (the CDK's runtime) warns on every
+# start; synthesis works on them, deploy from Node 22+
+JSII_QUIET := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=18,20
 
 infra-venv: system ## create .venv-infra from infra/requirements.txt (the CDK app, cfn-lint, checkov)
 	@scripts/bootstrap.sh infra

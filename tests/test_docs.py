@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIP_DIRS = {".venv", ".local", "data", "node_modules", ".git", "test-output"}
+SKIP_DIRS = {".venv", ".local", "data", "node_modules", ".git", "test-output", "cdk.out"}
 # Top-level folders of the repository: a backticked path starting with one of them must exist. Paths under
 # data/, .local/ or the lake (raw/, curated/, …) are made at run time and are not checked.
 SOURCE_DIRS = sorted(
