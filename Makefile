@@ -68,7 +68,7 @@ bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes sc
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
 test: venv lint test-infra ## lint, the AWS stacks' checks, then every test against real Postgres, Redis, DuckDB (what CI runs)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
