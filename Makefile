@@ -109,8 +109,8 @@ drill-freshness: venv ## real scheduler, 15-minute windows: minutes from an orde
 drill-scaled: venv ## N instances behind HAProxy + PgBouncer vs one instance: throughput cost, staleness, kill -9, PG connections
 	$(PY) -m drills.scaled
 
-drill-abuse: venv ## shoppers beside bots (hoarders, junk keys, worst searches) and a 40 s Redis freeze, production limits
-	$(PY) -m drills.abuse
+drill-abuse: venv ## shoppers beside bots (hoarders, a patient bot, junk keys), the cache role down, a Redis freeze, a doorbuster (table into serving/README.md)
+	$(PY) -m bench.record drill-abuse --doc serving/README.md -- $(PY) -m drills.abuse
 
 drill-serve: venv ## fault drill: shoppers on production gunicorn while a worker dies, Postgres restarts, Redis stops/freezes
 	$(PY) -m drills.serve

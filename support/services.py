@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "scripts" / "services.sh"
 
 
-def services_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """scripts/services.sh `command` with `env` (its BFP_STATE_DIR, ports, database name)."""
-    return subprocess.run([str(SERVICES), command], env=env, capture_output=True, text=True, check=False, timeout=600)
+def services_sh(command: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """scripts/services.sh `command` [args] with `env` (its BFP_STATE_DIR, ports, database name)."""
+    return subprocess.run(
+        [str(SERVICES), command, *args], env=env, capture_output=True, text=True, check=False, timeout=600
+    )
 
 
 def parse_env_lines(text: str) -> dict[str, str]:
@@ -41,10 +43,10 @@ class Services:
     redis_url: str = ""
     cache_redis_url: str = ""
 
-    def run(self, command: str) -> None:
-        """services.sh `command` (up, down, destroy, restart-postgres, stop-redis, freeze-redis…); raises with
-        its output when it fails."""
-        done = services_sh(command, self.env)
+    def run(self, command: str, *args: str) -> None:
+        """services.sh `command` (up, down, destroy, restart-postgres, stop-redis [state|cache], freeze-redis…);
+        raises with its output when it fails."""
+        done = services_sh(command, self.env, *args)
         if done.returncode != 0:
             raise RuntimeError(f"services.sh {command} failed:\n{done.stdout}\n{done.stderr}")
         urls = parse_env_lines(done.stdout)
