@@ -114,6 +114,9 @@ class Measured:
     extract_peak_rss_mb: float = 0.0
     hot_one_product_orders_per_s: float = 0.0  # every buyer on one product, the checkout transaction
     hot_spread_orders_per_s: float = 0.0  # the same load over 100 products
+    hot_split_orders_per_s: float = 0.0  # the one product with its stock split over hot_split_slots slots
+    hot_split_slots: int = 0
+    hot_buyers: int = 0  # the concurrent buyers of those runs
 
 
 def section(text: str, name: str) -> str:
@@ -212,6 +215,9 @@ def measured(text: str) -> Measured:
         extract_peak_rss_mb=number(r"extract, whole volume in one window\s+[\d.]+\s+[\d,]+\s+([\d,]+)", extract, "RSS"),
         hot_one_product_orders_per_s=number(r"one product\s+([\d,.]+) orders/s", hot, "one product's orders/s"),
         hot_spread_orders_per_s=number(r"100 products\s+([\d,.]+) orders/s", hot, "100 products' orders/s"),
+        hot_split_orders_per_s=number(r"one, \d+ slots\s+([\d,.]+) orders/s", hot, "the split product's orders/s"),
+        hot_split_slots=int(number(r"one, (\d+) slots", hot, "the split product's slots")),
+        hot_buyers=int(number(r"One hot product: (\d+) buyers", hot, "the hot product's buyers")),
     )
 
 
@@ -262,7 +268,7 @@ class Needs:
     full_scan_bytes: float
     athena_cutoff_bytes: int
     doorbuster_orders_per_s: float
-    doorbuster_rows: int
+    doorbuster_slots: int
     first_to_saturate: str
     costs: dict[str, float] = field(default_factory=dict)
 
@@ -343,13 +349,21 @@ def needs(size: Size, m: Measured) -> Needs:
     initial = hourly_executors if hourly_seconds > 300 else 0
     extract_seconds = hourly_orders / m.extract_orders_per_s
     doorbuster = size.orders_per_s * DOORBUSTER_SHARE
+    # its stock's slots: enough rows for its rate (each row at most what one row took, at the head-room target),
+    # and for its concurrent checkouts (Little's law on a checkout's hold) at the buyers per slot measured
+    concurrent_buyers = doorbuster * m.checkout_hold_ms / 1000
+    slots = max(
+        math.ceil(doorbuster / (m.hot_one_product_orders_per_s * TARGET_UTILISATION)),
+        math.ceil(concurrent_buyers * m.hot_split_slots / m.hot_buyers),
+    )
     # storefront pods are not among them: they scale out to the maxReplicas this plan sets
     loads = {
         f"PostgreSQL ({postgres_vcpu:.1f} vCPU needed, the largest class has {RDS_CLASSES[-1][1]})": postgres_vcpu
         / RDS_CLASSES[-1][1],
-        f"the state Redis ({state.cores:.2f} cores of commands, one core per shard)": state.cores / REDIS_CORE,
-        f"one doorbuster's row ({doorbuster:,.0f} orders/s wanted, one row took {m.hot_one_product_orders_per_s:,.0f})":
-        doorbuster / m.hot_one_product_orders_per_s,
+        f"the state Redis ({state.cores:.2f} cores of commands over its {state.shards} shard(s), one core each)":
+        state.cores / (state.shards * REDIS_CORE),
+        f"one doorbuster ({doorbuster:,.0f} orders/s wanted) over its {slots} slots (one row took "
+        f"{m.hot_one_product_orders_per_s:,.0f})": doorbuster / (m.hot_one_product_orders_per_s * slots),
         f"the hourly run on 2 vCPU ({hourly_seconds / 60:.0f} of its 60 minutes)": hourly_seconds / 3600,
     }  # fmt: skip
     first = max(loads, key=loads.get)
@@ -384,7 +398,7 @@ def needs(size: Size, m: Measured) -> Needs:
         full_scan_bytes=full_bytes,
         athena_cutoff_bytes=max(10 * 10**9, math.ceil(2 * full_bytes / 10**9) * 10**9),
         doorbuster_orders_per_s=doorbuster,
-        doorbuster_rows=math.ceil(doorbuster / m.hot_one_product_orders_per_s),
+        doorbuster_slots=slots,
         first_to_saturate=f"{first}: {loads[first]:.0%} of its limit",
     )
     return Needs(**{**plan.__dict__, "costs": monthly_costs(plan, m)})
@@ -503,8 +517,8 @@ def render(m: Measured) -> str:
         ("Athena: every column of curated.order_lines; per-query cutoff",
          lambda p: f"{p.full_scan_bytes / 1e9:,.2f} GB, ${cost_usd(int(p.full_scan_bytes)):.4f}; "
                    f"{p.athena_cutoff_bytes / 1e9:,.0f} GB"),
-        ("one doorbuster: orders/s wanted; rows of stock it needs",
-         lambda p: f"{p.doorbuster_orders_per_s:,.0f}; {p.doorbuster_rows}"),
+        ("one doorbuster: orders/s wanted; slots of its stock",
+         lambda p: f"{p.doorbuster_orders_per_s:,.0f}; {p.doorbuster_slots}"),
     ]  # fmt: skip
     header = "| | " + " | ".join(p.size.name for p in plans) + " |\n|---|" + "---|" * len(plans) + "\n"
     table = "".join(f"| {label} | " + " | ".join(cell(p) for p in plans) + " |\n" for label, cell in rows)
@@ -548,10 +562,11 @@ re-run the benchmarks, then the script.
   (`make bench-hourly`; flat with the lake's age). Larger windows are extrapolated from that slope.
 - The extract: {m.extract_orders_per_s:,.0f} orders/s in one process, {m.extract_peak_rss_mb:,.0f} MB at most
   (pages of 200,000 rows; `make bench-extract`).
-- One hot product: the checkout transaction from 50 connections, every buyer on one product:
-  {m.hot_one_product_orders_per_s:,.1f} orders/s, against {m.hot_spread_orders_per_s:,.1f} over 100 products
-  (ratio {hot_ratio:.2f}, `make bench-hot-product`): every order of it waits for the row's lock, held through
-  the commit's WAL flush.
+- One hot product: the checkout transaction from {m.hot_buyers} connections, every buyer on one product:
+  {m.hot_one_product_orders_per_s:,.1f} orders/s on one row, against {m.hot_spread_orders_per_s:,.1f} over 100
+  products (ratio {hot_ratio:.2f}; every order of it waits for the row's lock, held through the commit's WAL
+  flush), and {m.hot_split_orders_per_s:,.1f} with its stock split over {m.hot_split_slots} slots (ratio
+  {m.hot_split_orders_per_s / m.hot_spread_orders_per_s:.2f}; `make bench-hot-product`).
 - Athena: bytes each canonical query scans on the full-scale lake (the Parquet column chunks of the partitions
   it reads, from DuckDB's profile, `make bench-query`): the largest is `{biggest_query}` with
   {m.query_bytes[biggest_query]:,} bytes; a dashboard refresh runs {m.dashboard_queries} queries scanning
@@ -591,11 +606,13 @@ How each line is computed:
   {m.extract_peak_rss_mb:,.0f} MB: the 100x peak hour's extract takes {peak.extract_seconds:,.0f} s of one vCPU,
   {peak.extract_seconds / 3600:.0%} of the hour (goal <= {EXTRACT_SHARE:.0%}), within a worker's
   {MWAA_CLASS[2]} GiB.
-- **Hot product**: on the 100x morning one doorbuster wants {peak.doorbuster_orders_per_s:,.0f} orders/s; one
-  product's row took {m.hot_one_product_orders_per_s:,.0f} on this machine, so its stock must be split over
-  {peak.doorbuster_rows} rows (each checkout locking one of them) or its orders queued ahead of the database:
-  neither is built yet. Until then the storefront answers the excess 503 after its lock timeout (1 s) rather
-  than queueing every connection behind the row.
+- **Hot product**: on the 100x morning one doorbuster wants {peak.doorbuster_orders_per_s:,.0f} orders/s, about
+  {peak.doorbuster_orders_per_s * m.checkout_hold_ms / 1000:,.0f} checkouts of it at once (Little's law on a
+  checkout's {m.checkout_hold_ms:.0f} ms); one product's row took {m.hot_one_product_orders_per_s:,.0f} on this
+  machine and {m.hot_split_slots} slots carried {m.hot_buyers} buyers at once, so its stock goes into
+  {peak.doorbuster_slots} slots before the sale (`PUT /api/v1/admin/products/{{id}}/stock-slots`, the larger of
+  the rate's and the buyers' need; serving/README.md). Unsplit, the storefront answers the excess 503 after its
+  lock timeout (1 s) rather than queueing every connection behind the row.
 
 ## Cost per month (USD)
 

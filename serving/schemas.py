@@ -198,6 +198,17 @@ class ProductChangeSchema(ma.Schema):
     stock = StrictInteger(minimum=0, maximum=10_000_000)
 
 
+class StockSlotsSchema(ma.Schema):
+    """How many rows a product's stock is split over: a doorbuster's checkouts then commit side by side."""
+
+    slots = StrictInteger(
+        required=True,
+        minimum=0,
+        maximum=64,
+        metadata={"description": "0 or 1: one row (products.stock); 2-64: that many slots of equal stock"},
+    )
+
+
 class PurchaseLimitSchema(ma.Schema):
     """A doorbuster's limits: units one customer, and one shipping address, may buy in all."""
 

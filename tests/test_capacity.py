@@ -47,6 +47,9 @@ MEASURED = capacity.Measured(
     extract_peak_rss_mb=480,
     hot_one_product_orders_per_s=100,
     hot_spread_orders_per_s=400,
+    hot_split_orders_per_s=380,
+    hot_split_slots=16,
+    hot_buyers=50,
 )
 
 
@@ -60,7 +63,19 @@ def test_needs_follow_the_measured_costs():
     assert peak.hourly_orders == 2_000 * 3600
     assert peak.hourly_seconds == 36 + (2_000 * 3600 - 400) / 1000 * 0.5
     assert peak.hourly_vcpu_hours == peak.hourly_seconds * 2 / 3600
-    assert peak.first_to_saturate == "one doorbuster's row (200 orders/s wanted, one row took 100): 200% of its limit"
+    assert peak.first_to_saturate == "the hourly run on 2 vCPU (61 of its 60 minutes): 101% of its limit"
+
+
+def test_a_doorbusters_stock_is_split_for_its_rate_and_for_its_concurrent_buyers():
+    peak = capacity.needs(capacity.Size("peak", 180_000_000, 50_000, 2_000), MEASURED)
+    # 200 orders/s on rows that take 100 each, at 60%: 4 slots; 200/s x 10 ms = 2 buyers at once need 1
+    assert peak.doorbuster_orders_per_s == 200 and peak.doorbuster_slots == 4
+    # a checkout held 200 ms: 40 buyers at once, at 16 slots per 50 buyers measured: 13 slots
+    slow = capacity.needs(
+        capacity.Size("peak", 180_000_000, 50_000, 2_000),
+        capacity.Measured(**MEASURED.__dict__ | {"checkout_hold_ms": 200}),
+    )
+    assert slow.doorbuster_slots == math.ceil(200 * 0.2 * 16 / 50) == 13
 
 
 def test_connections_follow_littles_law_on_the_wall_time_held():

@@ -1,4 +1,5 @@
-"""Admin endpoints (bearer token from BFP_ADMIN_TOKEN): a product's price and stock, and its purchase limits.
+"""Admin endpoints (bearer token from BFP_ADMIN_TOKEN): a product's price and stock, its purchase limits, and
+its stock's split over slots (a doorbuster's, so its checkouts do not queue on one row).
 
 Every change is written with its audit row (who, from where, before and after) in one transaction."""
 
@@ -22,6 +23,7 @@ from serving.schemas import (
     ProductSchema,
     PurchaseLimitSchema,
     PurchaseLimitStateSchema,
+    StockSlotsSchema,
 )
 from serving.sql_files import statements
 
@@ -76,13 +78,48 @@ def change_product(change, product_id):
         before = conn.execute(SQL["lock_product"], {"id": product_id}).fetchone()
         if before is None:
             raise _not_found(product_id)
+        stock = change.get("stock")
+        if stock is not None and before["stock_slots"]:  # a split product: the new stock over its slots
+            lay_out_stock(conn, product_id, stock, before["stock_slots"])
+            stock = None
         row = conn.execute(
-            SQL["update_product"], {"id": product_id, "price": change.get("price"), "stock": change.get("stock")}
+            SQL["update_product"], {"id": product_id, "price": change.get("price"), "stock": stock}
         ).fetchone()
         _audit(
             conn, "change_product", product_id, before, {"id": row["id"], "price": row["price"], "stock": row["stock"]}
         )
     cache().invalidate([product_key(product_id)], [category_version(row["category_code"])])
+    return row
+
+
+def lay_out_stock(conn, product_id: int, stock: int, slots: int) -> None:
+    """`stock` units in one row (`slots` 0 or 1) or evenly over `slots` rows; the product's row is locked."""
+    slots = 0 if slots <= 1 else slots
+    conn.execute(SQL["lock_slots"], {"id": product_id})
+    conn.execute(SQL["clear_slots"], {"id": product_id})
+    if slots:
+        conn.execute(SQL["fill_slots"], {"id": product_id, "stock": stock, "slots": slots})
+    conn.execute(SQL["set_stock_layout"], {"id": product_id, "stock": 0 if slots else stock, "slots": slots})
+
+
+@blp.route("/products/<id:product_id>/stock-slots", methods=["PUT"])
+@blp.arguments(StockSlotsSchema())
+@blp.response(200, ProductSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing or wrong admin token")
+@blp.alt_response(404, schema=ErrorSchema, description="No such product")
+def set_stock_slots(layout, product_id):
+    """Splits a product's stock evenly over `slots` rows (2-64), or gathers it into one (0 or 1), keeping the
+    total: every checkout of one product updates its stock row and holds it through its commit, so a doorbuster
+    sells about one order per WAL flush on one row, and N rows let N of its checkouts commit side by side. An
+    order then takes at most one slot's units of it (its purchase limit should be well under that)."""
+    with database().connection() as conn, conn.transaction():
+        before = conn.execute(SQL["lock_product"], {"id": product_id}).fetchone()
+        if before is None:
+            raise _not_found(product_id)
+        lay_out_stock(conn, product_id, before["stock"], layout["slots"])
+        row = conn.execute(SQL["update_product"], {"id": product_id, "price": None, "stock": None}).fetchone()
+        _audit(conn, "set_stock_slots", product_id, before, {"stock": row["stock"], "stock_slots": row["stock_slots"]})
+    cache().invalidate([product_key(product_id)], [])
     return row
 
 

@@ -1,7 +1,9 @@
 """Checkout: one transaction that turns the shopper's cart into an order.
 
 Prices and stock come from the database (rows locked in id order), stock is decremented by a conditional
-update, and the idempotency key is written with the order, so a retried request replays the same order.
+update, and the idempotency key is written with the order, so a retried request replays the same order. A
+doorbuster whose stock is split over slots (sql/oltp/0011_stock_slots.sql) is read without its row lock and sold
+from one free slot, its limits counted first and checked on the counts.
 
 Purchase limits hold against a patient bot: a limited product's units are counted per customer, per household
 (serving.checkout.addresses) and per network (the client's IPv4 /24 or IPv6 /64: identities and spellings are
@@ -34,6 +36,7 @@ from serving.sql_files import statements
 
 SQL = statements("checkout.sql")
 SHIPPING_FEE = Decimal("0.00")  # free shipping in the Black Friday season
+TAKE_SLOT_ROUNDS = 8  # a round fails only when another checkout took the slot's last units meanwhile
 LINE_COLUMNS = ("line_no", "product_id", "asin", "title", "category_code", "unit_price", "quantity")
 
 
@@ -140,15 +143,21 @@ def _order_statements(
         raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
     ids = sorted(cart)
     products = _lock_products_in_stock(conn, ids, cart)
+    split = [pid for pid in ids if products[pid]["stock_slots"]]
+    locked = [pid for pid in ids if not products[pid]["stock_slots"]]
     limits = {pid: limit for pid in ids if (limit := _limits_of(products[pid], policy))}
-    limited = sorted(limits)
-    if limited:
-        holders = purchase_holders(customer_id, shipping, network)
-        _check_purchase_limits(conn, limits, cart, products, holders)
-    new_stock = _decrement_stock(conn, ids, cart)
-    if limited:
-        quantities = [cart[pid] for pid in limited]
-        conn.execute(SQL["count_limited_purchases"], {"ids": limited, "quantities": quantities, **holders})
+    holders = purchase_holders(customer_id, shipping, network) if limits else {}
+    limited_locked = [pid for pid in locked if pid in limits]
+    limited_split = [pid for pid in split if pid in limits]
+    if limited_locked:
+        _check_purchase_limits(conn, limits, cart, products, holders, limited_locked)
+    if limited_split:  # no row lock to read the counts under: count first, and roll back past the limit
+        counted = _count_limited(conn, limited_split, cart, holders)
+        _refuse_over_limit(limits, cart, products, holders, counted, limited_split, counted=True)
+    new_stock = _decrement_stock(conn, locked, cart) if locked else {}
+    new_stock |= _take_from_slots(conn, split, cart, products)
+    if limited_locked:
+        _count_limited(conn, limited_locked, cart, holders)
     lines = _order_lines(ids, cart, products)
     totals = _totals(lines)
     header = conn.execute(
@@ -213,20 +222,47 @@ def _limits_of(product: dict, policy: LimitPolicy) -> dict[str, int] | None:
 
 
 def _check_purchase_limits(
-    conn, limits: dict[int, dict[str, int]], cart: dict[int, int], products: dict[int, dict], holders: dict[str, str]
+    conn,
+    limits: dict[int, dict[str, int]],
+    cart: dict[int, int],
+    products: dict[int, dict],
+    holders: dict[str, str],
+    ids: list[int],
 ) -> None:
-    """A 409 naming every line over its product's limit per customer, household or network (the products are
-    locked: the counts read here cannot change before this order adds to them)."""
+    """A 409 naming every line of `ids` over its product's limit per customer, household or network (the
+    products are locked: the counts read here cannot change before this order adds to them)."""
     bought = {
         (row["product_id"], row["holder"]): row["quantity"]
-        for row in conn.execute(SQL["bought_before"], {"ids": sorted(limits), **holders})
+        for row in conn.execute(SQL["bought_before"], {"ids": ids, **holders})
     }
+    _refuse_over_limit(limits, cart, products, holders, bought, ids, counted=False)
+
+
+def _count_limited(conn, ids: list[int], cart: dict[int, int], holders: dict[str, str]) -> dict[tuple, int]:
+    """Adds this order's units of `ids` to their tallies; (product id, holder) -> the count with them."""
+    rows = conn.execute(
+        SQL["count_limited_purchases"], {"ids": ids, "quantities": [cart[pid] for pid in ids], **holders}
+    )
+    return {(row["product_id"], row["holder"]): row["quantity"] for row in rows}
+
+
+def _refuse_over_limit(
+    limits: dict[int, dict[str, int]],
+    cart: dict[int, int],
+    products: dict[int, dict],
+    holders: dict[str, str],
+    tallies: dict[tuple, int],
+    ids: list[int],
+    counted: bool,
+) -> None:
+    """A 409 naming every line of `ids` over a limit; `tallies` are the counts before this order, or with it
+    (`counted`: the transaction then rolls the counts back with the order)."""
     over = []
-    for pid in sorted(limits):
+    for pid in ids:
         product = products[pid]
         for per in ("customer", "address", "network"):
             limit, holder = limits[pid][per], holders[f"{per}_holder"]
-            before = bought.get((pid, holder), 0)
+            before = tallies.get((pid, holder), 0) - (cart[pid] if counted else 0)
             if before + cart[pid] > limit:
                 over.append(
                     {
@@ -282,6 +318,45 @@ def _decrement_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, in
     if len(new_stock) != len(ids):  # the rows are locked and were checked: every conditional update must apply
         raise StockInvariantError(f"stock update applied to {sorted(new_stock)} of {ids}; the order is rolled back")
     return new_stock
+
+
+def _take_from_slots(conn, ids: list[int], cart: dict[int, int], products: dict[int, dict]) -> dict[int, int]:
+    """Takes each split product's units from one of its slots: a free one, else (every slot with enough held by
+    another checkout) the fullest once it frees; a 409 when no slot has enough. Returns each product's stock
+    left, as seen by this transaction (for the cache)."""
+    left = {}
+    for pid in ids:
+        params = {"id": pid, "quantity": cart[pid]}
+        for _ in range(TAKE_SLOT_ROUNDS):
+            row = conn.execute(SQL["take_from_free_slot"], params).fetchone()
+            if row is None:  # the slot waited for may have been emptied meanwhile: then look again
+                row = _take_from_busy_slot(conn, params)
+            if row is not None or conn.execute(SQL["slot_with_enough"], params).fetchone() is None:
+                break
+        else:  # every round lost its slot to another checkout: the product is selling out under us
+            raise ServiceUnavailable("this product is in high demand; retry in a second", code="product_busy")
+        if row is None:
+            metrics.CHECKOUTS.labels("out_of_stock").inc()
+            title = products[pid]["title"]
+            raise Conflict(
+                f"not enough stock for: {title} (its stock is split into slots: an order takes one slot's units at"
+                " most; lower the quantity)",
+                code="out_of_stock",
+                details={"items": [{"product_id": pid, "title": title, "requested": cart[pid]}]},
+            )
+        left[pid] = max(0, row["left"])
+    return left
+
+
+def _take_from_busy_slot(conn, params: dict) -> dict | None:
+    """take_from_busy_slot in a savepoint: a row locked FOR UPDATE that no longer matches after the wait (another
+    checkout emptied it) stays locked by this transaction, and two checkouts each holding such a slot while
+    waiting for the other's deadlock; rolling back to the savepoint lets it go."""
+    with conn.transaction() as savepoint:
+        row = conn.execute(SQL["take_from_busy_slot"], params).fetchone()
+        if row is None:
+            raise psycopg.Rollback(savepoint)
+    return row
 
 
 def _order_lines(ids: list[int], cart: dict[int, int], products: dict[int, dict]) -> list[dict]:

@@ -9,7 +9,11 @@ GROUP BY c.id, c.code, c.name
 ORDER BY c.name;
 
 -- name: product_by_id
-SELECT p.id, p.asin, p.title, p.price, p.stock, c.code AS category_code, c.name AS category_name
+-- A split product's stock is its slots' (0011_stock_slots.sql).
+SELECT p.id, p.asin, p.title, p.price,
+       p.stock + (SELECT coalesce(sum(s.stock), 0) FROM product_stock_slots s WHERE s.product_id = p.id)::integer
+         AS stock,
+       c.code AS category_code, c.name AS category_name
 FROM products p JOIN categories c ON c.id = p.category_id
 WHERE p.id = %(id)s;
 

@@ -14,13 +14,29 @@ WHERE customer_id = %(customer_id)s AND idempotency_key = %(key)s;
 -- the lock the stock update takes anyway: other orders' lines of the product (their foreign key check holds KEY
 -- SHARE until they commit) do not hold it up. Locking later in the transaction was measured: one more round
 -- trip, and no more orders per second on a hot row (its lock is held across the commit's WAL flush either way).
-SELECT p.id, p.asin, p.title, p.price, p.stock, c.code AS category_code, l.per_customer, l.per_address
-FROM products p
-JOIN categories c ON c.id = p.category_id
-LEFT JOIN purchase_limits l ON l.product_id = p.id
-WHERE p.id = ANY(%(ids)s)
-ORDER BY p.id
-FOR NO KEY UPDATE OF p;
+-- A product whose stock is split over slots (0011_stock_slots.sql) is read, not locked: its units are taken
+-- from one free slot (take_from_free_slot), its limits counted first and checked after (count_limited_purchases).
+-- The locked rows' columns come from the locking query itself (a join outside it would read them as they were
+-- before its lock wait).
+WITH locked AS (
+  SELECT p.id, p.asin, p.title, p.price, p.stock, p.stock_slots, p.category_id
+  FROM products p
+  WHERE p.id = ANY(%(ids)s) AND p.stock_slots = 0
+  ORDER BY p.id
+  FOR NO KEY UPDATE
+), split AS (
+  SELECT p.id, p.asin, p.title, p.price,
+         p.stock + (SELECT coalesce(sum(s.stock), 0) FROM product_stock_slots s WHERE s.product_id = p.id)::integer,
+         p.stock_slots, p.category_id
+  FROM products p
+  WHERE p.id = ANY(%(ids)s) AND p.stock_slots > 0
+)
+SELECT x.id, x.asin, x.title, x.price, x.stock, x.stock_slots, c.code AS category_code, l.per_customer,
+       l.per_address
+FROM (SELECT * FROM locked UNION ALL SELECT * FROM split) AS x
+JOIN categories c ON c.id = x.category_id
+LEFT JOIN purchase_limits l ON l.product_id = x.id
+ORDER BY x.id;
 
 -- name: bought_before
 -- The units of the limited products this customer, this address and this network bought before. A statement of
@@ -31,12 +47,18 @@ FROM purchase_tallies
 WHERE product_id = ANY(%(ids)s) AND holder IN (%(customer_holder)s, %(address_holder)s, %(network_holder)s);
 
 -- name: count_limited_purchases
--- Adds this order's units of its limited products to the customer's, the address's and the network's tallies.
+-- Adds this order's units of its limited products to the customer's, the address's and the network's tallies,
+-- in product then holder order (concurrent checkouts lock tally rows in the same order); returns the new counts.
+-- A split product's limit is checked on them: the tally row's lock serialises the checkouts of one holder, and
+-- a count past the limit rolls the order back.
 INSERT INTO purchase_tallies (product_id, holder, quantity)
 SELECT line.id, holder.name, line.quantity
 FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
-CROSS JOIN unnest(ARRAY[%(customer_holder)s, %(address_holder)s, %(network_holder)s]::text[]) AS holder (name)
-ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quantity + EXCLUDED.quantity;
+CROSS JOIN unnest(ARRAY[%(customer_holder)s, %(address_holder)s, %(network_holder)s]::text[])
+  WITH ORDINALITY AS holder (name, n)
+ORDER BY line.id, holder.n
+ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quantity + EXCLUDED.quantity
+RETURNING product_id, holder, quantity;
 
 -- name: decrement_stock
 -- Conditional: a line whose stock would go below zero is not updated (and CHECK (stock >= 0) backs it).
@@ -44,6 +66,39 @@ UPDATE products p SET stock = p.stock - line.quantity
 FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
 WHERE p.id = line.id AND p.stock >= line.quantity
 RETURNING p.id, p.stock;
+
+-- name: take_from_free_slot
+-- A split product's units from one slot no other checkout holds, picked at random among those with enough.
+-- Returns the slot's stock left and the product's (as of this statement, so approximate: for the cache).
+UPDATE product_stock_slots s SET stock = s.stock - %(quantity)s
+FROM (
+  SELECT slot FROM product_stock_slots
+  WHERE product_id = %(id)s AND stock >= %(quantity)s
+  ORDER BY random() LIMIT 1
+  FOR NO KEY UPDATE SKIP LOCKED
+) AS free
+WHERE s.product_id = %(id)s AND s.slot = free.slot AND s.stock >= %(quantity)s
+RETURNING s.stock,
+  (SELECT sum(x.stock) FROM product_stock_slots x WHERE x.product_id = %(id)s)::integer - %(quantity)s AS left;
+
+-- name: take_from_busy_slot
+-- Every slot with enough is held by another checkout (for milliseconds): wait for the first one. In slot order:
+-- a slot found emptied after its wait stays locked while the scan goes on to the next, so every waiter must go
+-- the same way (any other order deadlocks; serving/checkout/service.py rolls such locks back between rounds).
+UPDATE product_stock_slots s SET stock = s.stock - %(quantity)s
+FROM (
+  SELECT slot FROM product_stock_slots
+  WHERE product_id = %(id)s AND stock >= %(quantity)s
+  ORDER BY slot LIMIT 1
+  FOR NO KEY UPDATE
+) AS busy
+WHERE s.product_id = %(id)s AND s.slot = busy.slot AND s.stock >= %(quantity)s
+RETURNING s.stock,
+  (SELECT sum(x.stock) FROM product_stock_slots x WHERE x.product_id = %(id)s)::integer - %(quantity)s AS left;
+
+-- name: slot_with_enough
+-- Whether any slot still has enough (committed now): a busy slot found empty after its wait is not the end.
+SELECT 1 FROM product_stock_slots WHERE product_id = %(id)s AND stock >= %(quantity)s LIMIT 1;
 
 -- name: insert_order
 -- The order, its lines and the idempotency key in one statement (one round trip); the lines' foreign key
