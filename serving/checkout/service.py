@@ -334,6 +334,7 @@ def _take_from_slots(conn, ids: list[int], cart: dict[int, int], products: dict[
             if row is not None or conn.execute(SQL["slot_with_enough"], params).fetchone() is None:
                 break
         else:  # every round lost its slot to another checkout: the product is selling out under us
+            metrics.CHECKOUTS.labels("product_busy").inc()
             raise ServiceUnavailable("this product is in high demand; retry in a second", code="product_busy")
         if row is None:
             metrics.CHECKOUTS.labels("out_of_stock").inc()
