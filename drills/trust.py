@@ -264,7 +264,9 @@ class Trust:
             f"{after['mismatched_days']}; alert: {named[0]['error'][:90] if named else 'none'}",
             after["mismatched_days"] == [today.isoformat()] and len(named) == 1 and str(len(lost)) in named[0]["error"],
         )
-        run_id = self.flow.trigger(label_end(label) - WINDOW, length=WINDOW)  # the runbook: re-extract it
+        # the runbook: re-extract it, on a running pipeline (a paused DAG's manual run would wait for the unpause)
+        self.pause(False)
+        run_id = self.flow.trigger(label_end(label) - WINDOW, length=WINDOW)
         self.flow.wait_for_run(run_id, 900)
         closed = reconcile.reconcile(settings, "drill-trust-repaired", [today])
         still_open = self.lake.exists(self.lake.path("_progress", "incidents", f"reconcile_{today}.json"))
