@@ -262,7 +262,7 @@ def redis_memory(url: str) -> tuple[int, int, int]:
     return memory["used_memory"], memory["maxmemory"], stats["evicted_keys"]
 
 
-def reset(answers: Answers) -> None:
+def only_from_now(answers: Answers) -> None:
     """Forgets what `answers` got so far: only what comes after counts (a fault's window, not the load before)."""
     with answers.lock:
         answers.statuses.clear()
@@ -399,7 +399,7 @@ def run_phases(args, services, base: str, internal: str, products: Products) -> 
 
     def cache_down() -> None:
         time.sleep(2)  # load first
-        reset(phases.cache_down)
+        only_from_now(phases.cache_down)
 
         def stopped() -> None:
             services.run("stop-redis", "cache")
@@ -417,7 +417,7 @@ def run_phases(args, services, base: str, internal: str, products: Products) -> 
     def freeze() -> None:
         time.sleep(2)  # load first
         services.run("freeze-redis")
-        reset(phases.frozen)  # only the answers during the freeze count
+        only_from_now(phases.frozen)  # only the answers during the freeze count
         time.sleep(args.freeze_seconds)
         services.run("thaw-redis")
 
