@@ -28,6 +28,7 @@ from serving.schemas import (
 from serving.sql_files import statements
 
 SQL = statements("admin.sql")
+CATALOG_SQL = statements("catalog.sql")
 blp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin", description="Catalog administration (bearer token)")
 
 
@@ -92,14 +93,16 @@ def change_product(change, product_id):
     return row
 
 
-def lay_out_stock(conn, product_id: int, stock: int, slots: int) -> None:
-    """`stock` units in one row (`slots` 0 or 1) or evenly over `slots` rows; the product's row is locked."""
+def lay_out_stock(conn, product_id: int, stock: int, slots: int) -> int:
+    """`stock` units in one row (`slots` 0 or 1) or evenly over `slots` rows; the product's row is locked.
+    Returns the slots laid out (0: one row)."""
     slots = 0 if slots <= 1 else slots
     conn.execute(SQL["lock_slots"], {"id": product_id})
     conn.execute(SQL["clear_slots"], {"id": product_id})
     if slots:
         conn.execute(SQL["fill_slots"], {"id": product_id, "stock": stock, "slots": slots})
     conn.execute(SQL["set_stock_layout"], {"id": product_id, "stock": 0 if slots else stock, "slots": slots})
+    return slots
 
 
 @blp.route("/products/<id:product_id>/stock-slots", methods=["PUT"])
@@ -116,9 +119,9 @@ def set_stock_slots(layout, product_id):
         before = conn.execute(SQL["lock_product"], {"id": product_id}).fetchone()
         if before is None:
             raise _not_found(product_id)
-        lay_out_stock(conn, product_id, before["stock"], layout["slots"])
-        row = conn.execute(SQL["update_product"], {"id": product_id, "price": None, "stock": None}).fetchone()
-        _audit(conn, "set_stock_slots", product_id, before, {"stock": row["stock"], "stock_slots": row["stock_slots"]})
+        slots = lay_out_stock(conn, product_id, before["stock"], layout["slots"])
+        row = conn.execute(CATALOG_SQL["product_by_id"], {"id": product_id}).fetchone()  # read, not a no-op UPDATE
+        _audit(conn, "set_stock_slots", product_id, before, {"stock": row["stock"], "stock_slots": slots})
     cache().invalidate([product_key(product_id)], [])
     return row
 
