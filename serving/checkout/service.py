@@ -36,6 +36,7 @@ from serving.sql_files import statements
 
 SQL = statements("checkout.sql")
 SHIPPING_FEE = Decimal("0.00")  # free shipping in the Black Friday season
+MAX_LINE_QUANTITY = 99  # a cart line's most units (serving/schemas.py)
 TAKE_SLOT_ROUNDS = 8  # a round fails only when another checkout took the slot's last units meanwhile
 LINE_COLUMNS = ("line_no", "product_id", "asin", "title", "category_code", "unit_price", "quantity")
 
@@ -59,6 +60,9 @@ class CheckoutResult:
     order: dict[str, Any]
     replayed: bool  # True when the idempotency key had already made this order
     new_stock: dict[int, int] = field(default_factory=dict)  # product id -> stock after this order
+    # split products near sold out: their stock as this order saw it may be a few units high (checkouts on other
+    # slots not yet committed), so their cached entry is dropped and reloaded rather than lowered
+    recount: list[int] = field(default_factory=list)
 
 
 def request_hash(shipping: dict[str, str]) -> str:
@@ -74,8 +78,12 @@ def place_order(
     with database().connection(checkout=True) as conn:  # the connections reads may not take
         result = order_transaction(conn, customer_id, cart, shipping, idempotency_key, network, policy)
     if not result.replayed:
-        ids = sorted(result.new_stock)
-        cache().lower_stock([product_key(pid) for pid in ids], [result.new_stock[pid] for pid in ids])
+        ids = sorted(pid for pid in result.new_stock if pid not in result.recount)
+        cache().lower_stock(
+            [product_key(pid) for pid in ids],
+            [result.new_stock[pid] for pid in ids],
+            also_delete=[product_key(pid) for pid in result.recount],
+        )
         # only the lines this order took, as they were: a line added or changed meanwhile stays in the cart
         cart_store.remove_ordered(customer_id, cart)
     return result
@@ -156,6 +164,8 @@ def _order_statements(
         _refuse_over_limit(limits, cart, products, holders, counted, limited_split, counted=True)
     new_stock = _decrement_stock(conn, locked, cart) if locked else {}
     new_stock |= _take_from_slots(conn, split, cart, products)
+    # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
+    recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
     if limited_locked:
         _count_limited(conn, limited_locked, cart, holders)
     lines = _order_lines(ids, cart, products)
@@ -172,7 +182,7 @@ def _order_statements(
         },
     ).fetchone()
     order = {**header, **totals, "shipping": shipping, "lines": lines}
-    return CheckoutResult(jsonable(order), replayed=False, new_stock=new_stock)
+    return CheckoutResult(jsonable(order), replayed=False, new_stock=new_stock, recount=recount)
 
 
 def _replay(conn, customer_id: int, idempotency_key: str, fingerprint: str) -> CheckoutResult | None:

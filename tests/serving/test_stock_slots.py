@@ -153,3 +153,18 @@ def test_a_checkout_takes_a_free_slot_while_another_holds_one_and_an_order_takes
         assert refused.value.code == "out_of_stock" and "one slot" in str(refused.value)
         order_transaction(conn, second, {product: 1}, SHIPPING, "one", "net-b", LimitPolicy(0, 0))
     assert sorted(slots_of(sql, product)) == [0, 1]
+
+
+def test_a_split_product_near_sold_out_is_recounted_not_lowered_in_the_cache(client, sql, oltp_url):
+    """Its stock as one order saw it misses the other slots' checkouts in flight: the cached entry is dropped
+    (the next read sums the slots) instead of lowered to a figure that may be high."""
+    product = product_in_stock(sql)["id"]
+    sql.execute("UPDATE products SET stock = 300 WHERE id = %s", (product,))
+    assert split(client, product, 2).status_code == 200
+    (buyer,) = customers(oltp_url, 1)
+    with psycopg.connect(oltp_url, autocommit=True, row_factory=dict_row) as conn:
+        plenty = order_transaction(conn, buyer, {product: 1}, SHIPPING, "a", "net-a", LimitPolicy(0, 0))
+        assert plenty.recount == [] and plenty.new_stock == {product: 299}
+        sql.execute("UPDATE product_stock_slots SET stock = 50 WHERE product_id = %s", (product,))
+        near = order_transaction(conn, buyer, {product: 1}, SHIPPING, "b", "net-a", LimitPolicy(0, 0))
+        assert near.recount == [product] and near.new_stock == {product: 99}
