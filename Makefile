@@ -67,7 +67,9 @@ report: venv ## render the interactive Black Friday dashboard (data/report/index
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes scanned), and the full pipeline on 1.8M purchases
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
-test: venv lint test-infra ## lint, the AWS stacks' checks, then every test against real Postgres, Redis, DuckDB (what CI runs)
+test: system ## lint, the AWS stacks' checks, then every test against real Postgres, Redis, DuckDB (what CI runs)
+	@# two at a time: the project's venv beside the infra venv (pip downloads), lint beside the stacks' checks
+	@$(MAKE) --no-print-directory -j2 --output-sync=line lint test-infra
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)

@@ -25,14 +25,17 @@ TODAY_STATE = "IL"
 
 
 def curated_lines(spark, as_of: dt.date, with_today: bool):
-    """One order a day from 2022-10-01 to the day before `as_of` (two on Black Friday), and, with_today, three
-    storefront orders on the as-of day."""
+    """One order a day of every season's months (October to December) from 2022-10-01 to the day before `as_of`
+    (two on Black Friday), and, with_today, three storefront orders on the as-of day. (The other months would
+    only add partitions: no season query reads them.)"""
     rows, day, n = [], D(2022, 10, 1), 0
     while day < as_of:
         for _ in range(2 if day == calendar.black_friday(day.year) else 1):
             n += 1
             rows.append((day, f"o-{n}", HISTORY_STATE[day.year], Decimal("10.00")))
         day += dt.timedelta(days=1)
+        if day.month < 10:  # past December: the next season's October
+            day = D(day.year, 10, 1)
     if with_today:
         rows += [(as_of, f"t-{i}", TODAY_STATE, Decimal("1.00")) for i in range(3)]
     frame = spark.createDataFrame(rows, "order_date date, order_id string, state string, revenue decimal(14,2)")
