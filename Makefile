@@ -78,7 +78,7 @@ pytest: venv
 test-infra-beside:
 	@mkdir -p .local
 	@if $(MAKE) --no-print-directory test-infra >.local/test-infra.log 2>&1; then \
-		echo "test-infra: $$(tail -n 1 .local/test-infra.log) (the stacks' checks; log: .local/test-infra.log)"; \
+		printf '\ntest-infra: %s (the stacks'"'"' checks; log: .local/test-infra.log)\n' "$$(tail -n 1 .local/test-infra.log)"; \
 	else cat .local/test-infra.log; echo "test-infra FAILED (log: .local/test-infra.log)"; exit 1; fi
 
 test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)
