@@ -62,12 +62,14 @@ def log(message: str) -> None:
 def ensure_catalog(database_url: str, csv_path: Path) -> str:
     """The bench database with the full catalog; generated and loaded only when it is not there yet."""
     bench_url = database_url.rsplit("/", 1)[0] + "/" + BENCH_DB
-    with contextlib.suppress(psycopg.OperationalError), psycopg.connect(bench_url) as conn:
-        if conn.execute("SELECT count(*) FROM products").fetchone()[0] >= FULL_PRODUCTS:
-            # a catalog loaded by an earlier round lacks the migrations added since (the storefront would 500)
-            applied = apply_migrations(bench_url)
-            log(f"reusing the full catalog in {BENCH_DB}" + (f" (migrated: {', '.join(applied)})" if applied else ""))
-            return bench_url
+    loaded = 0
+    with contextlib.suppress(psycopg.OperationalError), psycopg.connect(bench_url, autocommit=True) as conn:
+        loaded = conn.execute("SELECT count(*) FROM products").fetchone()[0]
+    if loaded >= FULL_PRODUCTS:
+        # a catalog loaded by an earlier round lacks the migrations added since (the storefront would 500)
+        applied = apply_migrations(bench_url)
+        log(f"reusing the full catalog in {BENCH_DB}" + (f" (migrated: {', '.join(applied)})" if applied else ""))
+        return bench_url
     log(f"loading the full catalog ({FULL_PRODUCTS:,} products) into {BENCH_DB}; about a minute, once")
     recreate_database(database_url, BENCH_DB)
     apply_migrations(bench_url)
