@@ -67,7 +67,7 @@ report: venv ## render the interactive Black Friday dashboard (data/report/index
 bench-query: venv ## canonical queries on the full-scale lake (p50/p95, bytes scanned), and the full pipeline on 1.8M purchases
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record bench-query -- $(PY) -m bench.query
 
-test: venv lint ## lint, the AWS stacks' checks, then every test against real Postgres, Redis, DuckDB (what CI runs)
+test: venv lint ## lint, then every test against real Postgres, Redis, Spark, Airflow, DuckDB with the AWS stacks' checks beside them (what CI runs)
 	@# the stacks' checks (their own venv installed meanwhile) run beside the tests, which leave a core idle much
 	@# of the time; their output goes to a log, shown when they fail
 	@$(MAKE) --no-print-directory -j2 test-infra-beside pytest
