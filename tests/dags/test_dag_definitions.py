@@ -376,7 +376,11 @@ def test_lake_rebuild_imports_a_purchases_file_publishes_it_and_the_report_follo
     from datagen import purchases
 
     run_env(monkeypatch, settings, dags)
-    table = purchases.generate_purchases(purchases.Scale("tiny", rows=400, products=80, customers=20), seed=3)
+    # two seasons, the second running past the as-of date: the marts' cost is per month, not per line
+    two_seasons = (dt.date(2021, 10, 1), dt.date(2022, 12, 31))
+    table = purchases.generate_purchases(
+        purchases.Scale("tiny", rows=400, products=80, customers=20), 3, days=two_seasons
+    )
     csv_path = purchases.write_purchases_csv(table, tmp_path / "purchases.csv")
     events_before = len(asset_events())
 

@@ -6,6 +6,7 @@ its URI alone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -80,7 +81,9 @@ def tables(lake: Path) -> dict[str, list[tuple]]:
 
 def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(cluster, spark, tmp_path):
     master, status_url = cluster
-    csv_path = purchases.write_purchases_csv(purchases.generate_purchases(SMALL_SCALE, 5), tmp_path / "p.csv")
+    # one season (October to December): what is compared is per partition, and more months only repeat it
+    season = purchases.generate_purchases(SMALL_SCALE, 5, days=(dt.date(2022, 10, 1), dt.date(2022, 12, 31)))
+    csv_path = purchases.write_purchases_csv(season, tmp_path / "p.csv")
     # the reference: the same job in this session's local[2] (spark-submit of it is tests/spark/test_spark_submit.py)
     local_lake = tmp_path / "local" / "lake"
     args = ["--lake", local_lake.as_uri(), "--purchases-csv", str(csv_path), "--import-id", "t"]
