@@ -424,20 +424,31 @@ def test_a_manual_range_longer_than_a_window_is_split_on_the_schedules_grid():
         extract_step.windows_for_run(None, None, {**params, "window_start": "1926-01-01T00:00:00Z"}, hour)
 
 
-def test_a_manual_range_extracts_each_window_and_merges_them_in_one_spark_job(
-    airflow_db, dags, settings, simulator, lake, monkeypatch
+def test_a_manual_range_of_fifteen_minute_windows_extracts_each_and_merges_them_in_one_spark_job(
+    airflow_db, settings, simulator, lake, monkeypatch
 ):
-    run_env(monkeypatch, settings, dags)
+    """With BFP_WINDOW_MINUTES=15 the schedule, a scheduled run's data interval and a manual range's split are
+    quarter hours; the range's three windows are extracted one by one and merged by one Spark job."""
+    monkeypatch.setenv("BFP_WINDOW_MINUTES", "15")
+    quarter = load_dagbag().dags  # parsed again: the schedule is read from the environment at parse time
+    assert quarter["orders_pipeline"].timetable.expression == "*/15 * * * *"
     last_end = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
-    ends = [last_end - dt.timedelta(hours=back) for back in (2, 1, 0)]
-    placed = [p for end in ends for p in place_orders_in_window(simulator, settings, 2, end)]
+    run_env(monkeypatch, settings, quarter)
+    ends = [last_end - dt.timedelta(minutes=back) for back in (30, 15, 0)]
+    placed = []
+    for end in ends:
+        two = simulator.place_orders(2)
+        backdate_orders(simulator.database_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(two)})
+        placed += two
     events_before = len(asset_events())
-    conf = {"window_start": "2026-01-20T09:00:00Z", "window_end": "2026-01-20T12:00:00Z"}
+    conf = {"window_start": "2026-01-20T11:15:00Z", "window_end": "2026-01-20T12:00:00Z"}
 
-    dagrun = dags["orders_pipeline"].test(logical_date=pendulum.instance(last_end), run_conf=conf)
+    dagrun = quarter["orders_pipeline"].test(logical_date=pendulum.instance(last_end), run_conf=conf)
 
     assert dagrun.state == "success", task_states(dagrun)
-    labels = ["20260120T1000", "20260120T1100", "20260120T1200"]
+    quarter_hour = (last_end - dt.timedelta(minutes=15), last_end)  # the timetable's interval for the date
+    assert (dagrun.data_interval_start, dagrun.data_interval_end) == quarter_hour
+    labels = ["20260120T1130", "20260120T1145", "20260120T1200"]
     assert [sorted(r["id"] for r in read_window(lake, "orders", label)) for label in labels] == [
         sorted(p.id for p in placed[i : i + 2]) for i in (0, 2, 4)
     ]
@@ -454,21 +465,3 @@ def test_a_manual_range_extracts_each_window_and_merges_them_in_one_spark_job(
 
 def dq_results(lake, run: str, suite: str) -> list[dict]:
     return [lake.read_json(info.path) for info in lake.list_files(lake.path("_dq", suite, run))]
-
-
-def test_fifteen_minute_windows_run_end_to_end(airflow_db, settings, simulator, lake, monkeypatch, oltp_url):
-    monkeypatch.setenv("BFP_WINDOW_MINUTES", "15")
-    quarter = load_dagbag().dags  # parsed again: the schedule is read from the environment at parse time
-    assert quarter["orders_pipeline"].timetable.expression == "*/15 * * * *"
-    run_env(monkeypatch, settings, quarter)
-    end = dt.datetime(2026, 1, 22, 12, 15, tzinfo=dt.UTC)
-    placed = simulator.place_orders(2)
-    backdate_orders(oltp_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)})
-
-    dagrun = quarter["orders_pipeline"].test(logical_date=pendulum.instance(end))
-
-    assert dagrun.state == "success", task_states(dagrun)
-    assert (dagrun.data_interval_start, dagrun.data_interval_end) == (end - dt.timedelta(minutes=15), end)
-    assert sorted(r["id"] for r in read_window(lake, "orders", "20260122T1215")) == sorted(p.id for p in placed)
-    curated = analyst_query(settings, "SELECT DISTINCT order_id FROM curated.order_lines WHERE source = 'oltp'")
-    assert sorted(r[0] for r in curated) == sorted(f"o-{p.id}" for p in placed)

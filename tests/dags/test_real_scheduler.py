@@ -2,7 +2,8 @@
 behaviour depends on it: two manual runs at once never write the lake at the same time (the one-slot pool);
 the runbook's commands (CLI trigger and dry run, backfill, clear by dates and by run id, the gap report) do
 what it says; a failed gate changes nothing analysts see, alerts with the manual run's window, and each DQ
-attempt's result stays. Most windows are empty (Spark is skipped); the gate test runs Spark twice."""
+attempt's result stays. Most windows are empty (Spark is skipped): the first of the two runs at once has orders,
+so one Spark job runs under the scheduler (submitted by its task process) while the other run waits for the slot."""
 
 from __future__ import annotations
 
@@ -37,13 +38,26 @@ def parse(moment: str) -> dt.datetime:
     return dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
+def place_orders(airflow: Airflow, count: int, window_end: dt.datetime) -> list:
+    from datagen.simulate import Simulator, backdate_orders
+
+    placed = Simulator(airflow.env["DATABASE_URL"], seed=5).place_orders(count)
+    backdate_orders(
+        airflow.env["DATABASE_URL"], {p.id: window_end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)}
+    )
+    return placed
+
+
 def test_two_manual_runs_at_once_write_the_lake_one_task_at_a_time(airflow):
     pool = airflow.api("GET", f"/pools/{LAKE_WRITER_POOL}")
     assert pool["slots"] == 1
-    first = airflow.trigger(dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC))
+    placed = place_orders(airflow, 3, dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC))
+    first = airflow.trigger(dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC))  # the window [09:00, 10:00): Spark runs
     second = airflow.trigger(dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC))
 
-    assert (airflow.wait_for_run(first), airflow.wait_for_run(second)) == ("success", "success")
+    assert (airflow.wait_for_run(first, 400), airflow.wait_for_run(second, 400)) == ("success", "success")
+    refresh = airflow.lake.read_json(airflow.lake.path("_runs", "refresh", f"{file_safe(first)}.json"))
+    assert refresh["order_lines"]["orders_changed"] == len(placed)
 
     spans = []
     for run_id in (first, second):
@@ -118,18 +132,12 @@ def test_the_runbooks_commands_trigger_backfill_clear_and_report_gaps(airflow):
 
 
 def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_keeps_each_attempt(airflow):
-    """Through the scheduler: a window published, then its raw files corrupted (an order id twice, a negative
-    price) and the gate cleared: it fails; the catalog file is byte-identical, the alert names the manual run's
-    window, the failed DQ result survives the runbook's recovery (re-extract the window). (That a gate failing
-    after Spark rewrote the working partitions changes nothing analysts see is tests/dags/
-    test_dag_definitions.py's.)"""
-    from datagen.simulate import Simulator, backdate_orders
-
+    """Through the scheduler: a window published, then its raw files corrupted (a made-up order twice, its line
+    at a negative price) and the gate cleared: it fails; the catalog file is byte-identical, the alert names the
+    manual run's window, the failed DQ result survives the runbook's recovery (re-extract the window). The window
+    is empty, so Spark is skipped: that a gate failing after Spark rewrote the working partitions changes nothing
+    analysts see is tests/dags/test_dag_definitions.py's."""
     window_end = dt.datetime(2026, 11, 25, 11, tzinfo=dt.UTC)
-    placed = Simulator(airflow.env["DATABASE_URL"], seed=5).place_orders(3)
-    backdate_orders(
-        airflow.env["DATABASE_URL"], {p.id: window_end - dt.timedelta(minutes=5 + i) for i, p in enumerate(placed)}
-    )
     run_id = airflow.trigger(window_end - dt.timedelta(hours=1))
     assert airflow.wait_for_run(run_id) == "success"
     catalog = airflow.state / "catalog.duckdb"
@@ -153,4 +161,4 @@ def test_a_failed_gate_changes_nothing_analysts_see_alerts_with_the_window_and_k
     results = {n: airflow.lake.read_json(airflow.lake.path("_dq", "raw_orders", file_safe(run_id), f"{n}.json"))
                for n in (1, 2, 3)}  # fmt: skip
     assert [results[n]["success"] for n in (1, 2, 3)] == [True, False, True]
-    assert results[2]["rows"] == 4  # the duplicated order
+    assert [results[n]["rows"] for n in (1, 2, 3)] == [0, 2, 0]  # the made-up order twice, then the window again

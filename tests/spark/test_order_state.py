@@ -78,7 +78,7 @@ def merge(spark, lake: Path, *labels: str) -> dict:
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(versions=st.lists(version_strategy, min_size=2, max_size=10), data=st.data())
+@given(versions=st.lists(version_strategy, min_size=2, max_size=6), data=st.data())
 def test_any_window_order_repeats_compaction_and_late_updates_give_the_newest_versions(
     spark, tmp_path_factory, versions, data
 ):
