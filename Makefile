@@ -73,7 +73,8 @@ test: venv lint ## lint, then every test against real Postgres, Redis, Spark, Ai
 	@$(MAKE) --no-print-directory -j2 test-infra-beside pytest
 
 pytest: venv
-	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+	@# whole modules per process, longest first (tests/conftest.py orders them; xdist's own reorder would not)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 test-infra-beside:
 	@mkdir -p .local
@@ -82,7 +83,7 @@ test-infra-beside:
 	else cat .local/test-infra.log; echo "test-infra FAILED (log: .local/test-infra.log)"; exit 1; fi
 
 test-fast: venv ## the inner loop: the tests without Spark, Airflow runs or live servers (about a minute)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lint: venv ## ruff lint + format check
 	$(VENV)/bin/ruff check .

@@ -203,9 +203,13 @@ SLOW_FIXTURES = {
 }  # fmt: skip
 
 
-# Under `make test` each process takes whole modules in collection order: the longest modules (measured:
-# several minutes each under two processes) go first, so the run does not end waiting on one of them.
-LONGEST_MODULES = ("test_real_scheduler.py", "test_dag_definitions.py", "test_cluster.py", "test_marts.py")
+# Under `make test` each process takes whole modules in collection order (`--no-loadscope-reorder`: xdist would
+# otherwise put the modules with the most tests first): the longest modules (measured: minutes each under two
+# processes; the real scheduler's slows most under load) go first, so the run does not end waiting on one of them.
+LONGEST_MODULES = (
+    "test_real_scheduler.py", "test_dag_definitions.py", "test_order_state.py", "test_cluster.py",
+    "test_marts.py", "test_season_view.py",
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -25,10 +25,10 @@ TODAY_STATE = "IL"
 
 
 def curated_lines(spark, as_of: dt.date, with_today: bool):
-    """One order a day of every season's months (October to December) from 2022-10-01 to the day before `as_of`
-    (two on Black Friday), and, with_today, three storefront orders on the as-of day. (The other months would
-    only add partitions: no season query reads them.)"""
-    rows, day, n = [], D(2022, 10, 1), 0
+    """One order a day of every season's months (October to December) from October 1 of the year before `as_of`
+    to the day before `as_of` (two on Black Friday), and, with_today, three storefront orders on the as-of day.
+    (Older seasons and the other months would only add partitions: no season query reads them.)"""
+    rows, day, n = [], D(as_of.year - 1, 10, 1), 0
     while day < as_of:
         for _ in range(2 if day == calendar.black_friday(day.year) else 1):
             n += 1
