@@ -24,7 +24,7 @@ from pipeline import settings as pipeline_settings
 from pipeline import spark_jobs
 from support.net import free_port
 from support.services import parse_env_lines
-from tests.conftest import ROOT, SMALL_SCALE
+from tests.conftest import ROOT, SHORT_JOB_JAVA_OPTIONS, SMALL_SCALE
 
 SCRIPT = ROOT / "scripts" / "spark_cluster.sh"
 
@@ -89,7 +89,10 @@ def test_the_refresh_on_a_standalone_cluster_writes_the_rows_a_local_run_writes(
     args = ["--lake", local_lake.as_uri(), "--purchases-csv", str(csv_path), "--import-id", "t"]
     args += ["--summary-uri", (tmp_path / "local" / "summary.json").as_uri()]
     local = refresh_job.run(spark, refresh_job.parse_args(args))
-    cluster_lake, on_cluster = refresh(tmp_path, "cluster", csv_path, master, "spark.driver.maxResultSize=1m")
+    short_jobs = ",".join(f"spark.{side}.extraJavaOptions={SHORT_JOB_JAVA_OPTIONS}" for side in ("driver", "executor"))
+    cluster_lake, on_cluster = refresh(
+        tmp_path, "cluster", csv_path, master, f"spark.driver.maxResultSize=1m,{short_jobs}"
+    )
     assert local["status"] == on_cluster["status"] == "success"
     expected, got = tables(local_lake), tables(cluster_lake)
     assert {"curated.order_lines", "marts.daily_sales", "marts.black_friday_summary"} <= set(expected)
