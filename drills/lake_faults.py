@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 from decimal import Decimal
 
 import pyarrow as pa
@@ -14,8 +15,8 @@ from pipeline.lake import Lake
 
 def corrupt_window(lake: Lake, label: str) -> None:
     """Rewrites a raw window as a broken writer would: its first order twice (a duplicate id) and its first
-    order line at a negative price; an empty window gets one made-up order so (twice, its line negative). The
-    manifest is left as it was."""
+    order line at a negative price; an empty window gets a made-up order instead (twice, its line negative).
+    The manifest is left as it was."""
     for table, change in (("orders", _first_row_twice), ("order_items", _first_price_negative)):
         folder = lake.path("raw", table, f"window={label}")
         parts = [f.path for f in lake.list_files(folder) if f.path.endswith(".parquet")]
@@ -24,7 +25,7 @@ def corrupt_window(lake: Lake, label: str) -> None:
             with lake.fs.open_input_file(part) as source:
                 rows = pq.read_table(source)
         else:  # an empty window: a manifest and no file
-            part = lake.path("raw", table, f"window={label}", "part-00000.parquet")
+            part = posixpath.join(folder, "part-00000.parquet")
             rows = pa.Table.from_pylist([MADE_UP[table]], schema=raw_tables.RAW_TABLES[table])
         with lake.fs.open_output_stream(part) as sink:
             pq.write_table(change(rows), sink)

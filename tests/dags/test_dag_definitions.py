@@ -435,11 +435,7 @@ def test_a_manual_range_of_fifteen_minute_windows_extracts_each_and_merges_them_
     last_end = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
     run_env(monkeypatch, settings, quarter)
     ends = [last_end - dt.timedelta(minutes=back) for back in (30, 15, 0)]
-    placed = []
-    for end in ends:
-        two = simulator.place_orders(2)
-        backdate_orders(simulator.database_url, {p.id: end - dt.timedelta(minutes=5 + i) for i, p in enumerate(two)})
-        placed += two
+    placed = [p for end in ends for p in place_orders_in_window(simulator, settings, 2, end)]
     events_before = len(asset_events())
     conf = {"window_start": "2026-01-20T11:15:00Z", "window_end": "2026-01-20T12:00:00Z"}
 
