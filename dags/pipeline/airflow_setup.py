@@ -27,8 +27,6 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from pipeline.wiring import LAKE_WRITER_POOL
-
 METADATA_URL_SETTING = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 LOCAL_DATABASE_URL = "postgresql://bfp@127.0.0.1:55432/bfp"  # scripts/services.sh's default
 POOL_DESCRIPTION = (
@@ -99,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         ) from error
     env = {**os.environ, METADATA_URL_SETTING: url}
     airflow("db", "migrate", env=env)
+    # imported here: pipeline.wiring imports Airflow (2-3 s of CPU), which --metadata-url, run by every
+    # scripts/airflow.sh call, does not need
+    from pipeline.wiring import LAKE_WRITER_POOL
+
     # --include-deferred: a transform deferred on its EMR job run still holds the slot (the job writes the lake)
     airflow("pools", "set", LAKE_WRITER_POOL, "1", POOL_DESCRIPTION, "--include-deferred", env=env)
     return 0

@@ -30,6 +30,7 @@ from pyspark.sql import types as T
 from jobs import entry, lake_io
 from transforms import order_lines, order_state
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
+from transforms.session import empty_frame
 
 log = logging.getLogger("jobs.build_order_lines")
 # Order ids are unique and titles nearly so within a month: a dictionary for them fills up and is thrown away.
@@ -162,7 +163,7 @@ def read_windows(spark: SparkSession, table_uri: str, labels: list[str], schema:
         for label in labels
         if any(name.endswith(".parquet") for name in files[label])
     ]
-    return _union(frames, spark.createDataFrame([], with_window))
+    return _union(frames, empty_frame(spark, with_window))
 
 
 def write_curated(curated: lake_io.VersionedTable, rows: DataFrame, touched: set[tuple]) -> dict:
@@ -235,7 +236,7 @@ def all_versions(spark: SparkSession, lake: str) -> tuple[DataFrame, list[str], 
         for month, files in compacted_files(spark, lake, table).items():
             parts.append(spark.read.schema(with_window).parquet(*files))
             months.add(month)
-        frames[table] = _union(parts, spark.createDataFrame([], with_window))
+        frames[table] = _union(parts, empty_frame(spark, with_window))
         labels |= set(complete) if table == "orders" else set()
     state = order_state.versions(frames["orders"], frames["order_items"])
     return state, sorted(labels), sorted(months)

@@ -10,6 +10,8 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from transforms.session import empty_frame
+
 MANIFEST = "_manifest.json"
 
 
@@ -177,7 +179,7 @@ class VersionedTable:
             }
             frame = self.spark.read.schema(T.StructType(data_fields)).parquet(location).withColumns(literals)
             frames.append(frame.select(*schema.fieldNames()))
-        first = self.spark.createDataFrame([], schema)
+        first = empty_frame(self.spark, schema)
         for frame in frames:
             first = first.unionByName(frame)
         return first
@@ -282,7 +284,7 @@ def read_current_table(spark: SparkSession, table_uri: str) -> DataFrame:
         literals = {k: F.lit(int(v) if v.lstrip("-").isdigit() else v) for k, v in values.items()}
         frames.append(spark.read.parquet(location).withColumns(literals))
     if not frames:
-        return spark.createDataFrame([], T.StructType([]))
+        return empty_frame(spark, T.StructType([]))
     first = frames[0]
     for frame in frames[1:]:
         first = first.unionByName(frame, allowMissingColumns=True)

@@ -18,6 +18,7 @@ from pyspark.sql import types as T
 
 from seasons import calendar
 from transforms.calendar import FLAG_COLUMNS, calendar_frame, with_period_flags
+from transforms.session import empty_frame
 
 # The curated columns the marts read.
 MART_INPUT_COLUMNS = (
@@ -309,7 +310,7 @@ def season_to_date(daily: DataFrame, as_of: dt.date) -> DataFrame:
     spark = daily.sparkSession
     years = _years(daily.where(F.col("order_date") <= F.lit(as_of)))
     if not years:
-        return spark.createDataFrame([], SEASON_TO_DATE_SCHEMA)
+        return empty_frame(spark, SEASON_TO_DATE_SCHEMA)
     days = calendar_frame(spark, min(years), max(years)).where(
         F.col("is_comparison_days") & F.col("year").isin(years) & (F.col("order_date") <= F.lit(as_of))
     )

@@ -1,11 +1,13 @@
-"""The one way a job gets its SparkSession: UTC, dynamic partition overwrite, sizes for a small machine."""
+"""The one way a job gets its SparkSession (UTC, dynamic partition overwrite, sizes for a small machine), and an
+empty frame that starts no Python process."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 
 def build_session(app_name: str, master: str | None = None, extra_conf: dict[str, str] | None = None) -> SparkSession:
@@ -43,3 +45,10 @@ def build_session(app_name: str, master: str | None = None, extra_conf: dict[str
         # JVMs: without it Spark binds the driver's RPC endpoint and block manager to the first interface.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return builder.getOrCreate()
+
+
+def empty_frame(spark: SparkSession, schema: T.StructType) -> DataFrame:
+    """No rows, in `schema`, planned in the JVM. spark.createDataFrame([], schema) plans a Python RDD of the
+    default parallelism: every stage that reads it starts Python workers (a daemon, then one per core), and
+    every table read unions its partitions onto an empty frame."""
+    return spark.createDataFrame(spark.sparkContext.emptyRDD(), schema)
