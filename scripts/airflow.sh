@@ -66,14 +66,14 @@ up() {
   if [ "$AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION" = "False" ]; then
     # DAGs seen before (by `airflow dags test` in the demo) keep their paused flag: unpause them once parsed
     local dag
-    for dag in orders_pipeline lake_rebuild bf_report; do
+    for dag in orders_pipeline lake_rebuild bf_report lake_housekeeping; do
       deadline=$((SECONDS + 120))
       until airflow dags unpause "$dag" >/dev/null 2>&1; do
         [ $SECONDS -lt $deadline ] || { log "ERROR: $dag was not parsed within 120 s; see $LOG"; exit 1; }
         sleep 2
       done
     done
-    log "DAGs unpaused: orders_pipeline (hourly), lake_rebuild, bf_report (set BFP_DAGS_PAUSED=True to keep them paused)"
+    log "DAGs unpaused: orders_pipeline (hourly), lake_rebuild, bf_report, lake_housekeeping (set BFP_DAGS_PAUSED=True to keep them paused)"
   fi
   log "UI http://127.0.0.1:$PORT  login admin / admin  (stop: make airflow-stop)"
 }
