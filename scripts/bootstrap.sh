@@ -45,12 +45,16 @@ fi
 # uv installs the same pinned set as pip in a fraction of the time (measured on this machine from PyPI with no
 # cache: 41 s against pip's 3 min 53 s for .venv); pip stays the fallback, e.g. where only pip is configured to
 # reach a package index (uv is given pip's index-url when one is set). uv at MWAA's pin: the venv holds MWAA's set.
+# --compile-bytecode: the .pyc files are written at install, in parallel. uv skips them by default, and where
+# PYTHONDONTWRITEBYTECODE is set (as on the machines CI runs on) nothing writes them later: every process (each
+# Airflow task, each spark-submit driver, each test worker) compiled every module it imported from source, every time.
 UV_PIN=$(grep -E '^uv==' "$ROOT/dags/constraints/airflow_constraints.txt")
 install() {
   local index
   index=$("$VENV/bin/pip" config get global.index-url 2>/dev/null || true)
   if "$VENV/bin/pip" install --quiet --disable-pip-version-check "$UV_PIN" \
-    && "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" ${index:+--index-url "$index"} "$@"; then
+    && "$VENV/bin/uv" pip install --quiet --compile-bytecode --python "$VENV/bin/python" \
+      ${index:+--index-url "$index"} "$@"; then
     return
   fi
   log "WARNING: uv could not install the requirements; pip installs them instead (a few minutes)"
