@@ -24,7 +24,7 @@ export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
 # Airflow task, DAG parse and spark-submit driver compiles the project's modules from source again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: infra-venv synth test-infra test-infra-beside pytest deploy system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
+.PHONY: dag-tasks infra-venv synth test-infra test-infra-beside pytest deploy system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \
 	bench-extract airflow-init spark-package spark-import spark-order-lines \
 	spark-marts bench-transform bench-transform-cluster bench-hourly bench-query profile-serve serve-stop query report mwaa-bundle clean
 
@@ -138,6 +138,9 @@ bench-generate: venv services-up ## full scale: generate 1.8M lines, load 873K p
 
 bench-extract: venv services-up ## 1.8M orders in one window vs COPY TO STDOUT; RSS; a month of windows
 	$(PY) -m bench.record bench-extract -- $(PY) -m bench.extract
+
+dag-tasks: venv ## rewrite dags/README.md's list of the DAGs and their tasks (schedule, retries, pools) from the DAG files
+	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record dag-tasks --doc dags/README.md -- $(PY) -m support.dag_table
 
 drill-trust: venv ## weeks of accidents on a real airflow standalone, 5-minute windows: outage, failed gate, lost window, kill -9, blind role (about 1.5 h; table into dags/README.md)
 	PYTHONPATH=$(CURDIR):$(CURDIR)/dags $(PY) -m bench.record drill-trust --doc dags/README.md -- $(PY) -m drills.trust

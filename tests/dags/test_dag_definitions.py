@@ -52,6 +52,17 @@ def dags():
     return load_dagbag().dags
 
 
+def test_the_readmes_list_of_dags_and_tasks_is_what_the_dag_files_define(dags):
+    from bench.record import markers
+    from support import dag_table
+
+    start, end = markers("dag-tasks")
+    written = (DAG_FOLDER / "README.md").read_text().split(start, 1)[1].split(end, 1)[0]
+    listed = dag_table.render(dags)
+    assert "orders_pipeline: cron 0 * * * *" in listed and "  dq_gate                        0  -" in listed
+    assert listed in written, "dags/README.md lists other DAGs, tasks or retries than the DAG files: run make dag-tasks"
+
+
 @pytest.mark.parametrize("dag_id", ["orders_pipeline", "lake_rebuild", "bf_report", "lake_housekeeping"])
 def test_dag_structure(dags, dag_id):
     dag = dags[dag_id]
