@@ -72,7 +72,6 @@ def spark_class_archive(config: pytest.Config) -> Path | None:
     the counting file system's classes."""
     import fcntl
     import hashlib
-    import tempfile
 
     import pyspark
 
@@ -84,25 +83,38 @@ def spark_class_archive(config: pytest.Config) -> Path | None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest session of this checkout may be making it
         if archive.exists():
             return archive
-        spark_submit = Path(sys.executable).with_name("spark-submit")
-        with tempfile.TemporaryDirectory() as work:
-            partial = archive.with_suffix(".partial")  # beside it: renamed into place whole
-            done = subprocess.run(
-                [
-                    str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf",
-                    f"spark.driver.extraJavaOptions={SHORT_JOB_JAVA_OPTIONS} -XX:ArchiveClassesAtExit={partial}",
-                    str(CLASS_ARCHIVE_JOB), work,
-                ],
-                capture_output=True, text=True, timeout=600, check=False,
-                env={**os.environ, "PATH": f"{spark_submit.parent}:{os.environ['PATH']}", "SPARK_LOCAL_IP": LOOPBACK},
-            )  # fmt: skip
-            if done.returncode != 0 or not partial.exists():
-                config.issue_config_time_warning(
-                    pytest.PytestWarning(f"no Spark class archive (jobs start without it): {done.stderr[-1500:]}"), 2
-                )
-                return None
-            os.replace(partial, archive)
+        for stale in archive.parent.glob("spark-classes-*.jsa"):  # another JDK's, pyspark's or job's
+            stale.unlink()
+        partial = archive.with_suffix(".partial")  # beside it: renamed into place once a job ran with it
+        made = _class_archive_job(f"-XX:ArchiveClassesAtExit={partial}")
+        # A truncated archive (a full disk at the JVM's exit) would crash every JVM that maps it (SIGBUS): one
+        # job runs with it before the tests' jobs do.
+        checked = _class_archive_job(f"-XX:SharedArchiveFile={partial}") if made.returncode == 0 else made
+        if checked.returncode != 0 or not partial.exists():
+            partial.unlink(missing_ok=True)
+            config.issue_config_time_warning(
+                pytest.PytestWarning(f"no Spark class archive (jobs start without it): {checked.stderr[-1500:]}"), 2
+            )
+            return None
+        os.replace(partial, archive)
     return archive
+
+
+def _class_archive_job(archive_option: str) -> subprocess.CompletedProcess:
+    """tests/spark/class_archive_job.py under spark-submit with the tests' JVM options and `archive_option`."""
+    import tempfile
+
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    with tempfile.TemporaryDirectory() as work:
+        return subprocess.run(
+            [
+                str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf",
+                f"spark.driver.extraJavaOptions={SHORT_JOB_JAVA_OPTIONS} {archive_option}",
+                str(CLASS_ARCHIVE_JOB), work,
+            ],
+            capture_output=True, text=True, timeout=600, check=False,
+            env={**os.environ, "PATH": f"{spark_submit.parent}:{os.environ['PATH']}", "SPARK_LOCAL_IP": LOOPBACK},
+        )  # fmt: skip
 
 
 def with_database(url: str, name: str) -> str:
