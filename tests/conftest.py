@@ -112,7 +112,7 @@ def _class_archive_job(archive_option: str) -> subprocess.CompletedProcess:
                 f"spark.driver.extraJavaOptions={SHORT_JOB_JAVA_OPTIONS} {archive_option}",
                 str(CLASS_ARCHIVE_JOB), work,
             ],
-            capture_output=True, text=True, timeout=600, check=False,
+            capture_output=True, text=True, timeout=600, check=False, cwd=work,  # a crash report stays in work
             env={**os.environ, "PATH": f"{spark_submit.parent}:{os.environ['PATH']}", "SPARK_LOCAL_IP": LOOPBACK},
         )  # fmt: skip
 
