@@ -22,7 +22,7 @@ def schedule_of(dag) -> str:
     return f"cron {dag.timetable.expression} ({dag.timezone})"
 
 
-def render(dags: dict) -> str:
+def task_list(dags: dict) -> str:
     """One block per DAG (by id): its schedule line, then a row per task in run order."""
     lines = []
     for dag_id, dag in sorted(dags.items()):
@@ -45,7 +45,7 @@ def main() -> int:
         bag = DagBag(dag_folder=str(DAG_FOLDER))
     if bag.import_errors:
         raise SystemExit(f"DAG files that do not import: {bag.import_errors}")
-    sys.stdout.write(render(bag.dags))
+    sys.stdout.write(task_list(bag.dags))
     return 0
 
 
