@@ -14,11 +14,15 @@ logging.getLogger("py4j").setLevel(logging.WARNING)
 @pytest.fixture(scope="session")
 def spark():
     from support import hadoop_fs_calls
-    from tests.conftest import SHORT_JOB_JAVA_OPTIONS
+    from tests.conftest import SHORT_JOB_JAVA_OPTIONS, SHORT_JOB_SPARK_CONF
     from transforms.session import build_session
 
-    # file:// goes through a file system that counts its calls; C1 only: tests/conftest.py says why
-    conf = {**hadoop_fs_calls.spark_conf(), "spark.driver.extraJavaOptions": SHORT_JOB_JAVA_OPTIONS}
+    # file:// goes through a file system that counts its calls; C1 only, no generated code: tests/conftest.py says why
+    conf = {
+        **hadoop_fs_calls.spark_conf(),
+        **SHORT_JOB_SPARK_CONF,
+        "spark.driver.extraJavaOptions": SHORT_JOB_JAVA_OPTIONS,
+    }
     session = build_session("bfp-tests", master="local[2]", extra_conf=conf)
     yield session
     session.stop()
