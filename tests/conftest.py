@@ -48,10 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # every Spark job a test submits (dag.test(), the real scheduler, spark-submit) lasts seconds on a few rows;
     # set once by the first process (xdist's workers inherit it)
     if "BFP_SPARK_CONF" not in os.environ:
-        options = SHORT_JOB_JAVA_OPTIONS
-        archive = spark_class_archive(config)
-        if archive:
-            options += f" -XX:SharedArchiveFile={archive}"
+        options = f"{SHORT_JOB_JAVA_OPTIONS} -XX:SharedArchiveFile={spark_class_archive()}"
         conf = {**SHORT_JOB_SPARK_CONF, "spark.driver.extraJavaOptions": options}
         os.environ["BFP_SPARK_CONF"] = ",".join(f"{key}={value}" for key, value in conf.items())
 
@@ -66,17 +63,17 @@ SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 # (Spark's own tests run both paths); the deployed jobs and the benchmarks keep code generation.
 SHORT_JOB_SPARK_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 CLASS_ARCHIVE_JOB = ROOT / "tests" / "spark" / "class_archive_job.py"
-LOOPBACK = "127.0.0.1"
+CLASS_ARCHIVE_MAKER = ROOT / "tests" / "spark" / "class_archive.py"
 
 
-def spark_class_archive(config: pytest.Config) -> Path | None:
-    """A class-data-sharing archive of the classes a short Spark job loads (tests/spark/class_archive_job.py),
-    made once per JDK, pyspark, job and settings version under .local/: the test session's spark-submit JVMs map those
-    classes instead of loading and verifying them (measured: a DAG test's refresh job 23.5 s -> 15.8 s, its JVM
-    at its first Spark job after 3.4 s instead of 8.1 s). Without it (the JDK cannot make one) jobs run as before.
-    Only spark-submit's JVMs use it: the JVM must see the archive's class path, and the `spark` fixture's adds
-    the counting file system's classes."""
-    import fcntl
+def spark_class_archive() -> Path:
+    """Where the class-data-sharing archive of the classes a short Spark job loads is kept
+    (tests/spark/class_archive_job.py; one per JDK, pyspark, job and settings version, under .local/). The test
+    session's spark-submit JVMs map those classes instead of loading and verifying them (measured: a DAG test's
+    refresh job 23.5 s -> 15.8 s, its JVM at its first Spark job after 3.4 s instead of 8.1 s). When it is missing
+    tests/spark/class_archive.py makes it in the background (a minute, most of it one core's: the tests start
+    meanwhile, and the jobs started before it is there run without it). Only spark-submit's JVMs use it: the JVM
+    must see the archive's class path, and the `spark` fixture's adds the counting file system's classes."""
     import hashlib
 
     import pyspark
@@ -85,44 +82,26 @@ def spark_class_archive(config: pytest.Config) -> Path | None:
     made_from = f"{java}{pyspark.__version__}{CLASS_ARCHIVE_JOB.read_text()}{SHORT_JOB_SPARK_CONF}"
     key = hashlib.sha256(made_from.encode()).hexdigest()[:16]
     archive = ROOT / ".local" / f"spark-classes-{key}.jsa"
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with open(archive.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest session of this checkout may be making it
-        if archive.exists():
-            return archive
-        for stale in archive.parent.glob("spark-classes-*.jsa"):  # another JDK's, pyspark's or job's
-            stale.unlink()
-        partial = archive.with_suffix(".partial")  # beside it: renamed into place once a job ran with it
-        made = _class_archive_job(f"-XX:ArchiveClassesAtExit={partial}")
-        # A truncated archive (a full disk at the JVM's exit) would crash every JVM that maps it (SIGBUS): one
-        # job runs with it before the tests' jobs do.
-        checked = _class_archive_job(f"-XX:SharedArchiveFile={partial}") if made.returncode == 0 else made
-        if checked.returncode != 0 or not partial.exists():
-            partial.unlink(missing_ok=True)
-            config.issue_config_time_warning(
-                pytest.PytestWarning(f"no Spark class archive (jobs start without it): {checked.stderr[-1500:]}"), 2
-            )
-            return None
-        os.replace(partial, archive)
+    if not archive.exists():
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        options = [
+            f"--java-options={SHORT_JOB_JAVA_OPTIONS}",
+            *(f"--conf={k}={v}" for k, v in SHORT_JOB_SPARK_CONF.items()),
+        ]
+        with open(archive.with_suffix(".log"), "w") as log:  # the maker's output, for a look when it failed
+            maker = [sys.executable, str(CLASS_ARCHIVE_MAKER), str(archive), *options]
+            ARCHIVE_MAKERS.append(subprocess.Popen(maker, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
     return archive
 
 
-def _class_archive_job(archive_option: str) -> subprocess.CompletedProcess:
-    """tests/spark/class_archive_job.py under spark-submit with the tests' JVM options and `archive_option`."""
-    import tempfile
+ARCHIVE_MAKERS: list[subprocess.Popen] = []
 
-    spark_submit = Path(sys.executable).with_name("spark-submit")
-    with tempfile.TemporaryDirectory() as work:
-        return subprocess.run(
-            [
-                str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf",
-                f"spark.driver.extraJavaOptions={SHORT_JOB_JAVA_OPTIONS} {archive_option}",
-                *(f"--conf={key}={value}" for key, value in SHORT_JOB_SPARK_CONF.items()),
-                str(CLASS_ARCHIVE_JOB), work,
-            ],
-            capture_output=True, text=True, timeout=600, check=False, cwd=work,  # a crash report stays in work
-            env={**os.environ, "PATH": f"{spark_submit.parent}:{os.environ['PATH']}", "SPARK_LOCAL_IP": LOOPBACK},
-        )  # fmt: skip
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for maker in ARCHIVE_MAKERS:  # long done by the end of a run; a short run waits for it here
+        if maker.wait(timeout=600) != 0:
+            log = Path(maker.args[2]).with_suffix(".log")
+            sys.stderr.write(f"no Spark class archive (the tests' jobs ran without it): see {log}\n")
 
 
 def with_database(url: str, name: str) -> str:
