@@ -18,7 +18,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from jobs import entry, lake_io
 from transforms import calendar, marts, order_lines
@@ -120,9 +119,10 @@ def build(
     # year's status follows the as-of date even when only this month's lines changed.
     daily = versions[DAILY]
     all_days = daily.read(daily.partitions(), monthly[DAILY][0].schema).cache()
-    seasonal = season_tables(spark, all_days, as_of)
+    years = marts.years_of(all_days, as_of)
+    seasonal = season_tables(spark, all_days, as_of, years)
     before = {table: tables.table(_path(table), ["year"]).partitions() for table in seasonal}
-    if months is not None and before.get(CALENDAR) == calendar_years(all_days):
+    if months is not None and before.get(CALENDAR) == calendar_years(years.every):
         del seasonal[CALENDAR]  # the calendar depends on its years alone: a merge leaves the same years' rows
     _write_all(seasonal, tables, rows, versions, at_once=months is not None)
     for table in seasonal:  # replaced whole: a year the new as-of date does not reach yet goes
@@ -165,10 +165,9 @@ def read_cells(cells: lake_io.VersionedTable, years: list[int]) -> DataFrame:
     return cells.read(months, marts.CUSTOMER_CELL_SCHEMA)
 
 
-def calendar_years(all_days: DataFrame) -> list[tuple]:
+def calendar_years(years: list[int]) -> list[tuple]:
     """The partitions of the calendar the daily mart's years need (every year from the first to the last)."""
-    bounds = all_days.agg(F.min("year").alias("first"), F.max("year").alias("last")).first()
-    return [] if bounds.first is None else [(year,) for year in range(bounds.first, bounds.last + 1)]
+    return [(year,) for year in range(min(years), max(years) + 1)] if years else []
 
 
 def _remove_unwritten(versions: lake_io.VersionedTable, scope: list[tuple] | None) -> None:
@@ -195,15 +194,18 @@ def yearly_tables(cells: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:
     }
 
 
-def season_tables(spark: SparkSession, all_days: DataFrame, as_of: dt.date) -> dict[str, tuple[DataFrame, list[str]]]:
-    """The season marts of the whole daily mart as of `as_of`, and the calendar of the years it holds."""
+def season_tables(
+    spark: SparkSession, all_days: DataFrame, as_of: dt.date, years: marts.Years | None = None
+) -> dict[str, tuple[DataFrame, list[str]]]:
+    """The season marts of the whole daily mart as of `as_of`, and the calendar of the years it holds (`years`:
+    marts.years_of(all_days, as_of), one job, when the caller has it)."""
+    years = years or marts.years_of(all_days, as_of)
     seasonal = {
-        "marts.black_friday_summary": (marts.black_friday_summary(all_days, as_of), ["year"]),
-        "marts.season_to_date": (marts.season_to_date(all_days, as_of), ["year"]),
+        "marts.black_friday_summary": (marts.black_friday_summary(all_days, as_of, years), ["year"]),
+        "marts.season_to_date": (marts.season_to_date(all_days, as_of, years), ["year"]),
     }
-    years = [row.year for row in all_days.select("year").distinct().collect()]
-    if years:
-        seasonal[CALENDAR] = (calendar.calendar_frame(spark, min(years), max(years)), ["year"])
+    if years.every:
+        seasonal[CALENDAR] = (calendar.calendar_frame(spark, min(years.every), max(years.every)), ["year"])
     return seasonal
 
 

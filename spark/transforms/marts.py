@@ -11,6 +11,7 @@ most of what the marts cost at full scale)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -224,16 +225,26 @@ def seasons(spark: SparkSession, years: list[int], as_of: dt.date) -> DataFrame:
     return spark.createDataFrame(rows, SEASON_SCHEMA)
 
 
-def _years(daily: DataFrame) -> list[int]:
-    return sorted(row.year for row in daily.select("year").distinct().collect())
+class Years(NamedTuple):
+    """The daily mart's years, and those of them with a day up to the as-of date (the season marts' rows)."""
+
+    every: list[int]
+    known: list[int]
 
 
-def black_friday_summary(daily: DataFrame, as_of: dt.date) -> DataFrame:
+def years_of(daily: DataFrame, as_of: dt.date) -> Years:
+    """The daily mart's years, in one small job (the season marts and the calendar all need them)."""
+    firsts = daily.groupBy("year").agg(F.min("order_date").alias("first_day")).collect()
+    return Years(sorted(r.year for r in firsts), sorted(r.year for r in firsts if r.first_day <= as_of))
+
+
+def black_friday_summary(daily: DataFrame, as_of: dt.date, years: Years | None = None) -> DataFrame:
     """Per year, from the daily mart up to `as_of`: the season's dates, its status as of that date, the Black
     Friday window (its revenue, and the part of it in November) and the seed's week each as its daily-order
     surge over the rest of November and its share of November revenue, the peak day, Black Friday and Cyber
     Monday figures. Surges and shares are given only for
-    a complete season: until then they are null, never a share of an unfinished November."""
+    a complete season: until then they are null, never a share of an unfinished November. `years`: years_of(daily,
+    as_of) when the caller has it."""
     known = daily.where(F.col("order_date") <= F.lit(as_of))
     november, window, seed_week = F.col("month") == 11, F.col("is_black_friday_window"), F.col("is_seed_week")
 
@@ -271,7 +282,8 @@ def black_friday_summary(daily: DataFrame, as_of: dt.date) -> DataFrame:
         """The revenue's share of November's, from exact decimal sums (0.25 = 25%)."""
         return F.when(complete, F.try_divide(F.col(revenue), F.col("november_revenue")).cast("double"))
 
-    with_season = per_year.join(seasons(daily.sparkSession, _years(known), as_of), on="year", how="inner")
+    known_years = (years or years_of(daily, as_of)).known
+    with_season = per_year.join(seasons(daily.sparkSession, known_years, as_of), on="year", how="inner")
     return with_season.select(
         "year",
         "thanksgiving",
@@ -303,12 +315,13 @@ def black_friday_summary(daily: DataFrame, as_of: dt.date) -> DataFrame:
     )
 
 
-def season_to_date(daily: DataFrame, as_of: dt.date) -> DataFrame:
+def season_to_date(daily: DataFrame, as_of: dt.date, years: Years | None = None) -> DataFrame:
     """Per year, each comparison day (Thanksgiving-21 .. Cyber Monday) up to `as_of`: the day's orders and
     revenue and the season's running totals, aligned on days from Thanksgiving so that seasons compare day by
-    day. The as-of day itself is marked incomplete (its orders are still coming in)."""
+    day. The as-of day itself is marked incomplete (its orders are still coming in). `years`: years_of(daily,
+    as_of) when the caller has it."""
     spark = daily.sparkSession
-    years = _years(daily.where(F.col("order_date") <= F.lit(as_of)))
+    years = (years or years_of(daily, as_of)).known
     if not years:
         return empty_frame(spark, SEASON_TO_DATE_SCHEMA)
     days = calendar_frame(spark, min(years), max(years)).where(
