@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from seasons import calendar
+from transforms.session import local_frame
 
 CALENDAR_SCHEMA = T.StructType(
     [
@@ -30,7 +31,7 @@ FLAG_COLUMNS = tuple(f"is_{name}" for name in calendar.FLAG_PERIODS)
 def calendar_frame(spark: SparkSession, first_year: int, last_year: int) -> DataFrame:
     """curated.calendar's rows for every day of first_year .. last_year."""
     rows = calendar.calendar_days(first_year, last_year)
-    return spark.createDataFrame([tuple(row[f.name] for f in CALENDAR_SCHEMA.fields) for row in rows], CALENDAR_SCHEMA)
+    return local_frame(spark, [tuple(row[f.name] for f in CALENDAR_SCHEMA.fields) for row in rows], CALENDAR_SCHEMA)
 
 
 def _thanksgiving_of_year() -> Column:

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 
 from seasons import calendar
 from transforms.calendar import FLAG_COLUMNS, calendar_frame, with_period_flags
-from transforms.session import empty_frame
+from transforms.session import empty_frame, local_frame
 
 # The curated columns the marts read.
 MART_INPUT_COLUMNS = (
@@ -222,7 +222,7 @@ def seasons(spark: SparkSession, years: list[int], as_of: dt.date) -> DataFrame:
                 sum(not seed_week.contains(day) for day in november),
             )
         )
-    return spark.createDataFrame(rows, SEASON_SCHEMA)
+    return local_frame(spark, rows, SEASON_SCHEMA)
 
 
 class Years(NamedTuple):

@@ -1,12 +1,15 @@
-"""The one way a job gets its SparkSession (UTC, dynamic partition overwrite, sizes for a small machine), and an
-empty frame that starts no Python process."""
+"""The one way a job gets its SparkSession (UTC, dynamic partition overwrite, sizes for a small machine), and
+small frames of local rows (or none) that start no Python process."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 
@@ -52,3 +55,18 @@ def empty_frame(spark: SparkSession, schema: T.StructType) -> DataFrame:
     default parallelism: every stage that reads it starts Python workers (a daemon, then one per core), and
     every table read unions its partitions onto an empty frame."""
     return spark.createDataFrame(spark.sparkContext.emptyRDD(), schema)
+
+
+def local_frame(spark: SparkSession, rows: list[tuple], schema: T.StructType) -> DataFrame:
+    """`rows` (dates, numbers, text, booleans) in `schema`'s columns, planned in the JVM: one JSON literal that
+    Spark parses itself. spark.createDataFrame(rows, schema) plans a Python RDD, and the first job reading it
+    starts Python workers (a daemon, then one per core: measured ~3 s of CPU in each new JVM) for a few rows.
+    The columns come back nullable (as every column written to Parquet is)."""
+    text = json.dumps([dict(zip(schema.names, row, strict=True)) for row in rows], default=_json_value)
+    return spark.range(1).select(F.inline(F.from_json(F.lit(text), T.ArrayType(schema))))
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()  # from_json reads yyyy-MM-dd as a DateType
+    raise TypeError(f"local_frame: {value!r} ({type(value).__name__}) has no JSON form here")
