@@ -20,9 +20,9 @@ export AIRFLOW_HOME ?= $(CURDIR)/.local/airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export BFP_LAKE_URI ?= file://$(CURDIR)/data/lake
-# Python caches compiled modules (the project's in __pycache__/, ignored by git; the venvs' too, which
+# Python caches compiled modules (the project's in __pycache__/, ignored by git; .venv-infra's, which
 # scripts/bootstrap.sh leaves to the first process that imports each) for the next process: with the variable set,
-# every Airflow task, DAG parse and spark-submit driver compiles every module it imports from source again.
+# every Airflow task, DAG parse and spark-submit driver compiles the modules it imports from source again.
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: dag-tasks infra-venv synth test-infra test-infra-beside pytest deploy system services-env drill-trust bench-hot-product test-fast airflow airflow-stop drill-freshness capacity-plan spark-cluster spark-cluster-stop serve-scaled drill-scaled drill-abuse drill-serve drill-pipeline help venv services-up services-down services-status migrate demo serve test lint format bench-serve bench-generate \

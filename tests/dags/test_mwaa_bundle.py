@@ -15,6 +15,7 @@ LOAD_FROM_BUNDLE = """
 import json, sys
 from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
+from airflow.utils.file import list_py_file_paths
 dags = Path(sys.argv[1])
 bag = DagBag(dag_folder=str(dags))
 from pipeline import settings
@@ -22,6 +23,7 @@ from analytics import queries
 s = settings.from_env({"BFP_TARGET": "local"})
 print(json.dumps({
     "dag_ids": sorted(bag.dag_ids),
+    "parsed": sorted(str(Path(path).relative_to(dags)) for path in list_py_file_paths(str(dags))),
     "errors": {k: v[-500:] for k, v in bag.import_errors.items()},
     "modules_outside": sorted(
         name for name, m in sys.modules.items()
@@ -53,6 +55,13 @@ def test_the_dags_load_from_the_built_tree_alone_in_a_fresh_process(tmp_path):
     assert loaded["errors"] == {}
     assert loaded["dag_ids"] == ["bf_report", "lake_housekeeping", "lake_rebuild", "orders_pipeline"]
     assert loaded["modules_outside"] == []
+    # the DAG processor imports the DAG files alone (dags/.airflowignore), not every module beside them
+    assert loaded["parsed"] == [
+        "bf_report_dag.py",
+        "lake_housekeeping_dag.py",
+        "lake_rebuild_dag.py",
+        "orders_pipeline_dag.py",
+    ]
     assert loaded["expectations"] == str(dags / "expectations") and loaded["suites"] >= 4
     assert loaded["athena_ddl"] == str(dags / "sql" / "athena")
     assert loaded["queries"] == str(dags / "sql" / "analytics")
