@@ -48,7 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # every Spark job a test submits (dag.test(), the real scheduler, spark-submit) lasts seconds on a few rows;
     # set once by the first process (xdist's workers inherit it)
     if "BFP_SPARK_CONF" not in os.environ:
-        options = f"{SHORT_JOB_JAVA_OPTIONS} -XX:SharedArchiveFile={spark_class_archive()}"
+        archive = spark_class_archive(config)
+        options = f"{SHORT_JOB_JAVA_OPTIONS} -XX:SharedArchiveFile={archive}" if archive else SHORT_JOB_JAVA_OPTIONS
         conf = {**SHORT_JOB_SPARK_CONF, "spark.driver.extraJavaOptions": options}
         os.environ["BFP_SPARK_CONF"] = ",".join(f"{key}={value}" for key, value in conf.items())
 
@@ -66,14 +67,16 @@ CLASS_ARCHIVE_JOB = ROOT / "tests" / "spark" / "class_archive_job.py"
 CLASS_ARCHIVE_MAKER = ROOT / "tests" / "spark" / "class_archive.py"
 
 
-def spark_class_archive() -> Path:
+def spark_class_archive(config: pytest.Config) -> Path | None:
     """Where the class-data-sharing archive of the classes a short Spark job loads is kept
     (tests/spark/class_archive_job.py; one per JDK, pyspark, job and settings version, under .local/). The test
     session's spark-submit JVMs map those classes instead of loading and verifying them (measured: a DAG test's
     refresh job 23.5 s -> 15.8 s, its JVM at its first Spark job after 3.4 s instead of 8.1 s). When it is missing
-    tests/spark/class_archive.py makes it in the background (a minute, most of it one core's: the tests start
-    meanwhile, and the jobs started before it is there run without it). Only spark-submit's JVMs use it: the JVM
-    must see the archive's class path, and the `spark` fixture's adds the counting file system's classes."""
+    tests/spark/class_archive.py makes it first (about a minute): made in the background while the tests started,
+    a new machine's run was slower (pytest 14 min 38 s before, 16 min 12 s and 16 min 24 s after; a JVM named a
+    missing archive maps none, not even the JDK's own). Without it (the JDK cannot make one) the jobs run as before.
+    Only spark-submit's JVMs use it: the JVM must see the archive's class path, and the `spark` fixture's adds the
+    counting file system's classes."""
     import hashlib
 
     import pyspark
@@ -83,25 +86,18 @@ def spark_class_archive() -> Path:
     key = hashlib.sha256(made_from.encode()).hexdigest()[:16]
     archive = ROOT / ".local" / f"spark-classes-{key}.jsa"
     if not archive.exists():
-        archive.parent.mkdir(parents=True, exist_ok=True)
         options = [
             f"--java-options={SHORT_JOB_JAVA_OPTIONS}",
             *(f"--conf={k}={v}" for k, v in SHORT_JOB_SPARK_CONF.items()),
         ]
-        with open(archive.with_suffix(".log"), "w") as log:  # the maker's output, for a look when it failed
-            maker = [sys.executable, str(CLASS_ARCHIVE_MAKER), str(archive), *options]
-            ARCHIVE_MAKERS.append(subprocess.Popen(maker, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+        made = subprocess.run(
+            [sys.executable, str(CLASS_ARCHIVE_MAKER), str(archive), *options],
+            capture_output=True, text=True, cwd=ROOT, timeout=900, check=False,
+        )  # fmt: skip
+        if made.returncode != 0:
+            config.issue_config_time_warning(pytest.PytestWarning(made.stderr[-1500:]), 2)
+            return None
     return archive
-
-
-ARCHIVE_MAKERS: list[subprocess.Popen] = []
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    for maker in ARCHIVE_MAKERS:  # long done by the end of a run; a short run waits for it here
-        if maker.wait(timeout=600) != 0:
-            log = Path(maker.args[2]).with_suffix(".log")
-            sys.stderr.write(f"no Spark class archive (the tests' jobs ran without it): see {log}\n")
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,8 +1,7 @@
 """Makes the test session's Spark class archive: tests/spark/class_archive_job.py under spark-submit once with
 -XX:ArchiveClassesAtExit, then once more mapping the new archive (a truncated one, e.g. from a full disk, crashes
-every JVM that maps it: SIGBUS), then renamed into place. tests/conftest.py starts this in the background when the
-archive is missing: the test session's JVMs name the archive from the start and map it once it is there (a JVM
-started before runs without it, as the JVM does with any missing archive).
+every JVM that maps it: SIGBUS), then renamed into place. tests/conftest.py runs this before the tests when the archive
+is missing.
 
     python tests/spark/class_archive.py ARCHIVE --java-options "-XX:TieredStopAtLevel=1" [--conf KEY=VALUE ...]
 
