@@ -14,6 +14,7 @@ from seasons import calendar
 from tests.spark.conftest import assert_frames_equal
 from transforms import calendar as spark_calendar
 from transforms import marts
+from transforms.session import local_frame
 
 D = dt.date
 YEARS = list(range(calendar.FIRST_YEAR, calendar.LAST_YEAR + 1))
@@ -31,8 +32,17 @@ def test_spark_flags_agree_with_the_calendar_on_every_day(spark):
 
 
 def test_the_published_date_dimension_is_the_calendar(spark):
-    frame = spark_calendar.calendar_frame(spark, 2019, 2024).orderBy("order_date").collect()
-    assert [row.asDict() for row in frame] == calendar.calendar_days(2019, 2024)
+    frame = spark_calendar.calendar_frame(spark, 2019, 2024)
+    assert [(f.name, f.dataType) for f in frame.schema] == [
+        (f.name, f.dataType) for f in spark_calendar.CALENDAR_SCHEMA
+    ]
+    assert [row.asDict() for row in frame.orderBy("order_date").collect()] == calendar.calendar_days(2019, 2024)
+
+
+def test_a_local_frame_refuses_a_value_it_cannot_carry(spark):
+    # planned in the JVM from JSON: a timestamp would arrive as text a date column cannot read back
+    with pytest.raises(TypeError, match=r"local_frame: datetime\.datetime\(2026, 11, 27"):
+        local_frame(spark, [(dt.datetime(2026, 11, 27, 9),)], spark_calendar.CALENDAR_SCHEMA[:1])
 
 
 def test_the_summary_season_rows_agree_with_the_calendar(spark):
