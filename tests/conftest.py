@@ -64,7 +64,6 @@ SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 # (Spark's own tests run both paths); the deployed jobs and the benchmarks keep code generation.
 SHORT_JOB_SPARK_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 CLASS_ARCHIVE_JOB = ROOT / "tests" / "spark" / "class_archive_job.py"
-CLASS_ARCHIVE_MAKER = ROOT / "tests" / "spark" / "class_archive.py"
 
 
 def spark_class_archive(config: pytest.Config) -> Path | None:
@@ -86,16 +85,12 @@ def spark_class_archive(config: pytest.Config) -> Path | None:
     key = hashlib.sha256(made_from.encode()).hexdigest()[:16]
     archive = ROOT / ".local" / f"spark-classes-{key}.jsa"
     if not archive.exists():
-        options = [
-            f"--java-options={SHORT_JOB_JAVA_OPTIONS}",
-            *(f"--conf={k}={v}" for k, v in SHORT_JOB_SPARK_CONF.items()),
-        ]
-        made = subprocess.run(
-            [sys.executable, str(CLASS_ARCHIVE_MAKER), str(archive), *options],
-            capture_output=True, text=True, cwd=ROOT, timeout=900, check=False,
-        )  # fmt: skip
-        if made.returncode != 0:
-            config.issue_config_time_warning(pytest.PytestWarning(made.stderr[-1500:]), 2)
+        from tests.spark.class_archive import make
+
+        conf = [f"{key}={value}" for key, value in SHORT_JOB_SPARK_CONF.items()]
+        failed = make(archive, SHORT_JOB_JAVA_OPTIONS, conf)
+        if failed:
+            config.issue_config_time_warning(pytest.PytestWarning(failed), 2)
             return None
     return archive
 

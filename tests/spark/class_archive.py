@@ -1,16 +1,10 @@
 """Makes the test session's Spark class archive: tests/spark/class_archive_job.py under spark-submit once with
 -XX:ArchiveClassesAtExit, then once more mapping the new archive (a truncated one, e.g. from a full disk, crashes
-every JVM that maps it: SIGBUS), then renamed into place. tests/conftest.py runs this before the tests when the archive
-is missing.
-
-    python tests/spark/class_archive.py ARCHIVE --java-options "-XX:TieredStopAtLevel=1" [--conf KEY=VALUE ...]
-
-Exit 0 when the archive is in place (made here, or by another session meanwhile); else 1, with the job's output.
-"""
+every JVM that maps it: SIGBUS), then renamed into place. tests/conftest.py calls make() before the tests when the
+archive is missing."""
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import subprocess
@@ -22,12 +16,13 @@ JOB = Path(__file__).with_name("class_archive_job.py")
 LOOPBACK = "127.0.0.1"
 
 
-def make(archive: Path, java_options: str, conf: list[str]) -> int:
+def make(archive: Path, java_options: str, conf: list[str]) -> str | None:
+    """None once the archive is in place (made here, or by another session meanwhile); else the job's output."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     with open(archive.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest session of this checkout may be making it
         if archive.exists():
-            return 0
+            return None
         for stale in archive.parent.glob("spark-classes-*.jsa"):  # another JDK's, pyspark's, job's or settings'
             stale.unlink()
         partial = archive.with_suffix(".partial")  # beside it: renamed into place once a job ran with it
@@ -35,10 +30,9 @@ def make(archive: Path, java_options: str, conf: list[str]) -> int:
         checked = run_job(f"{java_options} -XX:SharedArchiveFile={partial}", conf) if made.returncode == 0 else made
         if checked.returncode != 0 or not partial.exists():
             partial.unlink(missing_ok=True)
-            sys.stderr.write(f"no Spark class archive (the tests' jobs run without it):\n{checked.stderr[-3000:]}\n")
-            return 1
+            return f"no Spark class archive (the tests' jobs run without it):\n{checked.stderr[-1500:]}"
         os.replace(partial, archive)
-    return 0
+    return None
 
 
 def run_job(java_options: str, conf: list[str]) -> subprocess.CompletedProcess:
@@ -54,16 +48,3 @@ def run_job(java_options: str, conf: list[str]) -> subprocess.CompletedProcess:
             capture_output=True, text=True, timeout=600, check=False, cwd=work,  # a crash report stays in work
             env={**os.environ, "PATH": f"{spark_submit.parent}:{os.environ['PATH']}", "SPARK_LOCAL_IP": LOOPBACK},
         )  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("archive", type=Path, help="where the archive goes (.local/spark-classes-KEY.jsa)")
-    parser.add_argument("--java-options", default="", help="the tests' driver JVM options")
-    parser.add_argument("--conf", action="append", default=[], help="a Spark setting of the tests' jobs, KEY=VALUE")
-    args = parser.parse_args(argv)
-    return make(args.archive, args.java_options, args.conf)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
