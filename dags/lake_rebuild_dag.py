@@ -5,11 +5,11 @@ Manual trigger only. Wiring only."""
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param
 
-from pipeline.run_ids import file_safe
+from pipeline.publish_chain import publish_chain
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_rebuild
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER
 
 DOC = """
 ### lake_rebuild
@@ -57,31 +57,4 @@ with DAG(
 ) as dag:
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_rebuild, retries=1, **LAKE_WRITER)
 
-    @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
-    def dq_gate(refresh: dict, run_id=None, ti=None) -> dict:
-        from pipeline import dq_gate_step, settings
-
-        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), [], refresh, ti.try_number)
-
-    @task(**LAKE_WRITER)
-    def register_partitions(refresh: dict, dq: dict, params=None, run_id=None) -> dict:
-        from pipeline import register_step, settings
-
-        repair = params["full_repair"]
-        config = settings.from_env()
-        return register_step.register_run(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
-
-    @task(outlets=[LAKE_PUBLISHED])
-    def publish(refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
-        from pipeline import publish_step, settings
-
-        rows = {"order_lines": refresh["order_lines"]["rows_out"]}
-        windows = refresh["order_lines"].get("windows", [])
-        extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
-        outlet_events[LAKE_PUBLISHED].extra = extra
-        return extra
-
-    refreshed = transform.output
-    checked = dq_gate(refreshed)
-    registered = register_partitions(refreshed, checked)
-    publish(refreshed, checked, registered)
+    publish_chain(transform.output)

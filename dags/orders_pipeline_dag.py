@@ -6,9 +6,10 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task
 
+from pipeline.publish_chain import publish_chain
 from pipeline.run_ids import file_safe
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, window_cron
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, window_cron
 
 DOC = """
 ### orders_pipeline
@@ -101,31 +102,6 @@ with DAG(
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
-    @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
-    def dq_gate(extract: dict, refresh: dict, run_id=None, ti=None) -> dict:
-        from pipeline import dq_gate_step, settings
-        from pipeline.refresh_summary import merged_windows
-
-        own = extract["windows"]
-        windows = merged_windows(refresh) or own
-        return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number, own)
-
-    @task(**LAKE_WRITER)
-    def register_partitions(refresh: dict, dq: dict, run_id=None) -> dict:
-        from pipeline import register_step, settings
-
-        return register_step.register_run(settings.from_env(), refresh, run_id=file_safe(run_id), dq=dq)
-
-    @task(outlets=[LAKE_PUBLISHED])
-    def publish(extract: dict, refresh: dict, dq: dict, registered: dict, outlet_events=None, run_id=None) -> dict:
-        from pipeline import publish_step, settings
-        from pipeline.refresh_summary import merged_windows
-
-        windows, rows = merged_windows(refresh) or extract["windows"], extract["rows_out"]
-        extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)
-        outlet_events[LAKE_PUBLISHED].extra = extra
-        return extra
-
     @task
     def reconcile(refresh: dict, registered: dict, run_id=None) -> dict:
         from pipeline import reconcile, settings
@@ -148,8 +124,6 @@ with DAG(
     extracted = extract_orders_window()
     extracted >> transform
     refreshed = transform.output
-    checked = dq_gate(extracted, refreshed)
-    registered = register_partitions(refreshed, checked)
-    publish(extracted, refreshed, checked, registered)
+    registered = publish_chain(refreshed, extracted).registered
     reconcile(refreshed, registered)
     registered >> watch()

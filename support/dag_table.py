@@ -22,13 +22,21 @@ def schedule_of(dag) -> str:
     return f"cron {dag.timetable.expression} ({dag.timezone})"
 
 
+def tasks_in_order(group) -> list:
+    """The group's tasks in run order, those of a nested group (the publish chain) in its place."""
+    tasks = []
+    for node in group.topological_sort():
+        tasks.extend(tasks_in_order(node) if hasattr(node, "topological_sort") else [node])
+    return tasks
+
+
 def task_list(dags: dict) -> str:
     """One block per DAG (by id): its schedule line, then a row per task in run order."""
     lines = []
     for dag_id, dag in sorted(dags.items()):
         lines.append(f"{dag_id}: {schedule_of(dag)}, catchup {dag.catchup}, {dag.max_active_runs} active run at most")
         lines.append(f"  {'task':<24}{'retries':>8}  {'retry delay':<12}{'pool':<17}trigger rule")
-        for task in dag.task_group.topological_sort():
+        for task in tasks_in_order(dag.task_group):
             delay = f"{int(task.retry_delay.total_seconds())} s" if task.retries else "-"
             rule = str(getattr(task.trigger_rule, "value", task.trigger_rule))
             lines.append(f"  {task.task_id:<24}{task.retries:>8}  {delay:<12}{task.pool:<17}{rule}")

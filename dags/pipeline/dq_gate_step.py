@@ -10,9 +10,20 @@ import re
 
 from pipeline import metrics, progress, quality
 from pipeline.lake import Lake
+from pipeline.refresh_summary import merged_windows
 from pipeline.settings import Settings
 from pipeline.staging import versions_of_run
 from pipeline.task_log import line
+
+
+def windows_to_check(refresh: dict, extract: dict | None) -> tuple[list[str], list[str] | None]:
+    """(the raw windows the gate checks, those the run extracted itself). A window run (`extract` given) checks
+    every window its refresh merged, its own or earlier ones still pending; lake_rebuild (none) checks the curated
+    and mart versions it wrote, not each of the windows it re-merges."""
+    if extract is None:
+        return [], None
+    own = extract["windows"]
+    return merged_windows(refresh) or own, own
 
 
 def blamed_windows(failed_targets: list[str], own: list[str]) -> list[str]:

@@ -4,9 +4,17 @@ other records."""
 from __future__ import annotations
 
 from pipeline import audit, freshness
-from pipeline.refresh_summary import written_partitions
+from pipeline.refresh_summary import merged_windows, written_partitions
 from pipeline.settings import Settings
 from pipeline.task_log import line
+
+
+def published_windows_and_rows(refresh: dict, extract: dict | None) -> tuple[list[str], dict]:
+    """(the windows a publication makes visible, its rows): a window run's merged windows (else its own) and the
+    rows it extracted; lake_rebuild's (no extract) the windows its refresh merged and the curated lines written."""
+    if extract is None:
+        return refresh["order_lines"].get("windows", []), {"order_lines": refresh["order_lines"]["rows_out"]}
+    return merged_windows(refresh) or extract["windows"], extract["rows_out"]
 
 
 def publication(settings: Settings, run_id: str, windows: list[str], refresh: dict, dq: dict, rows: dict) -> dict:

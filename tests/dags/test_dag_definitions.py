@@ -92,6 +92,42 @@ def test_the_report_is_scheduled_on_every_publication(dags):
     ]
 
 
+def test_both_dags_that_write_curated_tables_end_with_the_one_publish_chain(dags):
+    from support.dag_table import tasks_in_order
+
+    chain = ["dq_gate", "register_partitions", "publish"]
+    for dag_id, before in (
+        ("orders_pipeline", {"extract_orders_window", "transform"}),
+        ("lake_rebuild", {"transform"}),
+    ):
+        dag = dags[dag_id]
+        assert [t.task_id for t in tasks_in_order(dag.task_group_dict["publish_chain"])] == chain
+        assert dag.get_task("dq_gate").upstream_task_ids == before  # the gate reads the extract's own windows
+        assert dag.get_task("register_partitions").upstream_task_ids == {"transform", "dq_gate"}
+        assert dag.get_task("publish").upstream_task_ids == before | {"dq_gate", "register_partitions"}
+    for task_id in chain:  # one definition, not two that agree
+        callables = {dags[d].get_task(task_id).python_callable.__code__ for d in ("orders_pipeline", "lake_rebuild")}
+        assert len(callables) == 1, task_id
+
+
+def test_a_window_run_gates_and_publishes_what_it_merged_and_a_rebuild_no_raw_window():
+    from pipeline import dq_gate_step, publish_step
+
+    extract = {"windows": ["20261127T1000"], "rows_out": {"orders": 3, "order_items": 5}}
+    merged = {"order_lines": {"windows": ["20261127T0900", "20261127T1000"], "rows_out": 9}}
+    assert dq_gate_step.windows_to_check(merged, extract) == (merged["order_lines"]["windows"], extract["windows"])
+    assert dq_gate_step.windows_to_check({"order_lines": {"rows_out": 0}}, extract) == (["20261127T1000"],) * 2
+    assert dq_gate_step.windows_to_check(merged, None) == ([], None)
+    assert publish_step.published_windows_and_rows(merged, extract) == (
+        merged["order_lines"]["windows"],
+        extract["rows_out"],
+    )
+    assert publish_step.published_windows_and_rows(merged, None) == (
+        merged["order_lines"]["windows"],
+        {"order_lines": 9},
+    )
+
+
 def test_the_season_marts_are_as_of_the_window_end_or_the_rebuild_param():
     from pipeline.run_ids import as_of_date
 
