@@ -1,6 +1,7 @@
 """The capacity plan (docs/capacity.md) and the sizes the AWS stacks deploy (infra/sizes.json), computed from the
-figures the benchmarks recorded in docs/benchmarks.md, never typed by hand: `make capacity-plan` rewrites both
-after a benchmark run, and tests/test_capacity.py fails when either no longer matches the recorded figures.
+figures the benchmarks kept (bench/results/<benchmark>.json, written by bench/record.py; their printed runs are in
+docs/benchmarks.md), never typed by hand nor parsed from a document: `make capacity-plan` rewrites both after a
+benchmark run, and tests/test_capacity.py fails when either no longer matches the kept figures.
 
     python -m bench.capacity [--check]
 
@@ -13,17 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.athena_scan import cost_usd
+from bench.record import load_result
 from datagen import purchases
 from serving.config import ServingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 PLAN = ROOT / "docs" / "capacity.md"
 SIZES_FILE = ROOT / "infra" / "sizes.json"
 PRICES = json.loads((Path(__file__).with_name("prices.json")).read_text())
@@ -93,7 +93,7 @@ class Measured:
     spark_s_per_million_lines: float
     spark_scale: str
     hourly_refresh_s: float
-    recorded: dict[str, str]  # section -> its "Last run" line
+    recorded: dict[str, str]  # benchmark -> when, where and at which commit it ran
     redis_commands_per_request: dict[str, float] = field(default_factory=dict)  # role -> commands
     redis_key_bytes: dict[str, float] = field(default_factory=dict)  # "product" -> mean MEMORY USAGE
     cache_other_bytes: float = 0.0  # the cache role's other keys after the run (pages, categories)
@@ -119,105 +119,54 @@ class Measured:
     hot_buyers: int = 0  # the concurrent buyers of those runs
 
 
-def section(text: str, name: str) -> str:
-    match = re.search(rf"<!-- {name}: figures -->\n(.*?)<!-- /{name} -->", text, flags=re.S)
-    if match is None:
-        raise SystemExit(f"docs/benchmarks.md has no recorded {name} section: run make {name} first")
-    return match.group(1)
+MEASURED_BY = ("bench-serve", "bench-transform", "bench-hourly", "bench-query", "bench-extract", "bench-hot-product")
 
 
-def number(pattern: str, text: str, what: str) -> float:
-    match = re.search(pattern, text)
-    if match is None:
-        raise SystemExit(f"docs/benchmarks.md: cannot find {what} (pattern {pattern!r}); re-run its benchmark")
-    return float(match.group(1).replace(",", ""))
+def load_results() -> dict[str, dict]:
+    """The kept outcome of each benchmark the plan rests on (bench/results/<name>.json, bench/record.py)."""
+    return {name: load_result(name) for name in MEASURED_BY}
 
 
-def role_keys(serve: str, role: str) -> dict[str, tuple[int, float]]:
-    """kind -> (keys, mean bytes) of a Redis role after bench-serve's runs."""
-    keys = re.search(rf"Redis {role} keys after the runs[^:]*: (.*)", serve)
-    found = re.findall(r"(?:^|; )([a-z_]+) ([\d,]+) x ([\d,]+) B", keys.group(1) if keys else "")
-    return {kind: (int(n.replace(",", "")), float(b.replace(",", ""))) for kind, n, b in found}
-
-
-def query_scans(query: str) -> tuple[dict[str, int], re.Match]:
-    block = query.split("Bytes scanned", 1)[-1]
-    rows = dict(re.findall(r"^  ([a-z_]+)\s+[\d,]+\s+([\d,]+)\s+[\d.]+$", block, flags=re.M))
-    refresh = re.search(r"dashboard refresh \((\d+) queries\)\s+[\d,]+\s+([\d,]+)\s+([\d.]+)", block)
-    if not rows or refresh is None:
-        raise SystemExit("docs/benchmarks.md: no bytes-scanned table in bench-query; re-run make bench-query")
-    return {name: int(value.replace(",", "")) for name, value in rows.items()}, refresh
-
-
-def measured(text: str) -> Measured:
-    names = ("bench-serve", "bench-transform", "bench-hourly", "bench-query", "bench-extract", "bench-hot-product")
-    serve, transform, hourly, query, extract, hot = (section(text, name) for name in names)
-    no_think = re.search(r"the same mix without think time.*?\n.*?cores.*?\n", serve, flags=re.S)
-    mix = no_think.group(0) if no_think else ""
-    scales = re.findall(r"^\s+(\d+)x\s+[\d,]+\s+[\d.]+\s+([\d.]+)\s", transform, flags=re.M)
-    if not scales:
-        raise SystemExit(
-            "docs/benchmarks.md: no scales table in bench-transform; run make bench-transform SCALES=1,2,4"
-        )
-    largest = max(scales, key=lambda row: int(row[0]))
-    windows = re.findall(
-        r"^\s+(\d+)x\s+([\d,]+)\s+[\d,]+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+([\d.—]+)$", hourly, flags=re.M
-    )
+def measured(results: dict[str, dict]) -> Measured:
+    """The plan's figures, read from the benchmarks' kept outcomes."""
+    serve, transform, hourly, query, extract, hot = (results[name]["figures"] for name in MEASURED_BY)
+    scale, largest = max(transform["scales"].items(), key=lambda item: int(item[0]))
+    windows = hourly["window_sizes"]
     if len(windows) < 2:
-        raise SystemExit("docs/benchmarks.md: no window-size table in bench-hourly; re-run make bench-hourly")
-    commands = re.search(r"Redis commands per request: state ([\d.]+), cache ([\d.]+)", serve)
-    if commands is None:
-        raise SystemExit("docs/benchmarks.md: no Redis commands per request in bench-serve; re-run make bench-serve")
-    carts = re.search(r"a cart filled through the API \(MEMORY USAGE\): (.*)", serve)
-    if carts is None:
-        raise SystemExit("docs/benchmarks.md: no measured carts in bench-serve; re-run make bench-serve")
-    holds = re.findall(r"PostgreSQL connection held \(wall\): (.*)", serve)
-    if len(holds) != 2:
-        raise SystemExit("docs/benchmarks.md: no connection hold times in bench-serve; re-run make bench-serve")
-    reads = re.search(r"read ([\d.]+) ms x ([\d.]+) per request", holds[0])
-    checkouts = re.search(r"checkout ([\d.]+) ms x [\d.]+ per order", holds[1])
-    if reads is None or checkouts is None:
-        raise SystemExit("docs/benchmarks.md: bench-serve's hold times lack reads or checkouts; re-run it")
-    query_bytes, refresh = query_scans(query)
-    cache_keys = role_keys(serve, "cache")
+        raise SystemExit("bench/results/bench-hourly.json has one window size: re-run make bench-hourly")
+    recorded = {name: results[name]["recorded"] for name in MEASURED_BY}
     return Measured(
-        mix_requests_per_s=number(r"users: ([\d,.]+) req/s", mix, "the no-think-time mix's req/s"),
-        storefront_cores=number(r"cores storefront ([\d.]+)", mix, "the mix's storefront cores"),
-        postgres_cores=number(r"PostgreSQL ([\d.]+)", mix.split("cores", 1)[-1], "the mix's PostgreSQL cores"),
-        redis_cores=number(r"Redis ([\d.]+)", mix.split("cores", 1)[-1], "the mix's Redis cores"),
-        postgres_ms_per_order=number(r"per order: storefront [\d.]+ ms, PostgreSQL ([\d.]+) ms", serve, "PG ms/order"),
-        spark_s_per_million_lines=float(largest[1]),
-        spark_scale=f"{largest[0]}x",
-        hourly_refresh_s=float(windows[0][2]),
-        recorded={
-            name: re.search(r"Last run: ([^(]+)", section(text, name)).group(1).strip().rstrip(",") for name in names
-        },
-        redis_commands_per_request={"state": float(commands.group(1)), "cache": float(commands.group(2))},
-        redis_key_bytes={"product": cache_keys["product"][1]},
-        cache_other_bytes=sum(n * b for kind, (n, b) in cache_keys.items() if kind != "product"),
-        cart_bytes={int(n): float(b.replace(",", "")) for n, b in re.findall(r"(\d+) lines ([\d,]+) B", carts[1])},
-        read_hold_ms=float(reads.group(1)),
-        read_holds_per_request=float(reads.group(2)),
-        checkout_hold_ms=float(checkouts.group(1)),
-        query_bytes=query_bytes,
-        dashboard_queries=int(refresh.group(1)),
-        dashboard_bytes=int(refresh.group(2).replace(",", "")),
-        dashboard_usd=float(refresh.group(3)),
-        full_scan_bytes=int(
-            number(r"curated\.order_lines, every column\s+[\d,]+\s+([\d,]+)", query, "the full scan's bytes")
-        ),
-        hourly_window_orders=int(windows[0][1].replace(",", "")),
-        hourly_s_per_thousand_orders=float(windows[-1][3]),
-        hourly_largest_window=int(windows[-1][1].replace(",", "")),
-        extract_orders_per_s=number(
-            r"extract, whole volume in one window\s+[\d.]+\s+([\d,]+)", extract, "extract rate"
-        ),
-        extract_peak_rss_mb=number(r"extract, whole volume in one window\s+[\d.]+\s+[\d,]+\s+([\d,]+)", extract, "RSS"),
-        hot_one_product_orders_per_s=number(r"one product\s+([\d,.]+) orders/s", hot, "one product's orders/s"),
-        hot_spread_orders_per_s=number(r"100 products\s+([\d,.]+) orders/s", hot, "100 products' orders/s"),
-        hot_split_orders_per_s=number(r"one, \d+ slots\s+([\d,.]+) orders/s", hot, "the split product's orders/s"),
-        hot_split_slots=int(number(r"one, (\d+) slots", hot, "the split product's slots")),
-        hot_buyers=int(number(r"One hot product: (\d+) buyers", hot, "the hot product's buyers")),
+        mix_requests_per_s=serve["mix_requests_per_s"],
+        storefront_cores=serve["mix_cores"]["storefront"],
+        postgres_cores=serve["mix_cores"]["postgres"],
+        redis_cores=serve["mix_cores"]["redis"],
+        postgres_ms_per_order=serve["checkout_postgres_ms_per_order"],
+        spark_s_per_million_lines=largest["s_per_million_lines"],
+        spark_scale=f"{scale}x",
+        hourly_refresh_s=windows[0]["refresh_s"],
+        recorded={name: f"{r['when']}, {r['machine']}, commit {r['commit']}" for name, r in recorded.items()},
+        redis_commands_per_request=serve["redis_commands_per_request"],
+        redis_key_bytes={"product": serve["redis_keys"]["cache"]["product"][1]},
+        cache_other_bytes=sum(n * b for kind, (n, b) in serve["redis_keys"]["cache"].items() if kind != "product"),
+        cart_bytes={int(lines): size for lines, size in serve["cart_bytes"].items()},
+        read_hold_ms=serve["read_hold_ms"],
+        read_holds_per_request=serve["read_holds_per_request"],
+        checkout_hold_ms=serve["checkout_hold_ms"],
+        query_bytes=query["query_bytes"],
+        dashboard_queries=query["dashboard"]["queries"],
+        dashboard_bytes=query["dashboard"]["bytes"],
+        dashboard_usd=query["dashboard"]["usd"],
+        full_scan_bytes=query["full_scan_bytes"],
+        hourly_window_orders=windows[0]["orders"],
+        hourly_s_per_thousand_orders=windows[-1]["s_per_thousand_more_orders"],
+        hourly_largest_window=windows[-1]["orders"],
+        extract_orders_per_s=extract["extract_orders_per_s"],
+        extract_peak_rss_mb=extract["extract_peak_rss_mb"],
+        hot_one_product_orders_per_s=hot["one_product_orders_per_s"],
+        hot_spread_orders_per_s=hot["spread_orders_per_s"],
+        hot_split_orders_per_s=hot["split_orders_per_s"],
+        hot_split_slots=hot["split_slots"],
+        hot_buyers=hot["buyers"],
     )
 
 
@@ -455,7 +404,7 @@ def sizes_document(plans: list[Needs]) -> dict:
         return {"node_type": r.node, "shards": r.shards, "replicas_per_shard": r.replicas, "maxmemory_policy": policy}
 
     return {
-        "written_by": "python -m bench.capacity (make capacity-plan), from docs/benchmarks.md: do not edit",
+        "written_by": "python -m bench.capacity (make capacity-plan), from bench/results/: do not edit",
         "sizes": {
             p.size.name: {
                 "storefront": {
@@ -535,30 +484,31 @@ def render(m: Measured) -> str:
     peak = plans[-1]
     return f"""# Capacity plan
 
-Written by `python -m bench.capacity` (`make capacity-plan`) from the figures the benchmarks recorded in
-[benchmarks.md](benchmarks.md), with the prices of `bench/prices.json`; it writes the sizes the AWS stacks deploy
-too (`infra/sizes.json`, read by `infra/bfp_infra/sizes.py`: `make synth`, `cdk deploy -c size=...`).
-`tests/test_capacity.py` fails when either no longer matches the recorded figures. Do not edit them by hand:
-re-run the benchmarks, then the script.
+Written by `python -m bench.capacity` (`make capacity-plan`) from the figures the benchmarks kept in
+`bench/results/` (their runs are in [benchmarks.md](benchmarks.md)), with the prices of `bench/prices.json`; it
+writes the sizes the AWS stacks deploy too (`infra/sizes.json`, read by `infra/bfp_infra/sizes.py`: `make synth`,
+`cdk deploy -c size=...`). `tests/test_capacity.py` fails when either no longer matches the kept figures. Do not
+edit them by hand: re-run the benchmarks, then the script.
 
 ## What it rests on (measured on 2 cores)
 
 - Storefront CPU per request of the shopper mix without think time: {storefront_ms:.3f} ms
-  ({m.storefront_cores} cores at {m.mix_requests_per_s:,.1f} req/s, `make bench-serve`); PostgreSQL
+  ({m.storefront_cores:.2f} cores at {m.mix_requests_per_s:,.1f} req/s, `make bench-serve`); PostgreSQL
   {postgres_ms:.3f} ms and Redis {redis_ms:.3f} ms per request in the same run.
-- PostgreSQL per order (add to cart + checkout over HTTP): {m.postgres_ms_per_order} ms (`make bench-serve`).
+- PostgreSQL per order (add to cart + checkout over HTTP): {m.postgres_ms_per_order:.2f} ms (`make bench-serve`).
 - PostgreSQL connections, wall time a request holds its pooled connection (from the pool's lend to its return,
-  `storefront_db_connection_hold_seconds`): a read {m.read_hold_ms} ms, {m.read_holds_per_request} per request of
-  the mix; a checkout's transaction {m.checkout_hold_ms} ms, one per order (`make bench-serve`). Measured on a
-  saturated 2-core machine, they include queueing for the CPU: an upper bound.
-- Redis commands per request of the same mix (INFO commandstats around the run): state {commands.get("state")},
-  cache {commands.get("cache")}; Redis CPU split between the roles by their commands. Memory (MEMORY USAGE): a
+  `storefront_db_connection_hold_seconds`): a read {m.read_hold_ms:.2f} ms,
+  {m.read_holds_per_request:.3f} per request of the mix; a checkout's transaction {m.checkout_hold_ms:.2f} ms, one
+  per order (`make bench-serve`). Measured on a saturated 2-core machine, they include queueing for the CPU: an
+  upper bound.
+- Redis commands per request of the same mix (INFO commandstats around the run): state {commands["state"]:.2f},
+  cache {commands["cache"]:.2f}; Redis CPU split between the roles by their commands. Memory (MEMORY USAGE): a
   cart filled through the API: {carts}; a cached product {m.redis_key_bytes["product"]:,.0f} B
   (`make bench-serve`).
-- Spark: {m.spark_s_per_million_lines} s per million lines on 2 cores at {m.spark_scale} the seed's 1.8M lines (the
+- Spark: {m.spark_s_per_million_lines:.1f} s per million lines on 2 cores at {m.spark_scale} the seed's 1.8M lines (the
   cost per line falls with size; `make bench-transform SCALES=1,2,4`), taken as flat above it.
-- The hourly refresh on a year-old lake: {m.hourly_refresh_s} s for a {m.hourly_window_orders:,}-order window, and
-  {m.hourly_s_per_thousand_orders} s per 1,000 more orders up to a {m.hourly_largest_window:,}-order window
+- The hourly refresh on a year-old lake: {m.hourly_refresh_s:.1f} s for a {m.hourly_window_orders:,}-order window, and
+  {m.hourly_s_per_thousand_orders:.3f} s per 1,000 more orders up to a {m.hourly_largest_window:,}-order window
   (`make bench-hourly`; flat with the lake's age). Larger windows are extrapolated from that slope.
 - The extract: {m.extract_orders_per_s:,.0f} orders/s in one process, {m.extract_peak_rss_mb:,.0f} MB at most
   (pages of 200,000 rows; `make bench-extract`).
@@ -650,14 +600,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/capacity.md is out of date")
     args = parser.parse_args(argv)
-    figures = measured(BENCHMARKS.read_text())
+    figures = measured(load_results())
     text = render(figures)
     sizes = json.dumps(sizes_document([needs(size, figures) for size in SIZES]), indent=2) + "\n"
     if args.check:
         stale = [path.relative_to(ROOT) for path, want in ((PLAN, text), (SIZES_FILE, sizes))
                  if not path.exists() or path.read_text() != want]  # fmt: skip
         if stale:
-            sys.stderr.write(f"{', '.join(map(str, stale))} do not match docs/benchmarks.md: run make capacity-plan\n")
+            sys.stderr.write(f"{', '.join(map(str, stale))} do not match bench/results/: run make capacity-plan\n")
             return 1
         return 0
     PLAN.write_text(text)

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from bench.checkout_floor import raw_checkouts, synchronous_commit
+from bench.harness import Outcome, add_strict
 from datagen import purchases
 from serving.admin.api import lay_out_stock
 from support.services import running_services, schema_and_catalog
@@ -70,8 +71,8 @@ def compare(database_url: str, concurrency: int, seconds: float, rounds: int) ->
     return {"best": best, "sold": sold, "taken": taken, "below": below, "errors": errors}
 
 
-def report(result: dict, concurrency: int, seconds: float, commit: str) -> list[tuple[bool, str]]:
-    """Prints the comparison; returns the checks (a failed one fails the run)."""
+def report(result: dict, concurrency: int, seconds: float, commit: str) -> Outcome:
+    """Prints the comparison; returns the outcome (its figures, the goal, the checks: a failed one fails the run)."""
     best = result["best"]
     hot, split, spread = (best[name]["orders_per_s"] for name in (ONE, SPLIT, SPREAD_NAME))
     print(f"\nOne hot product: {concurrency} buyers, the checkout transaction straight into PostgreSQL, {seconds:g} s"
@@ -80,16 +81,19 @@ def report(result: dict, concurrency: int, seconds: float, commit: str) -> list[
         print(f"  {name:<16}{run['orders_per_s']:>9,.1f} orders/s  ({run['orders']:,} orders)")
     ratio, split_ratio = (hot / spread, split / spread) if spread else (0.0, 0.0)
     print(f"  ratio one row / spread      {ratio:>7.2f}   (one row: about one order per WAL flush)")
-    verdict = "met" if split_ratio >= 0.8 else "MISSED"
-    print(f"  ratio {SLOTS} slots / spread     {split_ratio:>7.2f}   goal >= 0.8: {verdict}")
-    checks = [
-        (not result["errors"], f"no error in any round: {result['errors'][:1] or 'none'}"),
-        (result["below"] == 0, f"no product oversold: {result['below']} below zero"),
-        (result["sold"] == result["taken"], f"units sold {result['sold']:,} = stock taken {result['taken']:,}"),
-    ]
-    for ok, what in checks:
-        print(f"{'check met   ' if ok else 'check FAILED'} {what}")
-    return checks
+    outcome = Outcome("bench-hot-product")
+    outcome.figure("one_product_orders_per_s", hot)
+    outcome.figure("split_orders_per_s", split)
+    outcome.figure("spread_orders_per_s", spread)
+    outcome.figure("split_slots", SLOTS)
+    outcome.figure("buyers", concurrency)
+    outcome.goal(f"one product's stock split over {SLOTS} slots / spread over {SPREAD}", split_ratio, ">=", 0.8)
+    outcome.control(not result["errors"], f"no error in any round: {result['errors'][:1] or 'none'}")
+    outcome.control(result["below"] == 0, f"no product oversold: {result['below']} below zero")
+    outcome.control(
+        result["sold"] == result["taken"], f"units sold {result['sold']:,} = stock taken {result['taken']:,}"
+    )
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,13 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=50)
+    add_strict(parser)
     args = parser.parse_args(argv)
     state = Path(tempfile.mkdtemp(prefix="bfp-bench-hot-"))
     with running_services(state / "services", "bfp_bench_hot", destroy=True) as services:
         schema_and_catalog(services, state, purchases.Scale("hot", rows=3_000, products=400, customers=60))
         result = compare(services.database_url, args.concurrency, args.seconds, args.rounds)
-        checks = report(result, args.concurrency, args.seconds, synchronous_commit(services.database_url))
-    return 0 if all(ok for ok, _ in checks) else 1
+        outcome = report(result, args.concurrency, args.seconds, synchronous_commit(services.database_url))
+    return outcome.finish(args.strict)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.harness import Outcome, add_strict
 from datagen import purchases, vocab
 from pipeline import raw_tables
 from support import hadoop_fs_calls
@@ -221,8 +222,8 @@ def measure(
     }
 
 
-def report(results: list[dict]) -> list[tuple[str, bool]]:
-    """Prints the table; returns each goal with whether it was met."""
+def report(results: list[dict], outcome: Outcome) -> None:
+    """Prints the table and its goals."""
     kinds = ("list", "listed_entries", "exists", "status", "open")
     print(f"{'lake age':<12}{'windows':>9}{'refresh s':>11}{'floor s':>9}{'/floor':>8}{'/a day':>8}", end="")
     print("".join(f"{kind:>16}" for kind in kinds), f"{'before (s)':>12}")
@@ -241,21 +242,20 @@ def report(results: list[dict]) -> list[tuple[str, bool]]:
         f"marts {sorted(day['summary']['marts']['months'])}; files opened per run (open): {day['calls'].get('open')}"
     )
     by_age = {r["age"]: r for r in results}
-    goals = [
-        (
-            f"a day's hourly run <= 3x its floor: {day['seconds'] / day['floor']:.2f}x",
-            day["seconds"] <= 3 * day["floor"],
-        )
-    ]
+    outcome.figure(
+        "lake_ages",
+        [
+            {"windows": r["windows"], "refresh_s": r["seconds"], "floor_s": r["floor"], "calls": r["calls"]}
+            for r in results
+        ],
+    )
+    outcome.goal("a day-old lake's hourly run / its floor", day["seconds"] / day["floor"], "<=", 3)
     for age, limit in ((8_760, 1.2), (43_800, 1.3)):
         if age in by_age:
-            ratio = by_age[age]["seconds"] / day["seconds"]
-            goals.append((f"{AGES[age]} <= {limit}x a day: {ratio:.2f}x", ratio <= limit))
-    same = all(r["calls"] == day["calls"] for r in results)
-    goals.append((f"file system calls the same at every age: {'yes' if same else 'no'}", same))
-    for text, met in goals:
-        print(f"goal {'met   ' if met else 'MISSED'} {text}")
-    return goals
+            outcome.goal(f"{AGES[age]} / a day", by_age[age]["seconds"] / day["seconds"], "<=", limit)
+    outcome.goal(
+        "file system calls the same at every age", all(r["calls"] == day["calls"] for r in results), "==", True
+    )
 
 
 MONTH_ORDER_IDS = 2_000_000  # the grown month's extra orders: ids in buckets no window of the bench touches
@@ -304,7 +304,7 @@ def grow_month(lake: Path, newest: dt.datetime, scale: int) -> int:
     return before + extra
 
 
-def report_month_sizes(sized: list[tuple[int, dict, int]]) -> list[tuple[str, bool]]:
+def report_month_sizes(sized: list[tuple[int, dict, int]], outcome: Outcome) -> None:
     """The same window's refresh as its month grows: seconds beside the floor, rows written."""
     first = sized[0][1]
     orders = first["summary"]["order_lines"]["orders_in"]
@@ -320,22 +320,26 @@ def report_month_sizes(sized: list[tuple[int, dict, int]]) -> list[tuple[str, bo
     largest = sized[-1][1]
     ratio = largest["seconds"] / first["seconds"]
     same_rows = largest["summary"]["order_lines"]["rows_out"] == first["summary"]["order_lines"]["rows_out"]
-    goals = [
-        (f"a {sized[-1][0]:,}x touched month <= 1.2x today's month: {ratio:.2f}x", ratio <= 1.2),
-        (f"curated rows written follow the window, not the month: {'yes' if same_rows else 'no'}", same_rows),
-    ]
-    for text, met in goals:
-        print(f"goal {'met   ' if met else 'MISSED'} {text}")
-    return goals
+    outcome.figure(
+        "month_sizes",
+        [
+            {"scale": scale, "month_lines": lines, "refresh_s": r["seconds"], "floor_s": r["floor"],
+             "curated_rows_written": r["summary"]["order_lines"]["rows_out"]}
+            for scale, r, lines in sized
+        ],
+    )  # fmt: skip
+    outcome.goal(f"a {sized[-1][0]:,}x touched month / today's month", ratio, "<=", 1.2)
+    outcome.goal("curated rows written follow the window, not the month", same_rows, "==", True)
 
 
-def report_window_sizes(sized: list[tuple[int, dict, int]]) -> None:
+def report_window_sizes(sized: list[tuple[int, dict, int]], outcome: Outcome) -> None:
     """The refresh of larger windows on a year-old lake: what a window costs beyond the fixed part (start-up,
     the state bucket, the month and marts it touches), per 1,000 orders."""
     print(f"\nwindow size on a year-old lake ({AGES[YEAR]}, {YEAR:,} past windows)")
     print(f"{'window':>8}{'orders':>10}{'lines':>11}{'refresh s':>11}{'floor s':>9}{'/floor':>8}", end="")
     print(f"{'s per 1,000 more orders':>25}")
     _, first, _ = sized[0]
+    kept = outcome.figure("window_sizes", [])
     for scale, result, lines in sized:
         orders, base_orders = (
             result["summary"]["order_lines"]["orders_in"],
@@ -346,6 +350,10 @@ def report_window_sizes(sized: list[tuple[int, dict, int]]) -> None:
             f"{scale:>7}x{orders:>10,}{lines:>11,}{result['seconds']:>11.1f}{result['floor']:>9.1f}"
             f"{result['seconds'] / result['floor']:>8.2f}{'—' if marginal is None else f'{marginal:.3f}':>25}"
         )
+        kept.append(
+            {"scale": scale, "orders": orders, "lines": lines, "refresh_s": result["seconds"],
+             "floor_s": result["floor"], "s_per_thousand_more_orders": marginal}
+        )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         default="10,100,1000",
         help="larger windows (multiples of --orders) refreshed on a year-old lake; empty for none (%(default)s)",
     )
+    add_strict(parser)
     args = parser.parse_args(argv)
+    outcome = Outcome("bench-hourly")
     ages = sorted(int(age) for age in args.ages.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -381,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     for age in ages:
         results.append(measure(args.work, base, new_window, newest, age))
         print(f"  {age:,} past windows generated in {results[-1]['generated_seconds']:.1f} s, measured", flush=True)
-    report(results)
+    report(results, outcome)
     scales = [int(scale) for scale in args.window_scales.split(",") if scale]
     if scales:
         year = next((r for r in results if r["age"] == YEAR), None) or measure(
@@ -392,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             window = next_window(template, args.orders * scale, newest)
             sized.append((scale, measure(args.work, base, window, newest, YEAR), window["order_items"].num_rows))
             print(f"  a {args.orders * scale:,}-order window measured", flush=True)
-        report_window_sizes(sized)
+        report_window_sizes(sized, outcome)
     month_scales = [int(scale) for scale in args.month_scales.split(",") if scale]
     if month_scales:
         day = next((r for r in results if r["age"] == 24), None) or measure(args.work, base, new_window, newest, 24)
@@ -402,12 +412,12 @@ def main(argv: list[str] | None = None) -> int:
             result = measure(args.work, base, new_window, newest, 24, month_scale=scale)
             sized_months.append((scale, result, result["month_lines"]))
             print(f"  a {scale:,}x month ({month:%Y-%m}) measured", flush=True)
-        report_month_sizes(sized_months)
-    # A goal missed is a finding, printed and recorded; a probe that counted nothing is a broken measurement.
-    if not all(r["calls"].get("open") for r in results):
-        print("control failed: the counting file system saw no file opened; the call counts above are not real")
-        return 1
-    return 0
+        report_month_sizes(sized_months, outcome)
+    # a probe that counted nothing is a broken measurement (bench/harness.py: a failed control fails the run)
+    outcome.control(
+        all(r["calls"].get("open") for r in results), "the counting file system saw the files each refresh opened"
+    )
+    return outcome.finish(args.strict)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analytics import dashboard, queries
 from bench.athena_scan import ATHENA_MINIMUM_BYTES, ATHENA_USD_PER_TB, MeteredAnalyst, Scan, cost_usd
+from bench.harness import Outcome, add_strict
 from datagen import purchases
 from pipeline import dq_gate_step, register_step, transform_step
 from pipeline import settings as pipeline_settings
@@ -85,7 +86,7 @@ def measure_scans(catalog_path: str) -> tuple[dict[str, Scan], list[Scan], Scan]
         return canonical, refresh, analyst.scans[-1]
 
 
-def print_scans(canonical: dict[str, Scan], refresh: list[Scan], full: Scan) -> None:
+def print_scans(canonical: dict[str, Scan], refresh: list[Scan], full: Scan, outcome: Outcome) -> None:
     print(
         f"\nBytes scanned (DuckDB's profile: the Parquet column chunks read after pruning, what Athena bills at "
         f"${ATHENA_USD_PER_TB:.0f}/TB, at least {ATHENA_MINIMUM_BYTES // 2**20} MB a query)"
@@ -107,6 +108,9 @@ def print_scans(canonical: dict[str, Scan], refresh: list[Scan], full: Scan) -> 
     )
     for name, files, scanned, usd in rows:
         print(f"  {name:<44} {files:>6,} {scanned:>14,} {usd:>11.6f}")
+    outcome.figure("query_bytes", {name: scan.bytes_scanned for name, scan in canonical.items()})
+    outcome.figure("dashboard", {"queries": len(refresh), "bytes": rows[-2][2], "usd": rows[-2][3]})
+    outcome.figure("full_scan_bytes", full.bytes_scanned)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lake", type=Path, default=Path("data/bench/publish-lake"))
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--skip-pipeline", action="store_true", help="reuse the lake and catalog of a previous run")
+    add_strict(parser)
     args = parser.parse_args(argv)
+    outcome = Outcome("bench-query")
     lake = args.lake.resolve()
     settings = replace(
         pipeline_settings.from_env({"BFP_TARGET": "local"}),
@@ -134,28 +140,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nFull pipeline, lake_rebuild's tasks on {lines:,} purchase lines ({args.csv}), local[2]")
         for name, seconds in stages:
             print(f"  {name:<62} {seconds:7.1f} s")
-        verdict = "met" if wall_s <= GOAL_PIPELINE_S else "missed"
-        print(f"  {'end to end':<62} {wall_s:7.1f} s   goal <= {GOAL_PIPELINE_S} s: {verdict}")
+        print(f"  {'end to end':<62} {outcome.figure('pipeline_s', wall_s):7.1f} s")
+        outcome.goal("full pipeline end to end, seconds", wall_s, "<=", GOAL_PIPELINE_S)
 
     rows = time_queries(settings.catalog_path, args.runs)
     print(f"\nCanonical queries on the registered full-scale lake (DuckDB, {args.runs} runs each after 3 warm-ups)")
     print(f"  {'query':<18} {'rows':>5} {'p50 ms':>8} {'p95 ms':>8} {'sqlglot ms':>11}")
     for name, count, p50, p95, translate in rows:
         print(f"  {name:<18} {count:>5} {p50:>8.1f} {p95:>8.1f} {translate:>11.2f}")
-    worst = max(r[3] for r in rows)
-    print(f"  worst p95 {worst:.1f} ms   goal <= {GOAL_P95_MS} ms: {'met' if worst <= GOAL_P95_MS else 'missed'}")
+    outcome.figure("p95_ms", {name: p95 for name, _, _, p95, _ in rows})
+    outcome.goal("worst canonical query p95, ms", max(r[3] for r in rows), "<=", GOAL_P95_MS)
     canonical, refresh, full = measure_scans(settings.catalog_path)
-    print_scans(canonical, refresh, full)
-    # a query that returns nothing on the full lake times nothing: the measurement's own check fails the run
+    print_scans(canonical, refresh, full, outcome)
+    # a query that returns nothing on the full lake times nothing; a profile that saw no bytes is blind
     empty = [name for name, count, *_ in rows if count == 0]
-    if empty:
-        print(f"check FAILED: no rows from {', '.join(empty)} on the registered lake: the timings measure nothing")
-        return 1
+    outcome.control(not empty, f"every canonical query returns rows on the registered lake: {empty or 'yes'}")
     unseen = [name for name, scan in canonical.items() if scan.bytes_scanned == 0]
-    if unseen or full.bytes_scanned == 0:
-        print(f"check FAILED: the profile saw no bytes scanned by {unseen or 'the full scan'}: the probe is blind")
-        return 1
-    return 0
+    unseen += ["the full scan"] if full.bytes_scanned == 0 else []
+    outcome.control(not unseen, f"the profile saw the bytes every query scanned: {unseen or 'yes'}")
+    return outcome.finish(args.strict)
 
 
 if __name__ == "__main__":

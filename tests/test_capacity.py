@@ -11,7 +11,7 @@ from bench import capacity
 
 
 def test_the_plan_and_the_stacks_sizes_match_the_recorded_benchmark_figures():
-    figures = capacity.measured(capacity.BENCHMARKS.read_text())
+    figures = capacity.measured(capacity.load_results())
     assert capacity.PLAN.read_text() == capacity.render(figures), "run make capacity-plan (docs/capacity.md is stale)"
     written = json.loads(capacity.SIZES_FILE.read_text())
     assert written == capacity.sizes_document([capacity.needs(size, figures) for size in capacity.SIZES]), (
