@@ -18,19 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from contracts.purchases import FILE_COLUMNS
 from datagen import seasonality, vocab
 from seasons import calendar
 
-PURCHASES_COLUMNS = (
-    "Order Date",
-    "Purchase Price Per Unit",
-    "Quantity",
-    "Shipping Address State",
-    "Title",
-    "ASIN/ISBN (Product Code)",
-    "Category",
-    "Survey ResponseID",
-)
+PURCHASES_COLUMNS = FILE_COLUMNS  # the file's header (contracts/purchases.py)
 # The real file's range; the CLI's default range follows today instead (see default_days).
 REAL_FILE_DAYS = (dt.date(2018, 1, 1), dt.date(2022, 12, 31))
 HISTORY_SEASONS = 5  # complete seasons in the CLI's default range, as in the real file

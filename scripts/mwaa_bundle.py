@@ -3,8 +3,9 @@ copies it to /usr/local/airflow/dags on every worker and puts that folder on sys
 `requirements.txt`.
 
     OUT/dags/               the DAG files and their `pipeline` package, plus the contract files the tasks read
-                            at run time (expectations/, sql/athena/) and the dashboard bf_report renders
-                            (analytics/, sql/analytics/), where pipeline.settings and analytics.queries look
+                            at run time (contracts/, expectations/ and the sql/value_lists.json they name,
+                            sql/athena/) and the dashboard bf_report renders (analytics/, sql/analytics/), where
+                            pipeline.settings and analytics.queries look
     OUT/requirements.txt    dags/requirements.txt with the `-c` line MWAA installs it with
     OUT/startup.sh          scripts/mwaa_startup.sh: the environment's `bfp.*` options as the BFP_* settings
 
@@ -25,7 +26,14 @@ AIRFLOW_CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/cons
 # what of dags/ is not DAG code: the dependency set and MWAA's constraints go to requirements.txt instead
 NOT_UPLOADED = ("requirements.txt", "constraints", "__pycache__", "README.md")
 # the contract files tasks read, and the dashboard the bf_report DAG renders: repository folder -> pattern
-CONTRACT = {"expectations": "*.json", "sql/athena": "*.sql", "sql/analytics": "*.sql", "analytics": "**/*"}
+CONTRACT = {
+    "contracts": "*.py",
+    "expectations": "*.json",
+    "sql": "value_lists.json",
+    "sql/athena": "*.sql",
+    "sql/analytics": "*.sql",
+    "analytics": "**/*",
+}
 
 
 def bundle(out_dir: Path) -> Path:

@@ -1,5 +1,5 @@
-"""Zips spark/transforms, spark/jobs and seasons/ (the calendar) into the --py-files archive the jobs need
-(local and EMR alike).
+"""Zips spark/transforms, spark/jobs, seasons/ (the calendar) and contracts/ (the raw tables, lake folders and
+purchases header) into the --py-files archive the jobs need (local and EMR alike).
 
 Usage: python scripts/package_spark.py [OUT_ZIP]   (default .local/dist/bfp_spark.zip)
 """
@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# (folder, package): the jobs and transforms, and the calendar they share with the rest of the contract
-PACKAGES = ((ROOT / "spark", "transforms"), (ROOT / "spark", "jobs"), (ROOT, "seasons"))
+# (folder, package): the jobs and transforms, and the calendar and contracts they share with the pipeline
+PACKAGES = ((ROOT / "spark", "transforms"), (ROOT / "spark", "jobs"), (ROOT, "seasons"), (ROOT, "contracts"))
 
 
 def package(out: Path) -> Path:

@@ -118,9 +118,11 @@ def test_the_mwaa_requirements_resolve_against_mwaas_constraints_on_python_312(t
 def test_the_spark_jobs_need_pyspark_and_the_standard_library_only():
     pinned = [line for line in (ROOT / "spark" / "requirements.txt").read_text().splitlines() if "==" in line]
     assert [line.split("==")[0] for line in pinned] == ["pyspark"]
-    own = {"jobs", "transforms", "seasons"}  # shipped in the --py-files zip (scripts/package_spark.py)
+    from package_spark import PACKAGES  # what the --py-files zip ships: jobs, transforms, seasons, contracts
+
+    own = {name for _, name in PACKAGES}
     imported = set()
-    for path in [*(ROOT / "spark").rglob("*.py"), *(ROOT / "seasons").rglob("*.py")]:
+    for path in [path for folder, name in PACKAGES for path in (folder / name).rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {alias.name.split(".")[0] for alias in node.names}

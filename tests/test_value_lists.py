@@ -1,6 +1,7 @@
 """Value lists shared by the deployables are declared once (sql/value_lists.json, beside the DDL they belong
-to) and every other place that names them is checked against it: the OLTP DDL, the storefront's schemas, the
-data generator and the GX suites. (The deployables never import each other, so they cannot share a module.)"""
+to): the GX suites name them and get them when loaded (pipeline.quality.load_suite); every other place that spells
+them out is checked against it: the OLTP DDL, the storefront's schemas (its image carries serving/ alone) and the
+data generator."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def test_the_generator_draws_home_states_from_the_declared_states():
     assert set(VALUES["us_states"]) - generated == {"PR"}  # census weights cover the 50 states and DC
 
 
-def test_every_suite_checks_states_statuses_and_sources_against_the_declared_lists():
+def test_every_suite_names_the_declared_lists_for_states_statuses_and_sources_and_gets_them_when_loaded():
+    from pipeline import quality
+
     for column, declared in (
         ("shipping_state", "us_states"),
         ("state", "us_states"),
@@ -46,7 +49,27 @@ def test_every_suite_checks_states_statuses_and_sources_against_the_declared_lis
         assert sets, column
         for suite, value_set in sets:
             expected = "season_statuses" if suite.startswith("marts_black_friday") else declared  # a season's
-            assert sorted(value_set) == sorted(VALUES[expected]), (suite, column)
+            assert value_set == {"value_list": expected}, (suite, column)  # named, not copied
+            loaded = quality.load_suite(ROOT / "expectations", suite.removesuffix(".json"))
+            in_set = [e.configuration.kwargs for e in loaded.expectations if "value_set" in e.configuration.kwargs]
+            assert [k["value_set"] for k in in_set if k["column"] == column] == [VALUES[expected]], (suite, column)
+
+
+def test_a_suite_naming_a_list_nobody_declared_is_refused_with_its_name(tmp_path):
+    import pytest
+
+    from pipeline import quality
+
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "value_lists.json").write_text(json.dumps({"order_statuses": ["paid"]}))
+    (tmp_path / "suites").mkdir()
+    expectation = {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "status", "value_set": {"value_list": "statuses"}},
+    }
+    (tmp_path / "suites" / "s.json").write_text(json.dumps({"name": "s", "expectations": [expectation]}))
+    with pytest.raises(KeyError, match="statuses"):
+        quality.load_suite(tmp_path / "suites", "s")
 
 
 def test_the_calendar_names_exactly_the_declared_season_statuses():

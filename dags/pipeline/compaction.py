@@ -33,14 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from contracts.lake_paths import COMPACTION_INDEX as INDEX
+from contracts.lake_paths import RAW_COMPACTED as COMPACTED
 from pipeline import progress, raw_tables
 from pipeline.lake import MANIFEST, Lake
 from pipeline.settings import Settings
 from pipeline.watermark import WINDOW_LABEL_FORMAT
 
 log = logging.getLogger("pipeline.compaction")
-COMPACTED = "raw/compacted"
-INDEX = "_index.json"
 TABLES = ("order_items", "orders")  # the orders manifest marks a window complete: its folder goes last
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from contracts.lake_paths import CURATED_ORDER_LINES
 from pipeline import raw_tables, table_registry
 from pipeline.lake import MANIFEST, Lake
 from pipeline.staging import current_folder, current_specs_under
@@ -94,9 +95,9 @@ def checks_for_run(lake: Lake, windows: list[str], refresh: dict, staged: dict |
     checks: list[Check] = []
     written = refresh.get("order_lines", {}).get("partitions", [])
     curated_read: dict[str, pa.Table | None] = {}
-    curated = read_partitions(lake, "curated/order_lines", written, curated_read, staged)
+    curated = read_partitions(lake, CURATED_ORDER_LINES, written, curated_read, staged)
     if curated.num_rows or written:
-        where = f"curated/order_lines {table_registry.describe(written)}"
+        where = f"{CURATED_ORDER_LINES} {table_registry.describe(written)}"
         checks.append(Check("curated_order_lines", where, curated.to_pandas()))
     state = _state_of(lake, refresh.get("order_lines", {}))
     for label in windows:
@@ -166,12 +167,12 @@ def _window_checks(lake: Lake, label: str, state: pa.Table, curated_read: dict, 
             if live and i in ids
         }
     )
-    curated = read_partitions(lake, "curated/order_lines", specs, curated_read, staged)
+    curated = read_partitions(lake, CURATED_ORDER_LINES, specs, curated_read, staged)
     in_curated = curated.select(["order_id"]) if curated.num_rows else pa.table({"order_id": pa.array([], pa.string())})
     reconciled = _reconcile(
         "reconcile_window_to_curated.sql", window_orders=orders.select(["id"]), state=state, curated=in_curated
     )
-    where = f"raw/orders/window={label} -> curated/order_lines"
+    where = f"raw/orders/window={label} -> {CURATED_ORDER_LINES}"
     checks.append(Check("reconcile_window_to_curated", where, reconciled, {"manifest_rows": manifest["rows"]}))
     return checks
 
@@ -191,25 +192,44 @@ def _mart_checks(lake: Lake, marts: dict, curated_read: dict, staged: dict | Non
         checks.append(
             Check("marts_black_friday_summary", f"marts/black_friday_summary {summary_specs}", summary.to_pandas())
         )
-    buckets = [spec for month in months for spec in current_specs_under(lake, "curated/order_lines", 1, month)]
-    lines = read_partitions(lake, "curated/order_lines", buckets, curated_read, staged)
+    buckets = [spec for month in months for spec in current_specs_under(lake, CURATED_ORDER_LINES, 1, month)]
+    lines = read_partitions(lake, CURATED_ORDER_LINES, buckets, curated_read, staged)
     difference = _reconcile(
         "reconcile_revenue.sql", lines=lines.select(["order_date", "revenue", "status"]), daily=daily
     )
-    checks.append(Check("reconcile_revenue", f"curated/order_lines vs marts/daily_sales {where}", difference))
+    checks.append(Check("reconcile_revenue", f"{CURATED_ORDER_LINES} vs marts/daily_sales {where}", difference))
     return checks
 
 
 # --- validating --------------------------------------------------------------------------------------------
 
 
+def value_lists_beside(suites_dir: Path) -> dict[str, list]:
+    """The value lists every deployable shares (sql/value_lists.json), beside the suites' folder: the repository's
+    sql/, or the MWAA bundle's (scripts/mwaa_bundle.py ships both)."""
+    path = suites_dir.parent / "sql" / "value_lists.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the GX suites name its lists; keep sql/ beside {suites_dir}")
+    return json.loads(path.read_text())
+
+
 def load_suite(suites_dir: Path, name: str):
+    """A suite of suites_dir; a value set written `{"value_list": "<name>"}` is that declared list (the suites
+    name the lists instead of copying them)."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     path = suites_dir / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(f"GX suite {name!r} not found at {path}; set BFP_EXPECTATIONS_DIR")
     document = json.loads(path.read_text())
+    lists = None
+    for expectation in document["expectations"]:
+        wanted = expectation.get("kwargs", {}).get("value_set")
+        if isinstance(wanted, dict):
+            lists = lists or value_lists_beside(suites_dir)
+            if wanted.get("value_list") not in lists:
+                raise KeyError(f"GX suite {name!r} names value list {wanted!r}, not in sql/value_lists.json")
+            expectation["kwargs"]["value_set"] = lists[wanted["value_list"]]
     return ExpectationSuite(name=document["name"], expectations=document["expectations"], meta=document.get("meta"))
 
 

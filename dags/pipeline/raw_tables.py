@@ -1,50 +1,31 @@
-"""Columns of the raw lake tables the extract writes, defined once: the COPY queries produce them in this
-order, the Parquet files carry this schema, and later steps (Spark, GX, Athena DDL) read them."""
+"""The raw lake tables' pyarrow schemas, made from their contract (contracts/raw_tables.py, which the Spark jobs
+read too): the COPY queries produce the columns in this order, the Parquet files carry these schemas, and the raw
+GX suites read them."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-MONEY = pa.decimal128(12, 2)
-UTC_MICROS = pa.timestamp("us", tz="UTC")
+from contracts import raw_tables as contract
 
-# Timestamps travel through COPY as epoch microseconds (exact, no text parsing) and are cast on read.
-ORDERS = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("customer_id", pa.int64()),
-        ("status", pa.string()),
-        ("currency", pa.string()),
-        ("item_count", pa.int32()),
-        ("subtotal", MONEY),
-        ("shipping_fee", MONEY),
-        ("total", MONEY),
-        ("shipping_name", pa.string()),
-        ("shipping_address", pa.string()),
-        ("shipping_city", pa.string()),
-        ("shipping_state", pa.string()),
-        ("shipping_zip", pa.string()),
-        ("created_at", UTC_MICROS),
-        ("updated_at", UTC_MICROS),
-        ("deleted_at", UTC_MICROS),
-    ]
-)
+# Hive's type names (the contract's) -> what the extract writes; timestamps are UTC, microseconds.
+ARROW_TYPES = {
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "smallint": pa.int16(),
+    "string": pa.string(),
+    contract.MONEY: pa.decimal128(12, 2),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
 
-ORDER_ITEMS = pa.schema(
-    [
-        ("order_id", pa.int64()),
-        ("order_updated_at", UTC_MICROS),  # the order version these lines belong to
-        ("line_no", pa.int16()),
-        ("product_id", pa.int64()),
-        ("asin", pa.string()),
-        ("title", pa.string()),
-        ("category_code", pa.string()),
-        ("unit_price", MONEY),
-        ("quantity", pa.int32()),
-        ("line_total", MONEY),
-    ]
-)
 
+def arrow_schema(columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+    return pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns])
+
+
+ORDERS = arrow_schema(contract.ORDERS)
+ORDER_ITEMS = arrow_schema(contract.ORDER_ITEMS)
 RAW_TABLES = {"orders": ORDERS, "order_items": ORDER_ITEMS}
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame, SparkSession
 
+from contracts.lake_paths import CURATED_ORDER_LINES
 from jobs import entry, lake_io
 from transforms import calendar, marts, order_lines
 
@@ -27,7 +28,6 @@ log = logging.getLogger("jobs.build_marts")
 CUSTOMER_CELLS = "state.customer_cells"
 DAILY = "marts.daily_sales"  # the season marts are built from it
 CALENDAR = "curated.calendar"
-CURATED_PATH = "curated/order_lines"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,7 +88,7 @@ def build(
     lake = lake.rstrip("/")
     own = tables is None
     tables = tables or lake_io.JobTables(spark, lake, lake_io.new_stamp(None))
-    curated = tables.table(CURATED_PATH, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
+    curated = tables.table(CURATED_ORDER_LINES, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
     if months is None:
         present = curated.partitions()
     else:

@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from contracts.lake_paths import COMPACTION_INDEX, CURATED_ORDER_LINES, RAW_COMPACTED
 from jobs import entry, lake_io
 from transforms import order_lines, order_state
 from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
@@ -37,9 +38,6 @@ log = logging.getLogger("jobs.build_order_lines")
 # Without those two dictionaries the full-scale write is faster at the same size (docs/benchmarks.md).
 CURATED_PARQUET_OPTIONS = {"parquet.enable.dictionary#order_id": "false", "parquet.enable.dictionary#title": "false"}
 RAW_TABLES = {"orders": ORDERS, "order_items": ORDER_ITEMS}
-COMPACTED = "raw/compacted"  # <table>/month=YYYY-MM/<file>.parquet + _index.json (pipeline.compaction)
-COMPACTION_INDEX = "_index.json"
-CURATED = "curated/order_lines"
 STATE = "state/orders"
 WINDOW_LABEL = re.compile(r"\d{8}T\d{4}(\d{8})?")
 
@@ -106,7 +104,7 @@ def build(
 
 
 def curated_table(tables: lake_io.JobTables) -> lake_io.VersionedTable:
-    return tables.table(CURATED, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
+    return tables.table(CURATED_ORDER_LINES, order_lines.PARTITION_COLUMNS, order_lines.CURATED_SCHEMA)
 
 
 def state_table(tables: lake_io.JobTables) -> lake_io.VersionedTable:
@@ -244,7 +242,7 @@ def all_versions(spark: SparkSession, lake: str) -> tuple[DataFrame, list[str], 
 
 def compacted_files(spark: SparkSession, lake: str, table: str) -> dict[str, list[str]]:
     """month -> the files its compaction index names (a file not in an index is an unfinished compaction's)."""
-    root = f"{lake}/{COMPACTED}/{table}"
+    root = f"{lake}/{RAW_COMPACTED}/{table}"
     files = {}
     for folder in lake_io.list_dirs(spark, root):
         index = lake_io.read_json(spark, f"{root}/{folder}/{COMPACTION_INDEX}")

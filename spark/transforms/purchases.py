@@ -7,34 +7,18 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-FILE_COLUMNS = (
-    "Order Date",
-    "Purchase Price Per Unit",
-    "Quantity",
-    "Shipping Address State",
-    "Title",
-    "ASIN/ISBN (Product Code)",
-    "Category",
-    "Survey ResponseID",
-)
+from contracts import raw_tables
+from contracts.purchases import FILE_COLUMNS
+
 CORRUPT = "_corrupt_record"
 # Every field is read as text: types are applied here, so a bad value becomes a reason, not a lost line.
 TEXT_SCHEMA = T.StructType(
     [T.StructField(name, T.StringType()) for name in FILE_COLUMNS] + [T.StructField(CORRUPT, T.StringType())]
 )
-TYPED_COLUMNS = (
-    "order_date",
-    "unit_price",
-    "quantity",
-    "state",
-    "title",
-    "asin",
-    "category",
-    "survey_response_id",
-)
-
-# What raw/purchases holds: the typed columns, and the line's number among identical lines of the file.
-RAW_COLUMNS = (*TYPED_COLUMNS, "occurrence")
+# What raw/purchases holds (contracts/raw_tables.py): the typed columns, and the line's number among identical
+# lines of the file.
+RAW_COLUMNS = tuple(name for name, _ in raw_tables.PURCHASES)
+TYPED_COLUMNS = RAW_COLUMNS[:-1]
 # The raw files' row order: a product's lines side by side (its title and codes compress to runs), identical
 # lines adjacent, and products by title within a category: neighbouring titles share words, which zstd finds
 # (smaller in all than ordering by ASIN, measured at full scale).

@@ -18,7 +18,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.file import list_py_file_paths
 dags = Path(sys.argv[1])
 bag = DagBag(dag_folder=str(dags))
-from pipeline import settings
+from pipeline import raw_tables, settings  # raw_tables: the tasks' schemas, from contracts/
 from analytics import queries
 s = settings.from_env({"BFP_TARGET": "local"})
 print(json.dumps({
@@ -27,11 +27,12 @@ print(json.dumps({
     "errors": {k: v[-500:] for k, v in bag.import_errors.items()},
     "modules_outside": sorted(
         name for name, m in sys.modules.items()
-        if name.split(".")[0] in ("pipeline", "analytics")
+        if name.split(".")[0] in ("pipeline", "analytics", "contracts")
         and not str(getattr(m, "__file__", "") or "").startswith(str(dags))
     ),
     "expectations": str(s.expectations_dir), "athena_ddl": str(s.athena_ddl_dir),
     "queries": str(queries.QUERIES_DIR), "suites": len(list(s.expectations_dir.glob("*.json"))),
+    "raw_tables": sorted(raw_tables.RAW_TABLES),
 }))
 """
 
@@ -65,6 +66,7 @@ def test_the_dags_load_from_the_built_tree_alone_in_a_fresh_process(tmp_path):
     assert loaded["expectations"] == str(dags / "expectations") and loaded["suites"] >= 4
     assert loaded["athena_ddl"] == str(dags / "sql" / "athena")
     assert loaded["queries"] == str(dags / "sql" / "analytics")
+    assert loaded["raw_tables"] == ["order_items", "orders"]  # made from the bundle's contracts/
 
 
 def test_the_requirements_carry_the_constraints_line_and_only_the_tasks_imports(tmp_path):

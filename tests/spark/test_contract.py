@@ -1,8 +1,8 @@
 """The lake's tables are declared once: the Athena DDL in sql/athena/ (what analysts see). Everything else that
 names their columns is checked against it here, so a column added in one place fails this test, not a run in
 production: the frames Spark writes for every curated and mart table (names, types, order, partitions), the
-GX suites' column sets and columns, and the raw tables' two declarations (the extract's pyarrow schemas, which
-the raw GX suites read, and the Spark schemas the transform reads them with)."""
+GX suites' column sets and columns, and the raw tables' schemas: declared once in contracts/raw_tables.py, made
+into pyarrow types for the extract (which the raw GX suites read) and Spark types for the transform."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_each_table_suite_names_only_the_ddls_columns(suite):
 
 
 @pytest.mark.parametrize("table", sorted(raw_tables.RAW_TABLES))
-def test_the_raw_tables_two_declarations_agree_and_the_raw_suites_name_their_columns(table):
+def test_the_raw_tables_pyarrow_and_spark_schemas_match_and_the_raw_suites_name_their_columns(table):
     arrow = raw_tables.RAW_TABLES[table]
     spark_schema = {"orders": raw_schemas.ORDERS, "order_items": raw_schemas.ORDER_ITEMS}[table]
     assert [(f.name, ARROW_TO_SPARK[f.type]) for f in arrow] == [(f.name, f.dataType) for f in spark_schema.fields]
@@ -120,10 +120,13 @@ def test_a_column_added_in_one_place_only_is_caught(lake_frames):
     assert written(frame.drop("orders"), partitions) != declared("marts.state_sales")
 
 
-def test_the_purchases_file_header_is_one_contract_for_the_generator_the_loader_and_spark():
-    """The file's header is declared by the generator (datagen.purchases, which the catalog loader checks files
-    against) and by the Spark import that reads it: the two must be the same columns in the same order."""
-    from datagen.purchases import PURCHASES_COLUMNS
-    from transforms.purchases import FILE_COLUMNS
+def test_the_catalog_loaders_sql_names_the_purchases_file_header_of_the_contract():
+    """The generator and the Spark import take the header from contracts/purchases.py; the catalog loader's
+    DuckDB SQL names the same fields itself (a SQL file cannot import it): every field it reads is the header's,
+    and it reads them all."""
+    import re
 
-    assert PURCHASES_COLUMNS == FILE_COLUMNS
+    from contracts.purchases import FILE_COLUMNS
+
+    sql = (ROOT / "datagen" / "sql" / "check_purchases.sql").read_text()
+    assert set(re.findall(r'"([A-Z][^"\']*)"', sql)) == set(FILE_COLUMNS)

@@ -151,9 +151,3 @@ def test_a_window_label_that_is_not_the_extracts_is_refused_before_it_names_a_pa
     with pytest.raises(SystemExit) as exited:
         build_order_lines.parse_args(["--lake", "file:///tmp/lake", "--windows", labels])
     assert exited.value.code == 2 and "expected window labels like 20261124T1800" in capsys.readouterr().err
-
-
-def test_the_spark_and_dag_sides_name_the_compacted_layout_alike():
-    from pipeline import compaction
-
-    assert (build_order_lines.COMPACTED, build_order_lines.COMPACTION_INDEX) == (compaction.COMPACTED, compaction.INDEX)

@@ -70,7 +70,7 @@ def test_bad_arguments_exit_with_a_message(tmp_path):
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "spark")},
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'spark'}:{ROOT}"},  # as the package: jobs, contracts, seasons
     )
     assert done.returncode == 2
     assert "--import-id 'no spaces please'" in done.stderr
