@@ -6,7 +6,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, task
 
-from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER
+from pipeline.wiring import DEFAULT_ARGS, LAKE_PUBLISHED, LAKE_WRITER, logged_task
 
 DOC = """
 ### bf_report
@@ -33,6 +33,7 @@ with DAG(
 ) as dag:
 
     @task(**LAKE_WRITER)  # reads the catalog: not while a registration writes it
+    @logged_task("bf_report")
     def render_dashboard(run_id=None, triggering_asset_events=None) -> dict:
         from pipeline import report, settings
 

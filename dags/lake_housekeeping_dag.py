@@ -7,7 +7,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
 from pipeline.run_ids import file_safe
-from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, logged_task
 
 DOC = """
 ### lake_housekeeping
@@ -44,15 +44,15 @@ with DAG(
 ) as dag:
 
     @task(**LAKE_WRITER)
+    @logged_task("compact_raw_windows")
     def compact_raw_windows(data_interval_end=None, run_id=None) -> dict:
         """Compact the raw windows due (see pipeline.compaction)."""
-        from pipeline import compaction, settings, task_log
+        from pipeline import compaction, settings
 
-        run = file_safe(run_id)
-        with task_log.failure_logged("compact_raw_windows", run, "see docs/runbook.md#compaction"):
-            return compaction.run(settings.from_env(), run, data_interval_end)
+        return compaction.run(settings.from_env(), file_safe(run_id), data_interval_end)
 
     @task
+    @logged_task("reconcile")
     def reconcile_recent_days(data_interval_end=None, run_id=None) -> dict:
         """PostgreSQL against the lake over the last BFP_RECONCILE_DAYS days (see pipeline.reconcile)."""
         from pipeline import reconcile, settings
@@ -62,6 +62,7 @@ with DAG(
         return reconcile.reconcile(config, file_safe(run_id), days, kind="daily")
 
     @task(**LAKE_WRITER)
+    @logged_task("sweep_versions")
     def sweep_versions(run_id=None) -> dict:
         """Remove partition versions no pointer names, once past the retention (see pipeline.staging)."""
         from pipeline import settings, staging

@@ -9,7 +9,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task
 from pipeline.publish_chain import publish_chain
 from pipeline.run_ids import file_safe
 from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
-from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, window_cron
+from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, logged_task, window_cron
 
 DOC = """
 ### orders_pipeline
@@ -85,6 +85,7 @@ with DAG(
 ) as dag:
 
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
+    @logged_task("extract_window")
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
         """Extract from the lake's extracted mark to the interval's end, or a manual range (pipeline.extract_step)."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -103,6 +104,7 @@ with DAG(
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 
     @task
+    @logged_task("reconcile")
     def reconcile(refresh: dict, registered: dict, run_id=None) -> dict:
         from pipeline import reconcile, settings
 
@@ -111,6 +113,7 @@ with DAG(
     # After registration, whatever its outcome (a failed or held run is when it matters); a leaf beside publish and
     # reconcile, so a failed run still ends failed (Airflow judges a run by its leaves).
     @task(trigger_rule=TriggerRule.ALL_DONE)
+    @logged_task("watch")
     def watch(params=None, data_interval_end=None, dag_run=None, run_id=None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 

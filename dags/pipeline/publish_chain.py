@@ -10,7 +10,7 @@ from typing import NamedTuple
 from airflow.sdk import TaskGroup, task
 
 from pipeline.run_ids import file_safe
-from pipeline.wiring import LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES
+from pipeline.wiring import LAKE_PUBLISHED, LAKE_WRITER, NO_RETRIES, logged_task
 
 
 class Published(NamedTuple):
@@ -25,6 +25,7 @@ def publish_chain(refreshed, extracted=None) -> Published:
     with TaskGroup("publish_chain", prefix_group_id=False, tooltip="gate, register, publish"):
 
         @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
+        @logged_task("dq_gate")
         def dq_gate(refresh: dict, extract: dict | None = None, run_id=None, ti=None) -> dict:
             from pipeline import dq_gate_step, settings
 
@@ -32,6 +33,7 @@ def publish_chain(refreshed, extracted=None) -> Published:
             return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number, own)
 
         @task(**LAKE_WRITER)
+        @logged_task("register")
         def register_partitions(refresh: dict, dq: dict, params=None, run_id=None) -> dict:
             from pipeline import register_step, settings
 
@@ -40,6 +42,7 @@ def publish_chain(refreshed, extracted=None) -> Published:
             return register_step.register_run(config, refresh, full_repair=repair, run_id=file_safe(run_id), dq=dq)
 
         @task(outlets=[LAKE_PUBLISHED])
+        @logged_task("publish")
         def publish(
             refresh: dict, dq: dict, registered: dict, extract: dict | None = None, outlet_events=None, run_id=None
         ) -> dict:

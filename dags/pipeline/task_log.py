@@ -18,11 +18,20 @@ def line(event: dict, level: int = logging.INFO) -> dict:
 
 
 @contextlib.contextmanager
-def failure_logged(task: str, run_id: str | None, next_step: str) -> Iterator[None]:
-    """A failure inside logs the task's line (status failed, the error, what to do) before it propagates."""
+def failure_logged(
+    task: str, run_id: str | None, next_step: str, passes: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
+    """A failure inside logs the task's line (status failed, the error, what to do) before it propagates; once,
+    when blocks nest (the innermost says most); `passes`: exceptions that are not failures (a skip)."""
     try:
         yield
+    except passes:
+        raise
     except Exception as exc:
+        if getattr(exc, "bfp_logged", False):
+            raise
+        with contextlib.suppress(AttributeError):  # a few built-in exceptions take no attribute
+            exc.bfp_logged = True
         line(
             {
                 "bfp_task": task,

@@ -4,6 +4,7 @@ run end to end through Airflow on the local target."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import os
 import subprocess
@@ -106,7 +107,10 @@ def test_both_dags_that_write_curated_tables_end_with_the_one_publish_chain(dags
         assert dag.get_task("register_partitions").upstream_task_ids == {"transform", "dq_gate"}
         assert dag.get_task("publish").upstream_task_ids == before | {"dq_gate", "register_partitions"}
     for task_id in chain:  # one definition, not two that agree
-        callables = {dags[d].get_task(task_id).python_callable.__code__ for d in ("orders_pipeline", "lake_rebuild")}
+        callables = {
+            inspect.unwrap(dags[d].get_task(task_id).python_callable).__code__
+            for d in ("orders_pipeline", "lake_rebuild")
+        }
         assert len(callables) == 1, task_id
 
 

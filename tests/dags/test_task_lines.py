@@ -72,3 +72,82 @@ def test_on_aws_the_alert_goes_to_sns_through_the_configured_connection(aws_endp
     messages = queue.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     alert = json.loads(json.loads(messages[0]["Body"])["Message"])
     assert (alert["bfp_task"], alert["task_id"], alert["run_id"]) == ("task_failed", "dq_gate", "manual__x")
+
+
+def test_every_python_task_of_the_dags_logs_a_failed_line_with_its_runbook_section():
+    """Each task's callable wears pipeline.wiring.logged_task, under the bfp_task name its step logs (the
+    transform is an operator that logs its own), and every task has its section in the runbook."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import ROOT
+
+    dags = DagBag(dag_folder=str(ROOT / "dags")).dags
+    worn = {
+        (dag_id, task.task_id): getattr(task.python_callable, "bfp_task", None)
+        for dag_id, dag in dags.items()
+        for task in dag.tasks
+        if hasattr(task, "python_callable")
+    }
+    assert worn == {
+        ("orders_pipeline", "extract_orders_window"): "extract_window",
+        ("orders_pipeline", "dq_gate"): "dq_gate",
+        ("orders_pipeline", "register_partitions"): "register",
+        ("orders_pipeline", "publish"): "publish",
+        ("orders_pipeline", "reconcile"): "reconcile",
+        ("orders_pipeline", "watch"): "watch",
+        ("lake_rebuild", "dq_gate"): "dq_gate",
+        ("lake_rebuild", "register_partitions"): "register",
+        ("lake_rebuild", "publish"): "publish",
+        ("lake_housekeeping", "compact_raw_windows"): "compact_raw_windows",
+        ("lake_housekeeping", "sweep_versions"): "sweep_versions",
+        ("lake_housekeeping", "reconcile_recent_days"): "reconcile",
+        ("bf_report", "render_dashboard"): "bf_report",
+    }
+    # the section each failed line and each alert (pipeline.alerts) names: docs/runbook.md#<task id>
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    assert {
+        t.task_id for dag in dags.values() for t in dag.tasks if f'<a id="{t.task_id}"></a>' not in runbook
+    } == set()
+
+
+def test_a_task_that_fails_logs_one_failed_line_naming_its_section_and_a_skip_logs_none(caplog):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from pipeline.task_log import failure_logged
+    from pipeline.wiring import logged_task
+
+    caplog.set_level(logging.INFO, logger="pipeline")
+
+    @logged_task("sweep_versions")
+    def sweep_versions(run_id=None):
+        raise OSError("the lake is read-only")
+
+    with pytest.raises(OSError):
+        sweep_versions(run_id="scheduled__2026-12-07T03:30:00+00:00")
+    (line,) = task_lines(caplog)
+    assert (line["bfp_task"], line["status"], line["run_id"]) == (
+        "sweep_versions", "failed", "scheduled__2026-12-07T03_30_00_00_00"
+    )  # fmt: skip
+    assert line["error"] == "OSError: the lake is read-only"
+    assert line["next_step"] == "see docs/runbook.md#sweep_versions; then clear this task"
+
+    caplog.clear()
+
+    @logged_task("register")
+    def register_partitions(run_id=None):
+        with failure_logged("register", run_id, "the step's own words"):
+            raise ValueError("no partition")
+
+    with pytest.raises(ValueError):
+        register_partitions(run_id="r1")
+    assert [line["next_step"] for line in task_lines(caplog)] == ["the step's own words"]  # once, the innermost
+
+    caplog.clear()
+
+    @logged_task("watch")
+    def watch(run_id=None):
+        raise AirflowSkipException("not a scheduled run")
+
+    with pytest.raises(AirflowSkipException):
+        watch(run_id="r2")
+    assert task_lines(caplog) == []
