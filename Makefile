@@ -113,7 +113,7 @@ spark-cluster: venv ## a Spark standalone cluster (master + 2 one-core workers) 
 spark-cluster-stop: ## stop the Spark standalone cluster
 	@scripts/spark_cluster.sh down
 
-capacity-plan: venv ## docs/capacity.md from the figures the benchmarks recorded in docs/benchmarks.md
+capacity-plan: venv ## docs/capacity.md and infra/sizes.json from the figures the benchmarks kept in bench/results/
 	$(PY) -m bench.capacity
 
 serve-scaled: venv services-up migrate ## the storefront as N instances (BFP_INSTANCES, 3) behind HAProxy, Postgres behind PgBouncer; Ctrl-C stops

@@ -13,7 +13,7 @@ from pipeline.lake import Lake
 from pipeline.refresh_summary import merged_windows
 from pipeline.settings import Settings
 from pipeline.staging import versions_of_run
-from pipeline.task_log import line
+from pipeline.task_log import line, logged
 
 
 def windows_to_check(refresh: dict, extract: dict | None) -> tuple[list[str], list[str] | None]:
@@ -59,6 +59,7 @@ def dq_gate(
             "next_step": f"see {progress.RUNBOOK_QUARANTINE}: later runs hold until these windows are repaired",
         }
         line(failed, logging.ERROR)
+        logged(exc)  # told in this line: the task's decorator adds no second one
         raise
     return line(
         {

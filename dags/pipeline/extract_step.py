@@ -10,6 +10,7 @@ import logging
 from pipeline import alerts, audit, progress, window_extract
 from pipeline.lake import Lake
 from pipeline.settings import Settings
+from pipeline.task_log import logged
 from pipeline.watermark import EPOCH, UnsafeWindowError, Window
 
 log = logging.getLogger("pipeline.extract_step")
@@ -146,6 +147,7 @@ def run(window: Window, settings: Settings, run_id: str, attempt: int = 1, dry_r
                 }
             )
         )
+        logged(exc)  # told in this line: the task's decorator adds no second one
         raise
     except Exception as exc:
         audit.record_attempt(lake, window, run_id, attempt, "failed", {"error": f"{type(exc).__name__}: {exc}"})
@@ -160,6 +162,7 @@ def run(window: Window, settings: Settings, run_id: str, attempt: int = 1, dry_r
                 }
             )
         )
+        logged(exc)  # told in this line: the task's decorator adds no second one
         raise
     summary = result.summary()
     if not dry_run:

@@ -17,6 +17,14 @@ def line(event: dict, level: int = logging.INFO) -> dict:
     return event
 
 
+def logged(exc: BaseException) -> BaseException:
+    """Marks `exc` as told in its task's line already (a step that logs its own failure or deferral): the blocks
+    around it (failure_logged, pipeline.wiring.logged_task) then add no second line."""
+    with contextlib.suppress(AttributeError):  # a few built-in exceptions take no attribute
+        exc.bfp_logged = True
+    return exc
+
+
 @contextlib.contextmanager
 def failure_logged(
     task: str, run_id: str | None, next_step: str, passes: tuple[type[BaseException], ...] = ()
@@ -30,8 +38,7 @@ def failure_logged(
     except Exception as exc:
         if getattr(exc, "bfp_logged", False):
             raise
-        with contextlib.suppress(AttributeError):  # a few built-in exceptions take no attribute
-            exc.bfp_logged = True
+        logged(exc)
         line(
             {
                 "bfp_task": task,

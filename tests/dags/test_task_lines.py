@@ -151,3 +151,24 @@ def test_a_task_that_fails_logs_one_failed_line_naming_its_section_and_a_skip_lo
     with pytest.raises(AirflowSkipException):
         watch(run_id="r2")
     assert task_lines(caplog) == []
+
+
+def test_an_extract_attempt_that_waits_logs_its_own_deferred_line_and_no_failed_one(settings, caplog):
+    """A window that has not ended yet is retried, not failed: the step's `deferred` line is the attempt's only
+    line (the task's decorator adds none)."""
+    import datetime as dt
+
+    from pipeline import extract_step
+    from pipeline.watermark import UnsafeWindowError, Window
+    from pipeline.wiring import logged_task
+
+    end = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # ends in an hour
+    caplog.set_level(logging.INFO, logger="pipeline")
+
+    @logged_task("extract_window")
+    def extract_orders_window(run_id=None):
+        return extract_step.run(Window(end - dt.timedelta(hours=1), end), settings, run_id=run_id)
+
+    with pytest.raises(UnsafeWindowError):
+        extract_orders_window(run_id="scheduled_run_3")
+    assert [(line["bfp_task"], line["status"]) for line in task_lines(caplog)] == [("extract_window", "deferred")]
