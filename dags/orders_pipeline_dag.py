@@ -55,7 +55,8 @@ Every window (`BFP_WINDOW_MINUTES`, hourly by default), for the window that just
   so a manual run, a backfill, `lake_rebuild` and `lake_housekeeping` queue instead of using the lake at once.
 * **Re-run a window**: clear the run's tasks; the window folder and the partitions are replaced exactly.
 * **Manual window**: trigger with params `window_start`/`window_end` (ISO-8601 with zone); `dry_run` counts
-  without writing (later steps are skipped).
+  without writing (later steps are skipped). Params that name no window (one bound, no zone, off the grid) fail
+  the run at once, saying why; nothing is extracted.
 * **Catch up / backfill in one run**: trigger with `window_start`/`window_end` spanning many windows (on the
   window grid): each window is extracted, one Spark job merges them all, the gate checks each. Or
   `airflow backfill create --dag-id orders_pipeline --from-date 2026-11-01 --to-date 2026-11-02
@@ -98,8 +99,8 @@ with DAG(
             return extract_step.run_for_dag_run(
                 settings.from_env(), *interval, params, file_safe(run_id), ti.try_number
             )
-        except BlindExtractRoleError as exc:
-            raise AirflowFailException(str(exc)) from exc  # a grant fixes it, not a retry
+        except (BlindExtractRoleError, extract_step.ParamsError) as exc:
+            raise AirflowFailException(str(exc)) from exc  # a grant or a corrected trigger fixes it, not a retry
 
     transform = SparkRefreshOperator(task_id="transform", plan=plan_for_window, retries=2, **LAKE_WRITER)
 

@@ -16,6 +16,11 @@ from pipeline.watermark import EPOCH, UnsafeWindowError, Window
 log = logging.getLogger("pipeline.extract_step")
 
 
+class ParamsError(ValueError):
+    """A manual trigger's params name no window (one bound, a bad time, off the grid, too many windows): a
+    corrected trigger fixes it, not a retry."""
+
+
 def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datetime, params: dict) -> Window:
     """The run's data interval, or the manual override from params (both window_start and window_end)."""
     start, end = params.get("window_start"), params.get("window_end")
@@ -80,7 +85,10 @@ def run_for_dag_run(
     """The extract task: a manual range as asked (params), else every window from the extracted mark to the
     interval's end (bounded; beyond the bound one alert, and the next run goes on from where this one stops)."""
     if params.get("window_start") or params.get("window_end"):
-        windows = windows_for_run(data_interval_start, data_interval_end, params, settings.window_length)
+        try:
+            windows = windows_for_run(data_interval_start, data_interval_end, params, settings.window_length)
+        except ValueError as exc:  # before anything is read or written
+            raise ParamsError(f"{exc}; trigger again with corrected params (nothing was extracted)") from exc
         return run_windows(windows, settings, run_id=run_id, attempt=attempt, dry_run=params.get("dry_run", False))
     lake = Lake.from_uri(settings.lake_uri)
     interval = Window(data_interval_start, data_interval_end)

@@ -132,6 +132,31 @@ def test_a_window_run_gates_and_publishes_what_it_merged_and_a_rebuild_no_raw_wi
     )
 
 
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"window_start": "2026-11-27T10:00:00+00:00"}, "give both window_start and window_end"),
+        ({"window_start": "2026-11-27T10:00:00", "window_end": "2026-11-27T11:00:00"}, "timezone-aware"),
+        ({"window_start": "2026-11-27T10:07:00+00:00", "window_end": "2026-11-27T13:00:00+00:00"}, "not on it"),
+    ],
+)
+def test_a_manual_trigger_whose_params_name_no_window_fails_at_once_saying_why(
+    dags, tmp_path, monkeypatch, params, reason
+):
+    """Not 30 retries a minute apart: the task fails for good on its first try, with the reason and what to do,
+    before the lake is touched."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("BFP_LAKE_URI", (tmp_path / "lake").as_uri())
+    extract = inspect.unwrap(dags["orders_pipeline"].get_task("extract_orders_window").python_callable)
+    interval = (pendulum.datetime(2026, 11, 27, 9, tz="UTC"), pendulum.datetime(2026, 11, 27, 10, tz="UTC"))
+    with pytest.raises(AirflowFailException, match=reason) as failed:
+        extract(params=params, data_interval_start=interval[0], data_interval_end=interval[1], run_id="manual_1",
+                ti=types.SimpleNamespace(try_number=1))  # fmt: skip
+    assert "trigger again with corrected params" in str(failed.value)
+    assert not (tmp_path / "lake").exists()
+
+
 def test_the_season_marts_are_as_of_the_window_end_or_the_rebuild_param():
     from pipeline.run_ids import as_of_date
 
