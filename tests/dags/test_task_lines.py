@@ -10,8 +10,10 @@ import os
 import types
 
 import pytest
+from airflow.sdk.exceptions import AirflowSkipException
 
 from pipeline import register_step, spark_jobs, table_registry, transform_step
+from pipeline.wiring import logged_task  # imports Airflow, which configures logging once: before caplog, not during
 
 
 def task_lines(caplog) -> list[dict]:
@@ -111,10 +113,7 @@ def test_every_python_task_of_the_dags_logs_a_failed_line_with_its_runbook_secti
 
 
 def test_a_task_that_fails_logs_one_failed_line_naming_its_section_and_a_skip_logs_none(caplog):
-    from airflow.sdk.exceptions import AirflowSkipException
-
     from pipeline.task_log import failure_logged
-    from pipeline.wiring import logged_task
 
     caplog.set_level(logging.INFO, logger="pipeline")
 
@@ -160,7 +159,6 @@ def test_an_extract_attempt_that_waits_logs_its_own_deferred_line_and_no_failed_
 
     from pipeline import extract_step
     from pipeline.watermark import UnsafeWindowError, Window
-    from pipeline.wiring import logged_task
 
     end = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # ends in an hour
     caplog.set_level(logging.INFO, logger="pipeline")
