@@ -20,6 +20,8 @@ class ParamsError(ValueError):
     """A manual trigger's params name no window (one bound, a bad time, off the grid, too many windows): a
     corrected trigger fixes it, not a retry."""
 
+    next_step = "trigger the DAG again with corrected params: clearing this task would repeat the same ones"
+
 
 def window_for_run(data_interval_start: dt.datetime, data_interval_end: dt.datetime, params: dict) -> Window:
     """The run's data interval, or the manual override from params (both window_start and window_end)."""

@@ -30,7 +30,8 @@ def failure_logged(
     task: str, run_id: str | None, next_step: str, passes: tuple[type[BaseException], ...] = ()
 ) -> Iterator[None]:
     """A failure inside logs the task's line (status failed, the error, what to do) before it propagates; once,
-    when blocks nest (the innermost says most); `passes`: exceptions that are not failures (a skip)."""
+    when blocks nest (the innermost says most); `passes`: exceptions that are not failures (a skip). An error that
+    knows better what to do (a `next_step` of its own or of its cause) says it instead of `next_step`."""
     try:
         yield
     except passes:
@@ -39,6 +40,7 @@ def failure_logged(
         if getattr(exc, "bfp_logged", False):
             raise
         logged(exc)
+        next_step = getattr(exc, "next_step", None) or getattr(exc.__cause__, "next_step", None) or next_step
         line(
             {
                 "bfp_task": task,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,12 +19,13 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from datagen.simulate import backdate_orders
 from pipeline import alerts, audit, extract_step, progress
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
-from pipeline.wiring import LAKE_WRITER_POOL
+from pipeline.wiring import LAKE_WRITER_POOL, logged_task
 from tests.conftest import ROOT
 from tests.dags.conftest import read_window
 from transforms import order_lines
@@ -145,8 +147,6 @@ def test_a_manual_trigger_whose_params_name_no_window_fails_at_once_saying_why(
 ):
     """Not 30 retries a minute apart: the task fails for good on its first try, with the reason and what to do,
     before the lake is touched."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     monkeypatch.setenv("BFP_LAKE_URI", (tmp_path / "lake").as_uri())
     extract = inspect.unwrap(dags["orders_pipeline"].get_task("extract_orders_window").python_callable)
     interval = (pendulum.datetime(2026, 11, 27, 9, tz="UTC"), pendulum.datetime(2026, 11, 27, 10, tz="UTC"))
@@ -155,6 +155,25 @@ def test_a_manual_trigger_whose_params_name_no_window_fails_at_once_saying_why(
                 ti=types.SimpleNamespace(try_number=1))  # fmt: skip
     assert "trigger again with corrected params" in str(failed.value)
     assert not (tmp_path / "lake").exists()
+    assert extract_step.ParamsError.next_step.startswith("trigger the DAG again")  # its failed line's advice
+
+
+def test_an_error_that_knows_what_to_do_says_it_in_the_failed_line(caplog):
+    caplog.set_level(logging.INFO, logger="pipeline")
+
+    @logged_task("extract_window")
+    def extract_orders_window(run_id=None):
+        try:
+            extract_step.windows_for_run(
+                None, None, {"window_start": "2026-11-27T10:00:00+00:00"}, dt.timedelta(hours=1)
+            )
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from extract_step.ParamsError(str(exc))
+
+    with pytest.raises(AirflowFailException):
+        extract_orders_window(run_id="manual_2")
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith('{"bfp_task"')]
+    assert line["next_step"] == extract_step.ParamsError.next_step
 
 
 def test_the_season_marts_are_as_of_the_window_end_or_the_rebuild_param():
