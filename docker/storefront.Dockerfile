@@ -10,8 +10,9 @@ WORKDIR /app
 COPY serving/requirements.txt serving/requirements.txt
 RUN pip install --no-cache-dir -r serving/requirements.txt
 COPY serving/ serving/
-# the schema the migration Job applies (python -m serving.migrate)
+# the schema the migration Job applies (python -m serving.migrate), and the value lists the API validates by
 COPY sql/oltp/ sql/oltp/
+COPY sql/value_lists.json sql/value_lists.json
 RUN useradd --uid 10001 --no-create-home storefront
 USER 10001
 EXPOSE 8000 9000

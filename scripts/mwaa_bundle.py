@@ -3,9 +3,9 @@ copies it to /usr/local/airflow/dags on every worker and puts that folder on sys
 `requirements.txt`.
 
     OUT/dags/               the DAG files and their `pipeline` package, plus the contract files the tasks read
-                            at run time (contracts/, expectations/ and the sql/value_lists.json they name,
-                            sql/athena/) and the dashboard bf_report renders (analytics/, sql/analytics/), where
-                            pipeline.settings and analytics.queries look
+                            at run time (contracts/ and the seasons/ calendar they use, expectations/ and the
+                            sql/value_lists.json they name, sql/athena/) and the dashboard bf_report renders
+                            (analytics/, sql/analytics/), where pipeline.settings and analytics.queries look
     OUT/requirements.txt    dags/requirements.txt with the `-c` line MWAA installs it with
     OUT/startup.sh          scripts/mwaa_startup.sh: the environment's `bfp.*` options as the BFP_* settings
 
@@ -28,6 +28,7 @@ NOT_UPLOADED = ("requirements.txt", "constraints", "__pycache__", "README.md")
 # the contract files tasks read, and the dashboard the bf_report DAG renders: repository folder -> pattern
 CONTRACT = {
     "contracts": "*.py",
+    "seasons": "*.py",  # the calendar: contracts/lake_tables.py names curated's flag columns after its periods
     "expectations": "*.json",
     "sql": "value_lists.json",
     "sql/athena": "*.sql",

@@ -6,16 +6,18 @@ in `make profile-serve`). Loading keeps no state on the instance, so one serves 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from serving.validation import BIGINT_MAX, NOT_BLANK, Anchored, StrictInteger, Text
 
-# USPS codes of the 50 states, DC and Puerto Rico: where the shop ships.
-US_STATES = (
-    "AK AL AR AZ CA CO CT DC DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH "
-    "OK OR PA PR RI SC SD TN TX UT VA VT WA WI WV WY"
-).split()
+# USPS codes of the 50 states, DC and Puerto Rico, where the shop ships: the list every deployable shares (the
+# image copies sql/value_lists.json beside serving/, as it copies the OLTP schema).
+VALUE_LISTS = Path(__file__).resolve().parents[1] / "sql" / "value_lists.json"
+US_STATES = tuple(json.loads(VALUE_LISTS.read_text())["us_states"])
 MONEY = {"description": "Amount in USD as a decimal string", "example": "19.99"}
 
 

@@ -1,7 +1,7 @@
 """Value lists shared by the deployables are declared once (sql/value_lists.json, beside the DDL they belong
-to): the GX suites name them and get them when loaded (pipeline.quality.load_suite); every other place that spells
-them out is checked against it: the OLTP DDL, the storefront's schemas (its image carries serving/ alone) and the
-data generator."""
+to): the GX suites name them and get them when loaded (pipeline.quality.load_suite), the storefront reads its
+states from it (its image copies the file); every place that must spell them out is checked against it: the OLTP
+DDL, the statuses SQL files compare with, the season statuses of the calendar and the data generator."""
 
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ def suite_value_sets(column: str) -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_the_storefront_ships_to_exactly_the_declared_states():
+def test_the_storefront_ships_to_exactly_the_declared_states_read_from_the_file_its_image_carries():
     assert list(schemas.US_STATES) == VALUES["us_states"]
+    assert schemas.VALUE_LISTS == ROOT / "sql" / "value_lists.json"
+    dockerfile = (ROOT / "docker" / "storefront.Dockerfile").read_text()
+    assert "COPY sql/value_lists.json sql/value_lists.json" in dockerfile.splitlines()
 
 
 def test_the_generator_draws_home_states_from_the_declared_states():
@@ -80,3 +83,27 @@ def test_the_ddl_allows_exactly_the_declared_order_statuses():
     ddl = (ROOT / "sql" / "oltp" / "0004_orders.sql").read_text()
     allowed = re.search(r"CHECK \(status IN \(([^)]*)\)\)", ddl).group(1)
     assert re.findall(r"'(\w+)'", allowed) == VALUES["order_statuses"]
+
+
+STATUS_LITERALS = re.compile(r"'([a-z_]+)'")
+
+
+def status_literals(path) -> set[str]:
+    """The quoted words on a SQL file's lines that name a status column (an error message's text aside)."""
+    lines = [line for line in path.read_text().splitlines() if "status" in line and "RAISE" not in line]
+    return {word for line in lines for word in STATUS_LITERALS.findall(line)}
+
+
+def test_every_status_a_sql_file_compares_with_is_a_declared_one():
+    """SQL cannot import the list: each file that names statuses names only declared ones (the OLTP schema's
+    transitions, the simulator's, the pipeline's reconciliation; the analysts' queries name season statuses)."""
+    for folder, declared in (
+        ("sql/oltp", "order_statuses"),
+        ("datagen/sql", "order_statuses"),
+        ("dags/pipeline/sql", "order_statuses"),
+        ("sql/analytics", "season_statuses"),
+    ):
+        named = {path.name: status_literals(path) for path in sorted((ROOT / folder).glob("*.sql"))}
+        assert any(named.values()), folder
+        for name, words in named.items():
+            assert words <= set(VALUES[declared]), f"{folder}/{name}: {sorted(words - set(VALUES[declared]))}"

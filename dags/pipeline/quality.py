@@ -213,9 +213,21 @@ def value_lists_beside(suites_dir: Path) -> dict[str, list]:
     return json.loads(path.read_text())
 
 
+def contract_columns(table: str) -> list[str]:
+    """The columns, in order, of a table declared in contracts/: raw.orders, raw.order_items (what the extract
+    writes) or curated.order_lines (its partition columns last, as Spark writes it)."""
+    from contracts import lake_tables, raw_tables
+
+    declared = {f"raw.{name}": (columns,) for name, columns in raw_tables.RAW_TABLES.items()} | lake_tables.TABLES
+    if table not in declared:
+        raise KeyError(f"no table {table!r} in contracts/; declared: {sorted(declared)}")
+    return [name for group in declared[table] for name, _ in group]
+
+
 def load_suite(suites_dir: Path, name: str):
-    """A suite of suites_dir; a value set written `{"value_list": "<name>"}` is that declared list (the suites
-    name the lists instead of copying them)."""
+    """A suite of suites_dir, its references to what is declared once filled in (the suites name them instead of
+    copying them): a value set written `{"value_list": "<name>"}` is that list of sql/value_lists.json, a column
+    set or list written `{"columns_of": "<table>"}` that table's columns in contracts/."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     path = suites_dir / f"{name}.json"
@@ -224,12 +236,19 @@ def load_suite(suites_dir: Path, name: str):
     document = json.loads(path.read_text())
     lists = None
     for expectation in document["expectations"]:
-        wanted = expectation.get("kwargs", {}).get("value_set")
+        kwargs = expectation.get("kwargs", {})
+        wanted = kwargs.get("value_set")
         if isinstance(wanted, dict):
             lists = lists or value_lists_beside(suites_dir)
             if wanted.get("value_list") not in lists:
                 raise KeyError(f"GX suite {name!r} names value list {wanted!r}, not in sql/value_lists.json")
-            expectation["kwargs"]["value_set"] = lists[wanted["value_list"]]
+            kwargs["value_set"] = lists[wanted["value_list"]]
+        for key in ("column_set", "column_list"):
+            if isinstance(kwargs.get(key), dict):
+                try:
+                    kwargs[key] = contract_columns(kwargs[key].get("columns_of"))
+                except KeyError as missing:
+                    raise KeyError(f"GX suite {name!r}: {key} {kwargs[key]!r}: {missing.args[0]}") from None
     return ExpectationSuite(name=document["name"], expectations=document["expectations"], meta=document.get("meta"))
 
 

@@ -30,7 +30,7 @@ from pyspark.sql import types as T
 from contracts.lake_paths import COMPACTION_INDEX, CURATED_ORDER_LINES, RAW_COMPACTED
 from jobs import entry, lake_io
 from transforms import order_lines, order_state
-from transforms.raw_schemas import ORDER_ITEMS, ORDERS, PURCHASES
+from transforms.contract_schemas import ORDER_ITEMS, ORDERS, PURCHASES
 from transforms.session import empty_frame
 
 log = logging.getLogger("jobs.build_order_lines")

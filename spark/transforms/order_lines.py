@@ -12,35 +12,15 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from transforms.calendar import FLAG_COLUMNS, with_period_flags
+from contracts import lake_tables
+from transforms.calendar import with_period_flags
+from transforms.contract_schemas import CURATED_ORDER_LINES
 
-CURATED_SCHEMA = T.StructType(
-    [
-        T.StructField("order_ts", T.TimestampType()),
-        T.StructField("order_date", T.DateType()),
-        T.StructField("order_id", T.StringType()),
-        T.StructField("line_no", T.IntegerType()),
-        T.StructField("customer_id", T.StringType()),
-        T.StructField("asin", T.StringType()),
-        T.StructField("title", T.StringType()),
-        T.StructField("category", T.StringType()),
-        T.StructField("state", T.StringType()),
-        T.StructField("quantity", T.IntegerType()),
-        T.StructField("unit_price", T.DecimalType(12, 2)),
-        T.StructField("revenue", T.DecimalType(14, 2)),
-        T.StructField("status", T.StringType()),
-        T.StructField("source", T.StringType()),
-        T.StructField("source_ref", T.StringType()),  # purchases: import id; oltp: window label of the version
-        *[T.StructField(flag, T.BooleanType()) for flag in FLAG_COLUMNS],  # the calendar's periods of the day
-        T.StructField("year", T.IntegerType()),
-        T.StructField("month", T.IntegerType()),
-        T.StructField("bucket", T.IntegerType()),
-    ]
-)
+# Declared in contracts/lake_tables.py (the Athena DDL is rendered from it): columns, then partition columns.
+CURATED_SCHEMA = CURATED_ORDER_LINES
 CURATED_COLUMNS = tuple(CURATED_SCHEMA.fieldNames())
-PARTITION_COLUMNS = ("year", "month", "bucket")
+PARTITION_COLUMNS = tuple(name for name, _ in lake_tables.CURATED_ORDER_LINES_PARTITIONS)
 # OLTP order ids per bucket, in the orders' state and in a curated month: what a late update of one order costs
 # to rewrite (a bucket of ~3 lines an order is one Parquet file of a few MB at most).
 ORDERS_PER_BUCKET = 10_000

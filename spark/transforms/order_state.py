@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from transforms import order_lines
-from transforms.raw_schemas import ORDER_ITEMS, ORDERS
+from transforms.contract_schemas import ORDER_ITEMS, ORDERS
 
 # Orders per state bucket, the same as curated's: a bucket is one Parquet file (orders with their lines, ~300
 # bytes an order), so a touched bucket costs a read and a write of at most this many orders.

@@ -1,6 +1,8 @@
+-- Rendered from contracts/lake_tables.py by scripts/render_ddl.py: change the contract, then run it.
 -- One row per purchased line, historical purchases and OLTP orders unified (spark/transforms/order_lines.py).
 -- Partitioned by month and, within it, by order-id bucket (-1: historical purchases): a run rewrites the buckets its
--- orders are in, not the month. Partitions are added by the pipeline's register task (ADD IF NOT EXISTS / SET LOCATION).
+-- orders are in, not the month. Partitions are added by the pipeline's register task (ADD IF NOT EXISTS / SET
+-- LOCATION).
 CREATE EXTERNAL TABLE IF NOT EXISTS curated.order_lines (
   order_ts timestamp,
   order_date date,

@@ -18,7 +18,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.file import list_py_file_paths
 dags = Path(sys.argv[1])
 bag = DagBag(dag_folder=str(dags))
-from pipeline import raw_tables, settings  # raw_tables: the tasks' schemas, from contracts/
+from pipeline import quality, raw_tables, settings  # raw_tables: the tasks' schemas, from contracts/
 from analytics import queries
 s = settings.from_env({"BFP_TARGET": "local"})
 print(json.dumps({
@@ -27,12 +27,17 @@ print(json.dumps({
     "errors": {k: v[-500:] for k, v in bag.import_errors.items()},
     "modules_outside": sorted(
         name for name, m in sys.modules.items()
-        if name.split(".")[0] in ("pipeline", "analytics", "contracts")
+        if name.split(".")[0] in ("pipeline", "analytics", "contracts", "seasons")
         and not str(getattr(m, "__file__", "") or "").startswith(str(dags))
     ),
     "expectations": str(s.expectations_dir), "athena_ddl": str(s.athena_ddl_dir),
     "queries": str(queries.QUERIES_DIR), "suites": len(list(s.expectations_dir.glob("*.json"))),
     "raw_tables": sorted(raw_tables.RAW_TABLES),
+    "named_columns": {  # the suites' named columns and value lists, filled in from the bundle's contracts/ and sql/
+        name: [len(v) for e in quality.load_suite(s.expectations_dir, name).expectations
+               for k, v in e.configuration.kwargs.items() if k in ("column_set", "column_list", "value_set")]
+        for name in ("curated_order_lines", "raw_orders")
+    },
 }))
 """
 
@@ -67,6 +72,11 @@ def test_the_dags_load_from_the_built_tree_alone_in_a_fresh_process(tmp_path):
     assert loaded["athena_ddl"] == str(dags / "sql" / "athena")
     assert loaded["queries"] == str(dags / "sql" / "analytics")
     assert loaded["raw_tables"] == ["order_items", "orders"]  # made from the bundle's contracts/
+    # the suites name columns and value lists, filled in from what the bundle ships (contracts/, sql/value_lists.json)
+    assert loaded["named_columns"] == {
+        "curated_order_lines": [23, 2, 5, 2, 52],  # columns, the compound key, statuses, sources, states
+        "raw_orders": [16, 5, 52],  # columns, statuses, states
+    }
 
 
 def test_the_requirements_carry_the_constraints_line_and_only_the_tasks_imports(tmp_path):

@@ -1,8 +1,8 @@
-"""The lake's tables are declared once: the Athena DDL in sql/athena/ (what analysts see). Everything else that
-names their columns is checked against it here, so a column added in one place fails this test, not a run in
-production: the frames Spark writes for every curated and mart table (names, types, order, partitions), the
-GX suites' column sets and columns, and the raw tables' schemas: declared once in contracts/raw_tables.py, made
-into pyarrow types for the extract (which the raw GX suites read) and Spark types for the transform."""
+"""The lake's tables are declared once. curated.order_lines and the raw tables in contracts/: the Athena DDL of
+curated.order_lines is rendered from it (scripts/render_ddl.py), Spark's and pyarrow's schemas are made of it, and the
+GX suites name a table's columns instead of listing them. The marts in their Athena DDL (sql/athena/, what analysts
+see): the frames Spark computes for each (names, types, order, partitions) are checked against it here, so a column
+added in one place fails this test, not a run in production; so are the columns every suite names."""
 
 from __future__ import annotations
 
@@ -18,10 +18,20 @@ from sqlglot import exp
 from jobs import build_marts
 from pipeline import raw_tables, table_registry
 from tests.conftest import ROOT
-from transforms import marts, order_lines, raw_schemas
+from transforms import contract_schemas, marts, order_lines
 
 TABLES = table_registry.load_table_defs(ROOT / "sql" / "athena")
 SUITES = {path.stem: json.loads(path.read_text()) for path in (ROOT / "expectations").glob("*.json")}
+
+
+def loaded_suite(name: str) -> list[tuple[str, dict]]:
+    """A suite's expectations as the gate runs them (pipeline.quality.load_suite: named columns filled in)."""
+    from pipeline import quality
+
+    suite = quality.load_suite(ROOT / "expectations", name)
+    return [(e.expectation_type, dict(e.configuration.kwargs)) for e in suite.expectations]
+
+
 # pyarrow type -> the Spark type the transform reads it as
 ARROW_TO_SPARK = {
     pa.int64(): T.LongType(),
@@ -83,7 +93,16 @@ def test_spark_writes_each_table_exactly_as_its_ddl_declares(lake_frames, table)
     assert written(frame, partitions) == declared(table)
 
 
-def test_the_curated_schema_the_marts_read_with_is_the_ddls(spark):
+def test_the_curated_ddl_is_what_the_contract_renders():
+    from scripts import render_ddl
+
+    for table in render_ddl.FILES:
+        assert render_ddl.path_of(table).read_text() == render_ddl.render(table), (
+            f"{render_ddl.path_of(table)} is not what contracts/lake_tables.py renders: run scripts/render_ddl.py"
+        )
+
+
+def test_the_curated_schema_spark_writes_and_reads_with_has_the_ddls_types(spark):
     schema = spark.createDataFrame([], order_lines.CURATED_SCHEMA)
     assert written(schema, list(order_lines.PARTITION_COLUMNS)) == declared("curated.order_lines")
 
@@ -93,23 +112,46 @@ def test_each_table_suite_names_only_the_ddls_columns(suite):
     table = suite.replace("_", ".", 1)
     data, partitions = declared(table)
     columns = [name for name, _ in (*data, *partitions)]
-    for expectation in SUITES[suite]["expectations"]:
-        kwargs = expectation["kwargs"]
-        if expectation["type"] == "expect_table_columns_to_match_set":
+    for kind, kwargs in loaded_suite(suite):
+        if kind == "expect_table_columns_to_match_set":
             assert sorted(kwargs["column_set"]) == sorted(columns), suite
         for name in [kwargs.get("column"), *kwargs.get("column_list", [])]:
-            assert name is None or name in columns, f"{suite}: {expectation['type']} on unknown column {name}"
+            assert name is None or name in columns, f"{suite}: {kind} on unknown column {name}"
 
 
 @pytest.mark.parametrize("table", sorted(raw_tables.RAW_TABLES))
 def test_the_raw_tables_pyarrow_and_spark_schemas_match_and_the_raw_suites_name_their_columns(table):
     arrow = raw_tables.RAW_TABLES[table]
-    spark_schema = {"orders": raw_schemas.ORDERS, "order_items": raw_schemas.ORDER_ITEMS}[table]
+    spark_schema = {"orders": contract_schemas.ORDERS, "order_items": contract_schemas.ORDER_ITEMS}[table]
     assert [(f.name, ARROW_TO_SPARK[f.type]) for f in arrow] == [(f.name, f.dataType) for f in spark_schema.fields]
-    for expectation in SUITES[f"raw_{table}"]["expectations"]:
-        kwargs = expectation["kwargs"]
+    for kind, kwargs in loaded_suite(f"raw_{table}"):
+        if kind == "expect_table_columns_to_match_ordered_list":
+            assert kwargs["column_list"] == arrow.names
         for name in [kwargs.get("column"), *kwargs.get("column_list", [])]:
             assert name is None or name in arrow.names, f"raw_{table}: unknown column {name}"
+
+
+def test_the_suites_name_the_contracts_columns_instead_of_listing_them():
+    named = {
+        name: expectation["kwargs"].get("column_set", expectation["kwargs"].get("column_list"))
+        for name, suite in SUITES.items()
+        for expectation in suite["expectations"]
+        if expectation["type"] in ("expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list")
+    }
+    assert named == {
+        "curated_order_lines": {"columns_of": "curated.order_lines"},
+        "raw_orders": {"columns_of": "raw.orders"},
+    }
+
+
+def test_a_suite_naming_a_table_the_contracts_do_not_declare_is_refused_with_its_name(tmp_path):
+    from pipeline import quality
+
+    (tmp_path / "suites").mkdir()
+    expectation = {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": {"columns_of": "raw.order"}}}
+    (tmp_path / "suites" / "s.json").write_text(json.dumps({"name": "s", "expectations": [expectation]}))
+    with pytest.raises(KeyError, match=r"raw\.order'.*declared"):
+        quality.load_suite(tmp_path / "suites", "s")
 
 
 def test_a_column_added_in_one_place_only_is_caught(lake_frames):

@@ -15,11 +15,11 @@ from pyspark.sql import types as T
 from jobs import build_order_lines, lake_io
 from pipeline import raw_tables
 from tests.spark.raw_windows import line, order, ts, write_window
-from transforms import order_lines, purchases, raw_schemas
+from transforms import contract_schemas, order_lines, purchases
 
 
 def test_spark_schemas_match_what_the_extract_writes(spark, tmp_path):
-    for name, spark_schema in (("orders", raw_schemas.ORDERS), ("order_items", raw_schemas.ORDER_ITEMS)):
+    for name, spark_schema in (("orders", contract_schemas.ORDERS), ("order_items", contract_schemas.ORDER_ITEMS)):
         path = tmp_path / f"{name}.parquet"
         pq.write_table(raw_tables.RAW_TABLES[name].empty_table(), path)
         assert spark.read.parquet(str(path)).schema == spark_schema, name
@@ -34,7 +34,7 @@ def test_latest_version_wins_and_lines_follow_their_version(spark):
             {**order(2, v1, v1, "paid"), "window": "20260301T1100"},
             {**order(3, v1, v1, "paid", deleted=v2), "window": "20260301T1100"},
         ],
-        schema=T.StructType([*raw_schemas.ORDERS.fields, T.StructField("window", T.StringType())]),
+        schema=T.StructType([*contract_schemas.ORDERS.fields, T.StructField("window", T.StringType())]),
     )
     raw_items = spark.createDataFrame(
         [
@@ -44,7 +44,7 @@ def test_latest_version_wins_and_lines_follow_their_version(spark):
             line(2, v1, line_no=2, quantity=3),
             line(3, v1),
         ],
-        schema=raw_schemas.ORDER_ITEMS,
+        schema=contract_schemas.ORDER_ITEMS,
     )
     curated = order_lines.from_oltp(order_lines.latest_orders(raw_orders), raw_items)
     got = sorted((r.order_id, r.line_no, r.status, r.revenue, r.source_ref) for r in curated.collect())
@@ -67,7 +67,7 @@ def test_historical_rows_get_stable_ids_and_duplicates_stay_distinct(spark):
     same = (dt.date(2022, 11, 25), Decimal("5.00"), 1, "CA", "Pen", "B000000009", "OFFICE", "R_x")
     typed = spark.createDataFrame(
         [same, same, (*same[:1], Decimal("6.00"), *same[2:])],
-        T.StructType([f for f in raw_schemas.PURCHASES.fields if f.name != "occurrence"]),
+        T.StructType([f for f in contract_schemas.PURCHASES.fields if f.name != "occurrence"]),
     )
     first = order_lines.from_purchases(purchases.raw_layout(typed, files=2), "i1")
     second = order_lines.from_purchases(purchases.raw_layout(typed.orderBy(F.col("unit_price").desc()), files=1), "i1")
