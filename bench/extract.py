@@ -30,8 +30,8 @@ from serving.migrate import apply_migrations
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
 from pipeline import settings as pipeline_settings
-from pipeline import window_extract
-from pipeline.watermark import Window
+from pipeline.extract import window_extract
+from pipeline.extract.watermark import Window
 
 BULK_CHUNK = 200_000
 MONTH_ORDERS = 36_000  # demo scale: ~50 orders an hour

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from bench.harness import Outcome, add_strict
 from datagen import purchases, vocab
-from pipeline import raw_tables
+from pipeline.extract import raw_tables
 from support import hadoop_fs_calls
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,10 @@ from analytics import dashboard, queries
 from bench.athena_scan import ATHENA_MINIMUM_BYTES, ATHENA_USD_PER_TB, MeteredAnalyst, Scan, cost_usd
 from bench.harness import Outcome, add_strict
 from datagen import purchases
-from pipeline import dq_gate_step, register_step, transform_step
 from pipeline import settings as pipeline_settings
+from pipeline.gate import dq_gate_step
+from pipeline.publish import register_step
+from pipeline.transform import transform_step
 
 GOAL_P95_MS = 100
 GOAL_PIPELINE_S = 180

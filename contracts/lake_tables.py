@@ -1,6 +1,6 @@
 """The curated table analysts query and the Spark jobs write: curated.order_lines, its columns and types in order
 and its partition columns (Hive's type names, as contracts/raw_tables.py). transforms.order_lines makes its Spark
-schema of them, pipeline.quality gives the curated suite its columns, and sql/athena/curated_order_lines.sql (the
+schema of them, pipeline.gate.quality gives the curated suite its columns, and sql/athena/curated_order_lines.sql (the
 Athena DDL, which the registry and the Glue tables of infra/ read) is rendered from them by
 `python -m scripts.render_ddl`. The marts are declared by their DDL alone: Spark computes their frames, and
 tests/spark/test_contract.py checks each against it."""

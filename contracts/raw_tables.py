@@ -1,8 +1,8 @@
 """The raw lake tables the extract writes and the transform reads: each column's name and type, in order.
 
 Types are Hive's names (what Athena and Glue spell): bigint, int, smallint, string, decimal(12,2), timestamp
-(UTC, microseconds), date. pipeline.raw_tables makes the pyarrow schemas of them, transforms.contract_schemas the
-Spark ones."""
+(UTC, microseconds), date. pipeline.extract.raw_tables makes the pyarrow schemas of them,
+transforms.contract_schemas the Spark ones."""
 
 from __future__ import annotations
 

@@ -54,8 +54,9 @@ with DAG(
     @task
     @logged_task("reconcile")
     def reconcile_recent_days(data_interval_end=None, run_id=None) -> dict:
-        """PostgreSQL against the lake over the last BFP_RECONCILE_DAYS days (see pipeline.reconcile)."""
-        from pipeline import reconcile, settings
+        """PostgreSQL against the lake over the last BFP_RECONCILE_DAYS days (see pipeline.gate.reconcile)."""
+        from pipeline import settings
+        from pipeline.gate import reconcile
 
         config = settings.from_env()
         days = reconcile.recent_days(data_interval_end.date(), config.reconcile_days)

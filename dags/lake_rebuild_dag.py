@@ -7,8 +7,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
-from pipeline.publish_chain import publish_chain
-from pipeline.transform_operator import SparkRefreshOperator, plan_for_rebuild
+from pipeline.publish.publish_chain import publish_chain
+from pipeline.transform.transform_operator import SparkRefreshOperator, plan_for_rebuild
 from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER
 
 DOC = """

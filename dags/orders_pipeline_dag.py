@@ -6,9 +6,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, task
 
-from pipeline.publish_chain import publish_chain
+from pipeline.publish.publish_chain import publish_chain
 from pipeline.run_ids import file_safe
-from pipeline.transform_operator import SparkRefreshOperator, plan_for_window
+from pipeline.transform.transform_operator import SparkRefreshOperator, plan_for_window
 from pipeline.wiring import DEFAULT_ARGS, LAKE_WRITER, logged_task, window_cron
 
 DOC = """
@@ -88,11 +88,13 @@ with DAG(
     @task(retries=30, **LAKE_WRITER)  # an unsafe window is retried every minute for half an hour, then alerts
     @logged_task("extract_window")
     def extract_orders_window(params=None, data_interval_start=None, data_interval_end=None, run_id=None, ti=None):
-        """Extract from the lake's extracted mark to the interval's end, or a manual range (pipeline.extract_step)."""
+        """Extract from the lake's extracted mark to the interval's end, or a manual range
+        (pipeline.extract.extract_step)."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from pipeline import extract_step, settings
-        from pipeline.watermark import BlindExtractRoleError
+        from pipeline import settings
+        from pipeline.extract import extract_step
+        from pipeline.extract.watermark import BlindExtractRoleError
 
         interval = (data_interval_start, data_interval_end)
         try:
@@ -107,7 +109,8 @@ with DAG(
     @task
     @logged_task("reconcile")
     def reconcile(refresh: dict, registered: dict, run_id=None) -> dict:
-        from pipeline import reconcile, settings
+        from pipeline import settings
+        from pipeline.gate import reconcile
 
         return reconcile.reconcile(settings.from_env(), file_safe(run_id), reconcile.run_days(refresh))
 

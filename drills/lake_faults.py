@@ -9,7 +9,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import raw_tables
+from pipeline.extract import raw_tables
 from pipeline.lake import Lake
 
 

@@ -49,11 +49,12 @@ from datagen.simulate import Simulator
 from drills.airflow_api import Airflow, pipeline_env, standalone
 from drills.lake_faults import corrupt_window
 from drills.pipeline import Reader, spark_jvm, wait_for
-from pipeline import compaction, progress, reconcile
+from pipeline import compaction, progress
 from pipeline import settings as pipeline_settings
+from pipeline.extract.watermark import label_end
+from pipeline.gate import reconcile
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
-from pipeline.watermark import label_end
 from support.net import free_port
 from support.services import schema_and_catalog, start_services
 

@@ -1,5 +1,5 @@
 """Value lists shared by the deployables are declared once (sql/value_lists.json, beside the DDL they belong
-to): the GX suites name them and get them when loaded (pipeline.quality.load_suite), the storefront reads its
+to): the GX suites name them and get them when loaded (pipeline.gate.quality.load_suite), the storefront reads its
 states from it (its image copies the file); every place that must spell them out is checked against it: the OLTP
 DDL, the statuses SQL files compare with, the season statuses of the calendar and the data generator."""
 
@@ -40,7 +40,7 @@ def test_the_generator_draws_home_states_from_the_declared_states():
 
 
 def test_every_suite_names_the_declared_lists_for_states_statuses_and_sources_and_gets_them_when_loaded():
-    from pipeline import quality
+    from pipeline.gate import quality
 
     for column, declared in (
         ("shipping_state", "us_states"),
@@ -61,7 +61,7 @@ def test_every_suite_names_the_declared_lists_for_states_statuses_and_sources_an
 def test_a_suite_naming_a_list_nobody_declared_is_refused_with_its_name(tmp_path):
     import pytest
 
-    from pipeline import quality
+    from pipeline.gate import quality
 
     (tmp_path / "sql").mkdir()
     (tmp_path / "sql" / "value_lists.json").write_text(json.dumps({"order_statuses": ["paid"]}))
@@ -97,13 +97,13 @@ def status_literals(path) -> set[str]:
 def test_every_status_a_sql_file_compares_with_is_a_declared_one():
     """SQL cannot import the list: each file that names statuses names only declared ones (the OLTP schema's
     transitions, the simulator's, the pipeline's reconciliation; the analysts' queries name season statuses)."""
-    for folder, declared in (
-        ("sql/oltp", "order_statuses"),
-        ("datagen/sql", "order_statuses"),
-        ("dags/pipeline/sql", "order_statuses"),
-        ("sql/analytics", "season_statuses"),
+    for files, declared in (
+        ("sql/oltp/*.sql", "order_statuses"),
+        ("datagen/sql/*.sql", "order_statuses"),
+        ("dags/pipeline/*/sql/*.sql", "order_statuses"),  # each stage's SQL
+        ("sql/analytics/*.sql", "season_statuses"),
     ):
-        named = {path.name: status_literals(path) for path in sorted((ROOT / folder).glob("*.sql"))}
-        assert any(named.values()), folder
-        for name, words in named.items():
-            assert words <= set(VALUES[declared]), f"{folder}/{name}: {sorted(words - set(VALUES[declared]))}"
+        named = {path.relative_to(ROOT): status_literals(path) for path in sorted(ROOT.glob(files))}
+        assert any(named.values()), files
+        for path, words in named.items():
+            assert words <= set(VALUES[declared]), f"{path}: {sorted(words - set(VALUES[declared]))}"

@@ -26,9 +26,9 @@ import sys
 
 from pipeline import compaction, progress
 from pipeline import settings as settings_module
+from pipeline.extract.watermark import Window
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
-from pipeline.watermark import Window
 
 AUDIT_FOLDER = ("_audit", "orders_extract")
 

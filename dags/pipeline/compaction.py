@@ -35,10 +35,11 @@ import pyarrow.parquet as pq
 
 from contracts.lake_paths import COMPACTION_INDEX as INDEX
 from contracts.lake_paths import RAW_COMPACTED as COMPACTED
-from pipeline import progress, raw_tables
+from pipeline import progress
+from pipeline.extract import raw_tables
+from pipeline.extract.watermark import WINDOW_LABEL_FORMAT
 from pipeline.lake import MANIFEST, Lake
 from pipeline.settings import Settings
-from pipeline.watermark import WINDOW_LABEL_FORMAT
 
 log = logging.getLogger("pipeline.compaction")
 TABLES = ("order_items", "orders")  # the orders manifest marks a window complete: its folder goes last

@@ -16,10 +16,10 @@ import datetime as dt
 import json
 
 from pipeline import alerts, audit, metrics, progress
+from pipeline.extract.watermark import label_end
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.task_log import line
-from pipeline.watermark import label_end
 
 RUNBOOK_STALE = "docs/runbook.md#the-lake-is-stale-or-has-gaps"
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pipeline.extract.watermark import EPOCH, Window, label_end
 from pipeline.lake import Lake
-from pipeline.watermark import EPOCH, Window, label_end
 
 FOLDER = "_progress"
 EXTRACTED = "extracted.json"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline import register_step, settings, table_registry
+from pipeline import settings
+from pipeline.publish import register_step, table_registry
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,11 +17,11 @@ import posixpath
 
 import pyarrow.fs as pafs
 
-from pipeline import table_registry
 from pipeline.lake import Lake
-from pipeline.refresh_summary import version_locations
+from pipeline.publish import table_registry
 from pipeline.settings import Settings
 from pipeline.task_log import line
+from pipeline.transform.refresh_summary import version_locations
 
 VERSIONS = "_v"
 CURRENT = "_current.json"

@@ -35,9 +35,9 @@ def _dags_path() -> None:
 
 @cache
 def tables() -> dict:
-    """The lake's tables as the pipeline registers them (pipeline.table_registry over sql/athena/)."""
+    """The lake's tables as the pipeline registers them (pipeline.publish.table_registry over sql/athena/)."""
     _dags_path()
-    from pipeline import table_registry
+    from pipeline.publish import table_registry
 
     return table_registry.load_table_defs(ROOT / "sql" / "athena")
 

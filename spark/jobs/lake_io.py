@@ -137,7 +137,7 @@ class VersionedTable:
     (`<uri>/_v/<stamp>/<spec>/`); its later reads see those writes; `switch()` then points each partition's
     `_current.json` at its new version (or removes a partition every row left). A job killed before its switch
     changed nothing anyone reads; one killed during it is redone by its re-run. The catalog registers the
-    version folders themselves after the DQ gate (dags/pipeline/register_step.py), so analysts never see a
+    version folders themselves after the DQ gate (dags/pipeline/publish/register_step.py), so analysts never see a
     version its gate did not pass. Reading a partition costs one pointer read: no listing of versions."""
 
     def __init__(self, spark: SparkSession, uri: str, columns: Sequence[str], schema: T.StructType | None, stamp: str):

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import staging, table_registry
+from pipeline import staging
+from pipeline.publish import table_registry
 from seasons import calendar
 from tests.conftest import ROOT
 

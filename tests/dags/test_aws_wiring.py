@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from pipeline import freshness, metrics, source_db
+from pipeline import freshness, metrics
 from pipeline import settings as pipeline_settings
+from pipeline.extract import source_db
 from tests.conftest import ROOT
 
 AWS_SETTINGS = {

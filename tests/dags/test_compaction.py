@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import audit, compaction, progress
+from pipeline.extract.watermark import Window
 from pipeline.lake import Lake
-from pipeline.watermark import Window
 from tests.spark.raw_windows import line, order, ts, write_window
 
 CUTOFF = ts(2026, 3, 10)

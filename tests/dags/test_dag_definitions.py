@@ -22,7 +22,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from datagen.simulate import backdate_orders
-from pipeline import alerts, audit, extract_step, progress
+from pipeline import alerts, audit, progress
+from pipeline.extract import extract_step
 from pipeline.lake import Lake
 from pipeline.run_ids import file_safe
 from pipeline.wiring import LAKE_WRITER_POOL, logged_task
@@ -117,7 +118,8 @@ def test_both_dags_that_write_curated_tables_end_with_the_one_publish_chain(dags
 
 
 def test_a_window_run_gates_and_publishes_what_it_merged_and_a_rebuild_no_raw_window():
-    from pipeline import dq_gate_step, publish_step
+    from pipeline.gate import dq_gate_step
+    from pipeline.publish import publish_step
 
     extract = {"windows": ["20261127T1000"], "rows_out": {"orders": 3, "order_items": 5}}
     merged = {"order_lines": {"windows": ["20261127T0900", "20261127T1000"], "rows_out": 9}}

@@ -13,9 +13,9 @@ import psycopg2
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import window_extract
+from pipeline.extract import window_extract
+from pipeline.extract.watermark import BlindExtractRoleError, UnsafeWindowError, Window
 from pipeline.lake import Lake
-from pipeline.watermark import BlindExtractRoleError, UnsafeWindowError, Window
 from tests.dags.conftest import (
     EXTRACT_LOGIN,
     as_role,

@@ -12,9 +12,9 @@ import psycopg2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import window_extract
+from pipeline.extract import window_extract
+from pipeline.extract.watermark import UnsafeWindowError, Window
 from pipeline.lake import Lake
-from pipeline.watermark import UnsafeWindowError, Window
 from tests.dags.conftest import complete_windows, db_now, wait_until_db_time_passes
 
 CONNECTIONS = 3

@@ -8,9 +8,9 @@ import boto3
 import pyarrow.parquet as pq
 
 from datagen.simulate import backdate_orders
-from pipeline import window_extract
+from pipeline.extract import window_extract
+from pipeline.extract.watermark import Window
 from pipeline.lake import Lake
-from pipeline.watermark import Window
 
 BOUNDARY = dt.datetime(2026, 2, 1, 0, 0, tzinfo=dt.UTC)
 

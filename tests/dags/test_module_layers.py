@@ -11,8 +11,9 @@ from tests.conftest import ROOT
 
 def test_the_audit_cli_the_alerts_and_the_task_steps_load_without_airflow():
     probe = (
-        "import sys; import pipeline.audit, pipeline.alerts, pipeline.run_ids, pipeline.transform_step, "
-        "pipeline.dq_gate_step, pipeline.register_step, pipeline.publish_step, pipeline.extract_step; "
+        "import sys; import pipeline.audit, pipeline.alerts, pipeline.run_ids, pipeline.transform.transform_step, "
+        "pipeline.gate.dq_gate_step, pipeline.publish.register_step, pipeline.publish.publish_step, "
+        "pipeline.extract.extract_step; "
         "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )

@@ -18,7 +18,9 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.file import list_py_file_paths
 dags = Path(sys.argv[1])
 bag = DagBag(dag_folder=str(dags))
-from pipeline import quality, raw_tables, settings  # raw_tables: the tasks' schemas, from contracts/
+from pipeline import settings
+from pipeline.extract import raw_tables  # the tasks' schemas, from contracts/
+from pipeline.gate import quality
 from analytics import queries
 s = settings.from_env({"BFP_TARGET": "local"})
 print(json.dumps({

@@ -15,9 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.simulate import backdate_orders
-from pipeline import audit, extract_step, freshness, progress, reconcile, staging, table_registry
-from pipeline.dq_gate_step import blamed_windows
-from pipeline.watermark import Window
+from pipeline import audit, freshness, progress, staging
+from pipeline.extract import extract_step
+from pipeline.extract.watermark import Window
+from pipeline.gate import reconcile
+from pipeline.gate.dq_gate_step import blamed_windows
+from pipeline.publish import table_registry
 from tests.dags.conftest import read_window
 
 UTC = dt.UTC

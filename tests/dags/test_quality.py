@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipeline import quality
+from pipeline.gate import quality
 from pipeline.lake import Lake
 from tests.conftest import ROOT
 

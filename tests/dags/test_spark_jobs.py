@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import spark_jobs
 from pipeline.lake import Lake
+from pipeline.transform import spark_jobs
 
 pytestmark = pytest.mark.slow  # each test starts spark-submit
 

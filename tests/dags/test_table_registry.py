@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import register_step, registry_cli, staging, table_registry
+from pipeline import registry_cli, staging
 from pipeline.lake import Lake
+from pipeline.publish import register_step, table_registry
 from tests.conftest import ROOT
 
 TABLES = table_registry.load_table_defs(ROOT / "sql" / "athena")

@@ -12,7 +12,8 @@ import types
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline import register_step, spark_jobs, table_registry, transform_step
+from pipeline.publish import register_step, table_registry
+from pipeline.transform import spark_jobs, transform_step
 from pipeline.wiring import logged_task  # imports Airflow, which configures logging once: before caplog, not during
 
 
@@ -157,8 +158,8 @@ def test_an_extract_attempt_that_waits_logs_its_own_deferred_line_and_no_failed_
     line (the task's decorator adds none)."""
     import datetime as dt
 
-    from pipeline import extract_step
-    from pipeline.watermark import UnsafeWindowError, Window
+    from pipeline.extract import extract_step
+    from pipeline.extract.watermark import UnsafeWindowError, Window
 
     end = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # ends in an hour
     caplog.set_level(logging.INFO, logger="pipeline")

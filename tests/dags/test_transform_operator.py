@@ -14,9 +14,9 @@ import pytest
 from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
 from airflow.sdk.exceptions import TaskDeferred
 
-from pipeline import spark_jobs
 from pipeline.lake import Lake
-from pipeline.transform_operator import RefreshPlan, SparkRefreshOperator, plan_for_rebuild
+from pipeline.transform import spark_jobs
+from pipeline.transform.transform_operator import RefreshPlan, SparkRefreshOperator, plan_for_rebuild
 
 ROLE = "arn:aws:iam::123456789012:role/bfp-emr"
 RUN_ID = "manual__2026-11-27T10:00:00+00:00"

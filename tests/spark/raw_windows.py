@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import raw_tables
+from pipeline.extract import raw_tables
 
 UTC = dt.UTC
 

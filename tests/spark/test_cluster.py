@@ -21,7 +21,7 @@ from datagen import purchases
 from jobs import lake_io
 from jobs import refresh as refresh_job
 from pipeline import settings as pipeline_settings
-from pipeline import spark_jobs
+from pipeline.transform import spark_jobs
 from support.net import free_port
 from support.services import parse_env_lines
 from tests.conftest import ROOT, SHORT_JOB_JAVA_OPTIONS, SMALL_SCALE

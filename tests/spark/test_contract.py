@@ -16,7 +16,8 @@ from pyspark.sql import types as T
 from sqlglot import exp
 
 from jobs import build_marts
-from pipeline import raw_tables, table_registry
+from pipeline.extract import raw_tables
+from pipeline.publish import table_registry
 from tests.conftest import ROOT
 from transforms import contract_schemas, marts, order_lines
 
@@ -25,8 +26,8 @@ SUITES = {path.stem: json.loads(path.read_text()) for path in (ROOT / "expectati
 
 
 def loaded_suite(name: str) -> list[tuple[str, dict]]:
-    """A suite's expectations as the gate runs them (pipeline.quality.load_suite: named columns filled in)."""
-    from pipeline import quality
+    """A suite's expectations as the gate runs them (pipeline.gate.quality.load_suite: named columns filled in)."""
+    from pipeline.gate import quality
 
     suite = quality.load_suite(ROOT / "expectations", name)
     return [(e.expectation_type, dict(e.configuration.kwargs)) for e in suite.expectations]
@@ -145,7 +146,7 @@ def test_the_suites_name_the_contracts_columns_instead_of_listing_them():
 
 
 def test_a_suite_naming_a_table_the_contracts_do_not_declare_is_refused_with_its_name(tmp_path):
-    from pipeline import quality
+    from pipeline.gate import quality
 
     (tmp_path / "suites").mkdir()
     expectation = {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": {"columns_of": "raw.order"}}}

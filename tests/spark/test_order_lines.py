@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs import build_order_lines, lake_io
-from pipeline import raw_tables
+from pipeline.extract import raw_tables
 from tests.spark.raw_windows import line, order, ts, write_window
 from transforms import contract_schemas, order_lines, purchases
 

@@ -188,7 +188,7 @@ def test_an_hourly_runs_file_system_calls_do_not_grow_with_past_windows(spark, t
 
 
 def test_the_gate_finds_each_window_order_where_the_state_says_it_is(spark, tmp_path):
-    from pipeline import quality
+    from pipeline.gate import quality
     from tests.conftest import ROOT
 
     v1, v2 = ts(2026, 7, 1, 8, 10), ts(2026, 7, 1, 9, 10)

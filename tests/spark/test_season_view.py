@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from analytics import queries
 from jobs import build_marts, lake_io
-from pipeline import table_registry
+from pipeline.publish import table_registry
 from seasons import calendar
 from tests.conftest import ROOT
 from transforms import order_lines

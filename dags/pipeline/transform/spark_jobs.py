@@ -3,7 +3,7 @@
 local target: spark-submit --master BFP_SPARK_MASTER (local[2], or the standalone cluster of make spark-cluster)
 with the --py-files archive, as a child process.
 aws target: an EMR Serverless job run with the entry point and archive uploaded under BFP_SPARK_CODE_URI, named
-after the pipeline run so a retry resumes it (the task defers on it: pipeline.transform_operator).
+after the pipeline run so a retry resumes it (the task defers on it: pipeline.transform.transform_operator).
 Either way the job writes its summary to <lake>/_runs/refresh/<run_id>.json, which is read back from the lake.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pipeline.lake import Lake
 from pipeline.settings import REPO_ROOT, Settings
 
-log = logging.getLogger("pipeline.spark_jobs")
+log = logging.getLogger("pipeline.transform.spark_jobs")
 LOG_TAIL_LINES = 40  # lines of the job's own output quoted in an error
 # how far back a retry looks for the job run an earlier attempt started (retries come within hours)
 EMR_LOOKBACK = dt.timedelta(days=2)
@@ -167,6 +167,6 @@ def job_arguments(settings: Settings, run_id: str, job_args: list[str]) -> list[
 
 def run_refresh(settings: Settings, run_id: str, job_args: list[str]) -> dict:
     """Local target: runs refresh.py with `job_args` to the end and returns the job's summary. (aws: the
-    transform task starts or resumes an EMR job run and defers: pipeline.transform_operator.)"""
+    transform task starts or resumes an EMR job run and defers: pipeline.transform.transform_operator.)"""
     _submit_local(settings, job_arguments(settings, run_id, job_args))
     return read_summary(settings, run_id)

@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contracts.lake_paths import CURATED_ORDER_LINES
-from pipeline import raw_tables, table_registry
+from pipeline.extract import raw_tables
 from pipeline.lake import MANIFEST, Lake
+from pipeline.publish import table_registry
 from pipeline.staging import current_folder, current_specs_under
 
-log = logging.getLogger("pipeline.quality")
+log = logging.getLogger("pipeline.gate.quality")
 SAMPLES = 5  # bad values shown per failed expectation
 SQL_DIR = Path(__file__).with_name("sql")  # the reconciliation queries
 
@@ -112,7 +113,7 @@ def _sql(sql_file: str) -> str:
 
 
 def _reconcile(sql_file: str, **tables: pa.Table):
-    """Runs one reconciliation query (pipeline/sql/<file>, read once) on DuckDB over the given Arrow tables."""
+    """Runs one reconciliation query (pipeline/gate/sql/<file>, read once) on DuckDB over the given Arrow tables."""
     sql = duckdb.connect()
     for name, table in tables.items():
         sql.register(name, table)

@@ -7,13 +7,14 @@ import datetime as dt
 import json
 import logging
 
-from pipeline import alerts, audit, progress, window_extract
+from pipeline import alerts, audit, progress
+from pipeline.extract import window_extract
+from pipeline.extract.watermark import EPOCH, UnsafeWindowError, Window
 from pipeline.lake import Lake
 from pipeline.settings import Settings
 from pipeline.task_log import logged
-from pipeline.watermark import EPOCH, UnsafeWindowError, Window
 
-log = logging.getLogger("pipeline.extract_step")
+log = logging.getLogger("pipeline.extract.extract_step")
 
 
 class ParamsError(ValueError):

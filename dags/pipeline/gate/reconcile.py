@@ -19,8 +19,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline import alerts, audit, progress, quality, source_db, table_registry
+from pipeline import alerts, audit, progress
+from pipeline.extract import source_db
+from pipeline.gate import quality
 from pipeline.lake import Lake
+from pipeline.publish import table_registry
 from pipeline.settings import Settings
 from pipeline.staging import registered_folders
 from pipeline.task_log import line

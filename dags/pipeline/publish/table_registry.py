@@ -2,7 +2,7 @@
 
 * aws target: the DDL and batched `ALTER TABLE ... ADD IF NOT EXISTS PARTITION` / `SET LOCATION` /
   `DROP IF EXISTS PARTITION` statements run on Athena through the amazon provider's AthenaHook (the hook
-  AthenaOperator uses); a full repair publishes every partition found in the lake (pipeline.register_step).
+  AthenaOperator uses); a full repair publishes every partition found in the lake (pipeline.publish.register_step).
 * local target: a DuckDB database file with the same meaning. Each table is a view over exactly its
   registered partition folders, so a partition that was written but not registered is invisible to queries,
   and registering it makes it visible. `repair` (the MSCK equivalent) registers every complete folder found.

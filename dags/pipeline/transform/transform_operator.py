@@ -1,6 +1,6 @@
 """The `transform` task of both DAGs: the Spark refresh job for the run.
 
-local target: spark-submit runs to its end inside the task (pipeline.spark_jobs.run_refresh).
+local target: spark-submit runs to its end inside the task (pipeline.transform.spark_jobs.run_refresh).
 aws target: the task starts the run's EMR Serverless job run, or resumes the one an earlier attempt of the same
 clear started (found by its name), and defers on the amazon provider's EmrServerlessStartJobTrigger: no worker
 slot waits on the job, a retry after a lost worker never starts a second run writing the same partitions, and a
@@ -39,8 +39,8 @@ def plan_for_window(context: dict) -> RefreshPlan:
     from airflow.sdk.exceptions import AirflowFailException
 
     from pipeline import progress, settings
+    from pipeline.extract.watermark import label_end
     from pipeline.lake import Lake
-    from pipeline.watermark import label_end
 
     if context["params"]["dry_run"]:
         raise AirflowSkipException("dry run: nothing was extracted")
@@ -90,7 +90,8 @@ class SparkRefreshOperator(BaseOperator):
         self.job_run_id: str | None = None
 
     def execute(self, context: Any) -> dict:
-        from pipeline import settings, spark_jobs, task_log, transform_step
+        from pipeline import settings, task_log
+        from pipeline.transform import spark_jobs, transform_step
 
         run_id = file_safe(context["run_id"])
         plan = self.plan(context)
@@ -127,7 +128,8 @@ class SparkRefreshOperator(BaseOperator):
     def execute_complete(
         self, context: Any, event: dict | None = None, job_args: list[str] | None = None, job_run_id: str = ""
     ) -> dict:
-        from pipeline import settings, spark_jobs, task_log, transform_step
+        from pipeline import settings, task_log
+        from pipeline.transform import spark_jobs, transform_step
 
         run_id = file_safe(context["run_id"])
         config = settings.from_env()
@@ -140,6 +142,7 @@ class SparkRefreshOperator(BaseOperator):
 
     def on_kill(self) -> None:
         if self.job_run_id:
-            from pipeline import settings, spark_jobs
+            from pipeline import settings
+            from pipeline.transform import spark_jobs
 
             spark_jobs.cancel_emr(settings.from_env(), self.job_run_id)

@@ -23,14 +23,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline import progress, raw_tables, source_db
+from pipeline import progress
+from pipeline.extract import raw_tables, source_db
+from pipeline.extract.watermark import EPOCH, SnapshotFacts, Window, check_window_safe
 from pipeline.lake import Lake
 from pipeline.settings import Settings
-from pipeline.watermark import EPOCH, SnapshotFacts, Window, check_window_safe
 
-log = logging.getLogger("pipeline.window_extract")
+log = logging.getLogger("pipeline.extract.window_extract")
 SQL_DIR = Path(__file__).with_name("sql")
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the pipeline package, every stage of it
 
 
 @dataclass

@@ -4,9 +4,9 @@ other records."""
 from __future__ import annotations
 
 from pipeline import audit, freshness
-from pipeline.refresh_summary import merged_windows, written_partitions
 from pipeline.settings import Settings
 from pipeline.task_log import line
+from pipeline.transform.refresh_summary import merged_windows, written_partitions
 
 
 def published_windows_and_rows(refresh: dict, extract: dict | None) -> tuple[list[str], dict]:

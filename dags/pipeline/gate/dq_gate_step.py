@@ -1,5 +1,5 @@
 """The dq_gate task's plain function: validates the raw windows and the partition versions the run's Spark job
-wrote (pipeline.staging) with the GX suites (pipeline.quality), and logs its line; a failure leaves those versions
+wrote (pipeline.staging) with the GX suites (pipeline.gate.quality), and logs its line; a failure leaves those versions
 unregistered and quarantines the windows it blames (pipeline.progress): later runs hold until a re-run of them
 passes."""
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import re
 
-from pipeline import metrics, progress, quality
+from pipeline import metrics, progress
+from pipeline.gate import quality
 from pipeline.lake import Lake
-from pipeline.refresh_summary import merged_windows
 from pipeline.settings import Settings
 from pipeline.staging import versions_of_run
 from pipeline.task_log import line, logged
+from pipeline.transform.refresh_summary import merged_windows
 
 
 def windows_to_check(refresh: dict, extract: dict | None) -> tuple[list[str], list[str] | None]:

@@ -4,9 +4,9 @@ version (the MSCK REPAIR equivalent). `python -m pipeline.registry_cli` calls th
 
 from __future__ import annotations
 
-from pipeline import audit, progress, table_registry
+from pipeline import audit, progress
 from pipeline.lake import Lake
-from pipeline.refresh_summary import merged_windows, removed_partitions, written_partitions
+from pipeline.publish import table_registry
 from pipeline.settings import Settings
 from pipeline.staging import (
     VERSIONS,
@@ -17,6 +17,7 @@ from pipeline.staging import (
     registered_stamp,
 )
 from pipeline.task_log import failure_logged, line
+from pipeline.transform.refresh_summary import merged_windows, removed_partitions, written_partitions
 
 
 def catalog_for(settings: Settings):

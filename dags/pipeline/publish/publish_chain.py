@@ -1,7 +1,7 @@
 """The chain every DAG that rewrites curated tables ends with, written once: the DQ gate, then partition
 registration, then publication (an event on LAKE_PUBLISHED). orders_pipeline passes its extract (the windows and
-rows it extracted itself); lake_rebuild passes none. Wiring only: the tasks call pipeline.dq_gate_step,
-pipeline.register_step and pipeline.publish_step."""
+rows it extracted itself); lake_rebuild passes none. Wiring only: the tasks call pipeline.gate.dq_gate_step,
+pipeline.publish.register_step and pipeline.publish.publish_step."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def publish_chain(refreshed, extracted=None) -> Published:
         @task(**NO_RETRIES, **LAKE_WRITER)  # it copies the working folders a transform rewrites: one at a time
         @logged_task("dq_gate")
         def dq_gate(refresh: dict, extract: dict | None = None, run_id=None, ti=None) -> dict:
-            from pipeline import dq_gate_step, settings
+            from pipeline import settings
+            from pipeline.gate import dq_gate_step
 
             windows, own = dq_gate_step.windows_to_check(refresh, extract)
             return dq_gate_step.dq_gate(settings.from_env(), file_safe(run_id), windows, refresh, ti.try_number, own)
@@ -35,7 +36,8 @@ def publish_chain(refreshed, extracted=None) -> Published:
         @task(**LAKE_WRITER)
         @logged_task("register")
         def register_partitions(refresh: dict, dq: dict, params=None, run_id=None) -> dict:
-            from pipeline import register_step, settings
+            from pipeline import settings
+            from pipeline.publish import register_step
 
             repair = bool((params or {}).get("full_repair", False))  # lake_rebuild's param
             config = settings.from_env()
@@ -46,7 +48,8 @@ def publish_chain(refreshed, extracted=None) -> Published:
         def publish(
             refresh: dict, dq: dict, registered: dict, extract: dict | None = None, outlet_events=None, run_id=None
         ) -> dict:
-            from pipeline import publish_step, settings
+            from pipeline import settings
+            from pipeline.publish import publish_step
 
             windows, rows = publish_step.published_windows_and_rows(refresh, extract)
             extra = publish_step.publication(settings.from_env(), file_safe(run_id), windows, refresh, dq, rows)

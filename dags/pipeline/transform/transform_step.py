@@ -3,11 +3,11 @@ transform_operator.py) and logs its line; an extract window without orders skips
 
 from __future__ import annotations
 
-from pipeline import spark_jobs
 from pipeline.lake import Lake
-from pipeline.refresh_summary import written_partitions
 from pipeline.settings import Settings
 from pipeline.task_log import failure_logged, line
+from pipeline.transform import spark_jobs
+from pipeline.transform.refresh_summary import written_partitions
 
 TRANSFORM_NEXT_STEP = "see docs/runbook.md#transform; then clear this task"
 
