@@ -100,6 +100,9 @@ def build(
     # Only what the marts read is cached: the titles alone are most of the curated bytes.
     lines = marts.mart_lines(lines).cache()
     cells = marts.customer_cells(lines).cache()  # written, and the cube's input
+    # Both caches filled by one job before the tables are written: concurrent writes (a merge's) would each compute
+    # the lines' order windows and the cells themselves while neither cache was filled yet.
+    cells.count()
     rows, versions = {}, {}
     monthly = {CUSTOMER_CELLS: (cells, ["year", "month"]), **mart_tables(lines, cells)}
     _write_all(monthly, tables, rows, versions, at_once=months is not None)

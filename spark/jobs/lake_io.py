@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 from transforms.session import empty_frame
 
 MANIFEST = "_manifest.json"
+INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)  # partition columns VersionedTable reads back
 
 
 def _fs_and_path(spark: SparkSession, uri: str):
@@ -165,24 +166,27 @@ class VersionedTable:
         return pointer["location"] if pointer else None
 
     def read(self, values_list: Sequence[Sequence], schema: T.StructType | None = None) -> DataFrame:
-        """The given partitions (those that exist), with their partition columns, as `schema` (the table's)."""
+        """The given partitions (those that exist), with their partition columns, as `schema` (the table's): one
+        scan of every partition's current version, the partition values read back from each file's folder names
+        (as Spark wrote them). One scan, not one per partition: a month of 40 buckets planned as a union of 40
+        scans cost ~60 ms of driver time per partition and per action over it (bench-hourly's touched month)."""
         schema = schema or self.schema
-        frames = []
+        located = [(values, self.current(values)) for values in values_list]
+        locations = [location for _, location in located if location is not None]
+        if not locations:
+            return empty_frame(self.spark, schema)
+        if not all(isinstance(schema[column].dataType, INTEGRAL) for column in self.columns):
+            raise TypeError(f"{self.uri}: partition columns must be integers to be read back from folder names")
         data_fields = [f for f in schema.fields if f.name not in self.columns]
-        for values in values_list:
-            location = self.current(values)
-            if location is None:
-                continue
-            literals = {
-                column: F.lit(value).cast(schema[column].dataType)
-                for column, value in zip(self.columns, values, strict=True)
-            }
-            frame = self.spark.read.schema(T.StructType(data_fields)).parquet(location).withColumns(literals)
-            frames.append(frame.select(*schema.fieldNames()))
-        first = empty_frame(self.spark, schema)
-        for frame in frames:
-            first = first.unionByName(frame)
-        return first
+        frame = self.spark.read.schema(T.StructType(data_fields)).parquet(*locations)
+        # .../<column>=<value>/.../<file>: the partition folders are the last ones before the file
+        folders = "".join(f"/{column}=(-?[0-9]+)" for column in self.columns)
+        path = F.col("_metadata.file_path")
+        values = {
+            column: F.regexp_extract(path, f"{folders}/[^/]+$", group).cast(schema[column].dataType)
+            for group, column in enumerate(self.columns, start=1)
+        }
+        return frame.withColumns(values).select(*schema.fieldNames())
 
     def partitions(self, prefix: Sequence = ()) -> list[tuple]:
         """Every partition under `prefix` (leading partition values) that has a current version, this job's writes
