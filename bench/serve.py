@@ -546,6 +546,7 @@ def report_checkout(
     outcome.figure("checkout_orders_per_s", http_rate)
     outcome.figure("checkout_floor_orders_per_s", floor["orders_per_s"])
     outcome.figure("checkout_postgres_ms_per_order", 1000 * cpu.get("postgres", 0.0) / max(http_rate, 1e-9))
+    outcome.figure("checkout_hold_ms", hold_ms(held2, held3, "checkout"))
     print(f"  over HTTP: {cores_line(cpu)}; per order: {per_order_ms(cpu, http_rate)}")
     print(f"  {holds_line(held2, held3, max(orders, 1), 'order')}")
     print(
