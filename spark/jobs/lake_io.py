@@ -171,12 +171,11 @@ class VersionedTable:
         (as Spark wrote them). One scan, not one per partition: a month of 40 buckets planned as a union of 40
         scans cost ~60 ms of driver time per partition and per action over it (bench-hourly's touched month)."""
         schema = schema or self.schema
-        located = [(values, self.current(values)) for values in values_list]
-        locations = [location for _, location in located if location is not None]
-        if not locations:
-            return empty_frame(self.spark, schema)
         if not all(isinstance(schema[column].dataType, INTEGRAL) for column in self.columns):
             raise TypeError(f"{self.uri}: partition columns must be integers to be read back from folder names")
+        locations = [location for location in map(self.current, values_list) if location is not None]
+        if not locations:
+            return empty_frame(self.spark, schema)
         data_fields = [f for f in schema.fields if f.name not in self.columns]
         frame = self.spark.read.schema(T.StructType(data_fields)).parquet(*locations)
         # .../<column>=<value>/.../<file>: the partition folders are the last ones before the file
