@@ -4,6 +4,7 @@ system calls the application made, and the bytes it read, to a JSON file.
 
     spark-submit ... bench/hourly_job.py CALLS_OUT refresh <refresh.py arguments>
     spark-submit ... bench/hourly_job.py CALLS_OUT floor LAKE_URI WINDOW_LABEL OUT_URI
+    spark-submit ... bench/hourly_job.py CALLS_OUT marts <build_marts.py arguments>   (preparing a lake, untimed)
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main(argv: list[str]) -> int:
         from jobs import refresh
 
         summary = refresh.run(spark, refresh.parse_args(rest))
+    elif mode == "marts":
+        from jobs import build_marts
+
+        summary = build_marts.run(spark, build_marts.parse_args(rest))
     else:
         lake, label, out = rest
         frames = [spark.read.parquet(f"{lake}/raw/{table}/window={label}") for table in ("orders", "order_items")]

@@ -1,8 +1,9 @@
 """Black Friday marts from curated order_lines: the monthly marts daily_sales and olap_cube (with --months only
-those months are read and rewritten), the yearly state_sales and category_sales of those months' years (summed
-from the per-month customer cells, marts/_customer_cells, not from a year of lines), then, from the whole daily
-mart, the season marts as of --as-of: black_friday_summary and season_to_date, and the date dimension
-curated/calendar (Parquet, zstd).
+those months are rewritten; in a refresh, a month is revised from the lines of its changed customers when its
+marts summarise the curated versions the job replaced: see month_change), the yearly state_sales and
+category_sales of those months' years (summed from the per-month customer cells, state/customer_cells, not from
+a year of lines), then, from the whole daily mart, the season marts as of --as-of: black_friday_summary and
+season_to_date, and the date dimension curated/calendar (Parquet, zstd).
 
     spark-submit spark/jobs/build_marts.py --lake file:///abs/data/lake [--months 2026-11,2026-12] [--as-of 2026-11-27]
 """
@@ -16,8 +17,10 @@ import logging
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from contracts.lake_paths import CURATED_ORDER_LINES
 from jobs import entry, lake_io
@@ -27,6 +30,10 @@ log = logging.getLogger("jobs.build_marts")
 # Internal: one row per customer and cell, per month (marts.customer_cells); not registered for analysts.
 CUSTOMER_CELLS = "state.customer_cells"
 DAILY = "marts.daily_sales"  # the season marts are built from it
+CUBE = "marts.olap_cube"
+MONTH = ["year", "month"]
+# In each customer-cells month version: the curated partitions and versions the month's marts summarise.
+BUILT_FROM = "_built_from.json"
 CALENDAR = "curated.calendar"
 
 
@@ -95,17 +102,15 @@ def build(
         present = [values for month in months for values in curated.partitions(month)]
     if months is None and not present:
         raise ValueError(f"{curated.uri} has no partitions: run build_order_lines first")
-    lines = curated.read(present)
-    rows_in = lines.count()  # every curated line read, cancelled ones included (from the Parquet footers)
-    # Only what the marts read is cached: the titles alone are most of the curated bytes.
-    lines = marts.mart_lines(lines).cache()
-    cells = marts.customer_cells(lines).cache()  # written, and the cube's input
+    inputs = monthly_inputs(tables, curated, months, present)
+    cells = inputs.cells.cache()  # written, and the cube's input
     # Both caches filled by one job before the tables are written: concurrent writes (a merge's) would each compute
     # the lines' order windows and the cells themselves while neither cache was filled yet.
     cells.count()
     rows, versions = {}, {}
-    monthly = {CUSTOMER_CELLS: (cells, ["year", "month"]), **mart_tables(lines, cells)}
+    monthly = {CUSTOMER_CELLS: (cells, MONTH), **mart_tables(inputs.daily.cache(), cells)}
     _write_all(monthly, tables, rows, versions, at_once=months is not None)
+    record_built_from(curated, versions[CUSTOMER_CELLS])
     touched = None if months is None else [tuple(m) for m in months]
     for table in monthly:  # a touched month left without lines loses its partitions (registration drops them)
         _remove_unwritten(versions[table], touched)
@@ -117,7 +122,8 @@ def build(
         _remove_unwritten(versions[table], None if years is None else [(year,) for year in years])
     monthly[DAILY][0].unpersist()
     cells.unpersist()
-    lines.unpersist()
+    for frame in inputs.cached:
+        frame.unpersist()
     # The season marts compare years: they are rebuilt from the whole daily mart (a few rows per day), so every
     # year's status follows the as-of date even when only this month's lines changed.
     daily = versions[DAILY]
@@ -140,7 +146,7 @@ def build(
         "event": "build_marts",
         "status": "success",
         "stamp": tables.stamp,
-        "rows_in": rows_in,
+        "rows_in": inputs.rows_in,
         "rows_out": rows,
         "partitions": {table: s["partitions"] for table, s in summaries.items()},
         "partitions_removed": {
@@ -149,12 +155,52 @@ def build(
         "locations": {table: s["locations"] for table, s in summaries.items()},
         "customer_cells": internal,
         "months": "all" if months is None else [f"{y}-{m:02d}" for y, m in months],
+        "months_revised": inputs.months_revised,
+        "customers_revised": inputs.customers_revised,
         "as_of": as_of.isoformat(),
         "path": f"{lake}/marts",
         "duration_seconds": round(time.perf_counter() - started, 2),
     }
     log.info(json.dumps(summary))
     return summary
+
+
+class MonthlyInputs(NamedTuple):
+    cells: DataFrame  # the customer cells of the months
+    daily: DataFrame  # their daily sales
+    rows_in: int  # the curated lines read whole (cancelled ones included)
+    months_revised: list[str]
+    customers_revised: int
+    cached: list[DataFrame]  # to unpersist once the marts are written
+
+
+def monthly_inputs(
+    tables: lake_io.JobTables, curated: lake_io.VersionedTable, months: list | None, present: list[tuple]
+) -> MonthlyInputs:
+    """The customer cells and daily sales of the curated partitions `present` (of `months`; None: every month).
+    A touched month whose marts summarise the curated versions this job replaced is revised from the lines of the
+    customers whose lines changed; any other (a first build, an import, after a job that died while switching)
+    is built from all its lines."""
+    changes = {} if months is None else {tuple(month): month_change(tables, curated, month) for month in months}
+    revised = {month: change for month, change in changes.items() if change is not None}
+    frames, rows_in, cached = [], 0, []
+    whole_months = [values for values in present if tuple(values[:2]) not in revised]
+    if whole_months or not revised:
+        whole = curated.read(whole_months)
+        rows_in = whole.count()  # from the Parquet footers
+        # Only what the marts read is cached: the titles alone are most of the curated bytes.
+        lines = marts.mart_lines(whole).cache()
+        frames.append((marts.customer_cells(lines), marts.daily_sales(lines)))
+        cached.append(lines)
+    customers = 0
+    if revised:
+        revision = revise_months(tables, curated, revised)
+        frames.append((revision.cells, revision.daily))
+        customers, cached = revision.customers, cached + revision.cached
+    cells, daily = frames[0]
+    for more_cells, more_daily in frames[1:]:
+        cells, daily = cells.unionByName(more_cells), daily.unionByName(more_daily)
+    return MonthlyInputs(cells, daily, rows_in, [f"{y}-{m:02d}" for y, m in sorted(revised)], customers, cached)
 
 
 def _path(table: str) -> str:
@@ -179,14 +225,89 @@ def _remove_unwritten(versions: lake_io.VersionedTable, scope: list[tuple] | Non
     versions.remove([values for values in present if tuple(values) not in versions.written])
 
 
-def mart_tables(lines: DataFrame, cells: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:
-    """The monthly marts of curated lines (through marts.mart_lines) and of their customer cells, with their
-    partition columns, keyed by the analysts' table name (the lake folder is the same name with a slash).
-    tests/spark/test_contract.py checks each frame against its DDL in sql/athena/."""
-    return {
-        DAILY: (marts.daily_sales(lines).cache(), ["year", "month"]),  # written, then read by the summary
-        "marts.olap_cube": (marts.olap_cube(cells), ["year", "month"]),
-    }
+def mart_tables(daily: DataFrame, cells: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:
+    """The monthly marts: the daily sales (marts.daily_sales, written, then read by the season marts) and the cube
+    of the customer cells, with their partition columns, keyed by the analysts' table name (the lake folder is the
+    same name with a slash). tests/spark/test_contract.py checks each frame against its DDL in sql/athena/."""
+    return {DAILY: (daily, MONTH), CUBE: (marts.olap_cube(cells), MONTH)}
+
+
+# --- a merge's months: revised from the customers whose lines changed ------------------------------------------
+
+
+class MonthChange(NamedTuple):
+    """What this job changed in a month of curated whose marts summarise the versions it replaced."""
+
+    replaced: list[str]  # the folders of the versions this job replaced or removed
+    written: list[tuple]  # the partitions this job wrote
+    unchanged: list[tuple]  # the month's other partitions
+
+
+def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, month: tuple) -> MonthChange | None:
+    """The month's change when its marts (customer cells, daily sales and cube, all of one job) were built from
+    exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says; else None (the
+    month is rebuilt whole). A changed purchases partition (an import) rebuilds the month whole too: every
+    historical customer would be revised."""
+    month = tuple(month)
+    pointers = [tables.table(_path(table), MONTH).pointer(month) for table in (CUSTOMER_CELLS, DAILY, CUBE)]
+    if None in pointers or len({pointer["stamp"] for pointer in pointers}) != 1:
+        return None
+    built_from = lake_io.read_json(tables.spark, f"{pointers[0]['location']}/{BUILT_FROM}")
+    values = set(curated.partitions(month)) | {v for v in curated.removed if v[:2] == month}
+    before = {v: pointer["location"] for v in values if (pointer := curated.pointer(v))}
+    if built_from != {curated.spec(v): location for v, location in before.items()}:
+        return None
+    changed = [v for v in values if v in curated.written or v in curated.removed]
+    if any(v[-1] == order_lines.PURCHASES_BUCKET for v in changed):
+        return None
+    return MonthChange(
+        replaced=sorted(before[v] for v in changed if v in before),
+        written=sorted(v for v in changed if v in curated.written),
+        unchanged=sorted(v for v in values if v not in changed),
+    )
+
+
+class Revision(NamedTuple):
+    cells: DataFrame
+    daily: DataFrame
+    customers: int  # customers whose lines changed
+    cached: list[DataFrame]  # to unpersist once the marts are written
+
+
+def revise_months(
+    tables: lake_io.JobTables, curated: lake_io.VersionedTable, changes: dict[tuple, MonthChange]
+) -> Revision:
+    """The customer cells and daily sales of the months in `changes`: the customers whose lines
+    differ between the replaced and the new versions are found from those partitions alone (one small job);
+    only their lines of the month are read into the marts (one filtered scan of the unchanged partitions, kept
+    for both sides); everyone else's cells and days are kept from the month's current marts."""
+    columns = [*marts.MART_INPUT_COLUMNS, "source", "line_no"]
+    before = curated.read_locations([f for change in changes.values() for f in change.replaced]).select(*columns)
+    after = curated.read([values for change in changes.values() for values in change.written]).select(*columns)
+    key = ["year", "month", "customer_id"]
+    # a line counted -1 before and +1 after: what nets to zero is unchanged (exact for repeated lines too)
+    signed = before.withColumn("side", F.lit(-1)).unionByName(after.withColumn("side", F.lit(1)))
+    changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0").select(*key).distinct()
+    found = changed.collect()
+    customers = F.broadcast(tables.spark.createDataFrame(found, changed.schema))
+    unchanged = curated.read([values for change in changes.values() for values in change.unchanged])
+    theirs = unchanged.select(*columns).join(customers, key, "left_semi").cache()  # read once for both sides
+    lines_before = marts.mart_lines(theirs.unionByName(before.join(customers, key, "left_semi"))).cache()
+    lines_after = marts.mart_lines(theirs.unionByName(after.join(customers, key, "left_semi"))).cache()
+    months = sorted(changes)
+    cells_now = tables.table(_path(CUSTOMER_CELLS), MONTH).read(months, marts.CUSTOMER_CELL_SCHEMA)
+    others = cells_now.join(customers, key, "left_anti").select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames())
+    cells = others.unionByName(marts.customer_cells(lines_after))
+    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(lines_after).schema)
+    daily = marts.revise_daily_sales(daily_now, lines_before, lines_after)
+    return Revision(cells, daily, len(found), [theirs, lines_before, lines_after])
+
+
+def record_built_from(curated: lake_io.VersionedTable, cells: lake_io.VersionedTable) -> None:
+    """Notes in each customer-cells month this job wrote the curated versions its marts summarise (BUILT_FROM)."""
+    for month, location in sorted(cells.written.items()):
+        built_from = {curated.spec(v): curated.current(v) for v in curated.partitions(month)}
+        lake_io.write_json(cells.spark, f"{location}/{BUILT_FROM}", built_from)
 
 
 def yearly_tables(cells: DataFrame) -> dict[str, tuple[DataFrame, list[str]]]:

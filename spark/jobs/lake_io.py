@@ -162,18 +162,24 @@ class VersionedTable:
             return self.written[values]
         if values in self.removed:
             return None
-        pointer = read_json(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
+        pointer = self.pointer(values)
         return pointer["location"] if pointer else None
+
+    def pointer(self, values: Sequence) -> dict | None:
+        """The partition's pointer as the lake has it ({"stamp", "location"}): this job's writes left out."""
+        return read_json(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
 
     def read(self, values_list: Sequence[Sequence], schema: T.StructType | None = None) -> DataFrame:
         """The given partitions (those that exist), with their partition columns, as `schema` (the table's): one
         scan of every partition's current version, the partition values read back from each file's folder names
         (as Spark wrote them). One scan, not one per partition: a month of 40 buckets planned as a union of 40
         scans cost ~60 ms of driver time per partition and per action over it (bench-hourly's touched month)."""
-        schema = schema or self.schema
-        if not all(isinstance(schema[column].dataType, INTEGRAL) for column in self.columns):
-            raise TypeError(f"{self.uri}: partition columns must be integers to be read back from folder names")
-        locations = [location for location in map(self.current, values_list) if location is not None]
+        schema = self._readable(schema)  # before any pointer is read
+        return self.read_locations([location for location in map(self.current, values_list) if location], schema)
+
+    def read_locations(self, locations: Sequence[str], schema: T.StructType | None = None) -> DataFrame:
+        """Partition versions by their folders (current or not), as `read` reads them."""
+        schema = self._readable(schema)
         if not locations:
             return empty_frame(self.spark, schema)
         data_fields = [f for f in schema.fields if f.name not in self.columns]
@@ -186,6 +192,12 @@ class VersionedTable:
             for group, column in enumerate(self.columns, start=1)
         }
         return frame.withColumns(values).select(*schema.fieldNames())
+
+    def _readable(self, schema: T.StructType | None) -> T.StructType:
+        schema = schema or self.schema
+        if not all(isinstance(schema[column].dataType, INTEGRAL) for column in self.columns):
+            raise TypeError(f"{self.uri}: partition columns must be integers to be read back from folder names")
+        return schema
 
     def partitions(self, prefix: Sequence = ()) -> list[tuple]:
         """Every partition under `prefix` (leading partition values) that has a current version, this job's writes

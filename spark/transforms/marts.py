@@ -67,10 +67,39 @@ def _measures(order_flag: str) -> list[Column]:
     ]
 
 
+DAY = ("year", "month", "order_date")
+DAY_MEASURES = ("orders", "quantity", "revenue", "unique_customers")
+
+
 def daily_sales(lines: DataFrame) -> DataFrame:
     """One row per day: orders, quantity, revenue, average order value, unique customers, calendar flags.
     `lines` (here and below): what mart_lines returns."""
-    per_day = lines.groupBy("year", "month", "order_date").agg(*_measures("first_of_order"))
+    return _daily_columns(lines.groupBy(*DAY).agg(*_measures("first_of_order")))
+
+
+def revise_daily_sales(current: DataFrame, removed: DataFrame, added: DataFrame) -> DataFrame:
+    """daily_sales after some customers' lines changed: `current` (the mart's rows of the months concerned) less
+    what those customers' lines before (`removed`) gave, plus what their lines now (`added`) give, both as
+    mart_lines. Exact: every measure is a sum over customers, unique customers too (a customer counts on a day
+    once or not at all); a day left without a customer goes."""
+    before = removed.groupBy(*DAY).agg(*_measures("first_of_order"))
+    now = added.groupBy(*DAY).agg(*_measures("first_of_order"))
+    per_day = (
+        current.select(*DAY, *DAY_MEASURES)
+        .unionByName(before.select(*DAY, *[(-F.col(m)).alias(m) for m in DAY_MEASURES]))
+        .unionByName(now.select(*DAY, *DAY_MEASURES))
+    )
+    totals = per_day.groupBy(*DAY).agg(
+        F.sum("orders").cast("long").alias("orders"),
+        F.sum("quantity").cast("long").alias("quantity"),
+        F.sum("revenue").cast("decimal(16,2)").alias("revenue"),
+        F.sum("unique_customers").cast("long").alias("unique_customers"),
+    )
+    return _daily_columns(totals.where(F.col("unique_customers") > 0))
+
+
+def _daily_columns(per_day: DataFrame) -> DataFrame:
+    """Per-day measures -> daily_sales: the average order value and the calendar flags added, in its order."""
     with_aov = per_day.withColumn("average_order_value", F.round(F.col("revenue") / F.col("orders"), 2))
     return with_period_flags(with_aov).select(
         "year",

@@ -79,7 +79,7 @@ def lake_frames(spark):
     frames = {"curated.order_lines": (lines, list(order_lines.PARTITION_COLUMNS))}
     facts = marts.mart_lines(lines)
     cells = marts.customer_cells(facts)
-    frames |= build_marts.mart_tables(facts, cells) | build_marts.yearly_tables(cells)
+    frames |= build_marts.mart_tables(marts.daily_sales(facts), cells) | build_marts.yearly_tables(cells)
     frames |= build_marts.season_tables(spark, frames["marts.daily_sales"][0], dt.date(2026, 12, 1))
     return frames
 
@@ -92,6 +92,16 @@ def test_every_table_in_the_ddl_is_written_by_spark_and_the_reverse(lake_frames)
 def test_spark_writes_each_table_exactly_as_its_ddl_declares(lake_frames, table):
     frame, partitions = lake_frames[table]
     assert written(frame, partitions) == declared(table)
+
+
+def test_a_revised_month_of_daily_sales_is_written_as_a_built_one(lake_frames):
+    """A merge's month revised from its changed customers' lines (build_marts.revise_months) lays down the columns
+    and types of one built from all its lines."""
+    facts = marts.mart_lines(lake_frames["curated.order_lines"][0])
+    built = lake_frames["marts.daily_sales"][0]
+    assert written(marts.revise_daily_sales(built, facts, facts), ["year", "month"]) == written(
+        built, ["year", "month"]
+    )
 
 
 def test_the_curated_ddl_is_what_the_contract_renders():

@@ -328,3 +328,61 @@ def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark,
     build_marts.build(spark, lake.as_uri(), None, D(2026, 3, 1))
     assert incremental == {table: yearly(table) for table in incremental}
     assert [(r.orders, r.quantity, r.unique_customers) for r in incremental["state_sales"]] == [(2, 3, 2)]
+
+
+def every_mart(spark, lake: Path) -> dict[str, list]:
+    """Each mart table and the customer cells as the lake's current versions hold them."""
+    tables = ["marts/" + t for t in ("daily_sales", "olap_cube", "state_sales", "category_sales")]
+    return {
+        table: sorted(map(repr, lake_io.read_current_table(spark, f"{lake.as_uri()}/{table}").collect()))
+        for table in [*tables, "state/customer_cells"]
+    }
+
+
+def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equals_a_rebuild(spark, tmp_path):
+    """refresh.py as orders_pipeline submits it: a month built whole; then a window that adds an order of a known
+    customer (who also has an untouched order in another bucket), cancels another customer's order and brings a
+    new customer revises the month from those three customers' lines alone, and every mart equals a full
+    rebuild's. After curated was switched without its marts (build_order_lines run alone), the next merge
+    cannot trust the month's marts: it builds the month whole, and again equals a rebuild."""
+    from jobs import refresh
+    from tests.spark.raw_windows import line, order, ts, write_window
+
+    lake, far = tmp_path / "lake", order_lines.ORDERS_PER_BUCKET  # order ids from `far` are in bucket 1
+
+    def run(label: str) -> dict:
+        args = ["--lake", lake.as_uri(), "--windows", label, "--as-of", "2026-04-01"]
+        return refresh.run(spark, refresh.parse_args([*args, "--summary-uri", (tmp_path / f"{label}.json").as_uri()]))
+
+    def rebuilt() -> dict[str, list]:
+        revised = every_mart(spark, lake)
+        build_marts.build(spark, lake.as_uri(), None, D(2026, 4, 1))
+        return revised
+
+    first, second = ts(2026, 3, 2, 10), ts(2026, 3, 3, 10)
+    books = {"category_code": "BOOKS", "asin": "B000000002"}
+    write_window(
+        lake, "20260303T1100",
+        [order(1, first, first, customer=7), order(2, first, first, customer=8), order(3, second, second, customer=9),
+         order(far + 1, first, first, customer=7)],
+        [line(1, first), {**line(1, first, line_no=2, price="4.50"), **books}, line(2, first, quantity=2),
+         line(3, second), line(far + 1, first, price="7.00")],
+    )  # fmt: skip
+    assert run("20260303T1100")["marts"]["months_revised"] == []  # a first build: nothing to revise
+    later = ts(2026, 3, 3, 11, 30)
+    write_window(
+        lake, "20260303T1200",
+        [order(4, later, later, customer=7), order(2, first, later, "cancelled", customer=8),
+         order(5, later, later, customer=11)],
+        [{**line(4, later), **books}, line(2, later, quantity=2), line(5, later, price="3.25")],
+    )  # fmt: skip
+    summary = run("20260303T1200")["marts"]
+    assert (summary["months_revised"], summary["customers_revised"]) == (["2026-03"], 3)
+    assert rebuilt() == every_mart(spark, lake)
+
+    gone = ts(2026, 3, 3, 12, 40)  # curated alone: the month's marts no longer summarise its versions
+    write_window(lake, "20260303T1300", [order(3, second, gone, deleted=gone, customer=9)], [line(3, gone)])
+    build_order_lines.build(spark, lake.as_uri(), windows=["20260303T1300"])
+    write_window(lake, "20260303T1400", [order(6, gone, gone, customer=9)], [line(6, gone, quantity=3)])
+    assert run("20260303T1400")["marts"]["months_revised"] == []
+    assert rebuilt() == every_mart(spark, lake)
