@@ -245,9 +245,9 @@ class MonthChange(NamedTuple):
 
 def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, month: tuple) -> MonthChange | None:
     """The month's change when its marts (customer cells, daily sales and cube, all of one job) were built from
-    exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says; else None (the
-    month is rebuilt whole). A changed purchases partition (an import) rebuilds the month whole too: every
-    historical customer would be revised."""
+    exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and revising
+    them costs less than building the month whole; else None (the month is built whole). A changed purchases
+    partition (an import) builds the month whole too: every historical customer would be revised."""
     month = tuple(month)
     pointers = [tables.table(_path(table), MONTH).pointer(month) for table in (CUSTOMER_CELLS, DAILY, CUBE)]
     if None in pointers or len({pointer["stamp"] for pointer in pointers}) != 1:
@@ -260,11 +260,17 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
     changed = [v for v in values if v in curated.written or v in curated.removed]
     if any(v[-1] == order_lines.PURCHASES_BUCKET for v in changed):
         return None
-    return MonthChange(
+    change = MonthChange(
         replaced=sorted(before[v] for v in changed if v in before),
         written=sorted(v for v in changed if v in curated.written),
         unchanged=sorted(v for v in values if v not in changed),
     )
+    # Revising shuffles the changed partitions' two versions to compare them and scans the rest; building whole
+    # shuffles the whole month once. Revised when the unchanged partitions hold more lines than the changed ones
+    # (counted from the Parquet footers): a Black Friday month's hourly window, not a first day or a huge window.
+    if curated.read(change.unchanged).count() <= curated.read(change.written).count():
+        return None
+    return change
 
 
 class Revision(NamedTuple):

@@ -344,7 +344,8 @@ def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equa
     customer (who also has an untouched order in another bucket), cancels another customer's order and brings a
     new customer revises the month from those three customers' lines alone, and every mart equals a full
     rebuild's. After curated was switched without its marts (build_order_lines run alone), the next merge
-    cannot trust the month's marts: it builds the month whole, and again equals a rebuild."""
+    cannot trust the month's marts: it builds the month whole, and again equals a rebuild. A window with more
+    lines than the rest of its month builds it whole too (revising would cost more)."""
     from jobs import refresh
     from tests.spark.raw_windows import line, order, ts, write_window
 
@@ -364,9 +365,9 @@ def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equa
     write_window(
         lake, "20260303T1100",
         [order(1, first, first, customer=7), order(2, first, first, customer=8), order(3, second, second, customer=9),
-         order(far + 1, first, first, customer=7)],
+         order(far + 1, first, first, customer=7), *[order(far + c, first, first, customer=c) for c in range(20, 28)]],
         [line(1, first), {**line(1, first, line_no=2, price="4.50"), **books}, line(2, first, quantity=2),
-         line(3, second), line(far + 1, first, price="7.00")],
+         line(3, second), line(far + 1, first, price="7.00"), *[line(far + c, first) for c in range(20, 28)]],
     )  # fmt: skip
     assert run("20260303T1100")["marts"]["months_revised"] == []  # a first build: nothing to revise
     later = ts(2026, 3, 3, 11, 30)
@@ -386,3 +387,11 @@ def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equa
     write_window(lake, "20260303T1400", [order(6, gone, gone, customer=9)], [line(6, gone, quantity=3)])
     assert run("20260303T1400")["marts"]["months_revised"] == []
     assert rebuilt() == every_mart(spark, lake)
+
+    # a window larger than the rest of its month: building the month whole costs less than revising it
+    big = ts(2026, 3, 3, 14, 10)
+    write_window(
+        lake, "20260303T1500", [order(i, big, big, customer=30 + i) for i in range(10, 22)],
+        [line(i, big) for i in range(10, 22)],
+    )  # fmt: skip
+    assert run("20260303T1500")["marts"]["months_revised"] == []
