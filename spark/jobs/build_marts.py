@@ -293,8 +293,8 @@ def revise_months(
     key = ["year", "month", "customer_id"]
     # a line counted -1 before and +1 after: what nets to zero is unchanged (exact for repeated lines too)
     signed = before.withColumn("side", F.lit(-1)).unionByName(after.withColumn("side", F.lit(1)))
-    changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0").select(*key).distinct()
-    found = changed.collect()
+    changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0").select(*key)
+    found = sorted(set(changed.collect()))  # a customer's changed lines: a few rows each, told apart here
     customers = F.broadcast(tables.spark.createDataFrame(found, changed.schema))
     unchanged = curated.read([values for change in changes.values() for values in change.unchanged])
     theirs = unchanged.select(*columns).join(customers, key, "left_semi").cache()  # read once for both sides

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs import build_order_lines, lake_io, refresh
+from jobs import build_marts, build_order_lines, lake_io, refresh
 from pipeline import compaction
 from pipeline.lake import Lake
 from support import hadoop_fs_calls
@@ -71,6 +71,10 @@ def expected_lines(windows: dict) -> list[tuple]:
 def curated_lines(spark, lake: Path) -> list[tuple]:
     rows = lake_io.read_current_table(spark, (lake / "curated" / "order_lines").as_uri()).collect()
     return sorted((r.order_id, r.line_no, r.month, r.revenue, r.source_ref) for r in rows)
+
+
+def current_rows(spark, lake: Path, table: str) -> list[str]:
+    return sorted(map(repr, lake_io.read_current_table(spark, f"{lake.as_uri()}/{table}").collect()))
 
 
 def merge(spark, lake: Path, *labels: str) -> dict:
@@ -234,12 +238,14 @@ def test_a_run_rewrites_the_buckets_its_orders_are_in_not_their_month(spark, tmp
 
 def test_a_refresh_killed_while_switching_is_finished_by_its_re_run_with_a_rebuilds_rows(spark, tmp_path, monkeypatch):
     first, late = ts(2026, 9, 1, 9, 10), ts(2026, 9, 1, 10, 20)
-    write_window(tmp_path, "20260901T1000", [order(i, first, first) for i in (1, 2)], [line(i, first) for i in (1, 2)])
-    merge(spark, tmp_path, "20260901T1000")
+    other_bucket = [order_lines.ORDERS_PER_BUCKET + i for i in range(4)]  # most of the month: its marts are revised
+    write_window(tmp_path, "20260901T1000", [order(i, first, first) for i in (1, 2, *other_bucket)],
+                 [line(i, first) for i in (1, 2, *other_bucket)])  # fmt: skip
+    args = ["--lake", tmp_path.as_uri(), "--as-of", "2026-09-02", "--summary-uri", (tmp_path / "summary.json").as_uri()]
+    refresh.run(spark, refresh.parse_args([*args, "--windows", "20260901T1000"]))
     write_window(tmp_path, "20260901T1100", [order(1, first, late, "shipped"), order(3, late, late)],
                  [line(1, late, quantity=3), line(3, late)])  # fmt: skip
-    args = ["--lake", tmp_path.as_uri(), "--windows", "20260901T1100", "--as-of", "2026-09-02"]
-    args += ["--summary-uri", (tmp_path / "summary.json").as_uri()]
+    args += ["--windows", "20260901T1100"]
     switched = []
     real_switch = lake_io.VersionedTable.switch
 
@@ -255,10 +261,14 @@ def test_a_refresh_killed_while_switching_is_finished_by_its_re_run_with_a_rebui
             refresh.run(spark, refresh.parse_args(args))
     assert ["curated", "order_lines"] in switched
 
-    assert refresh.run(spark, refresh.parse_args(args))["status"] == "success"  # the retry
+    retry = refresh.run(spark, refresh.parse_args(args))
+    assert retry["status"] == "success" and retry["marts"]["months_revised"] == ["2026-09"]
 
     rebuilt = tmp_path / "rebuilt"
     shutil.copytree(tmp_path / "raw", rebuilt / "raw")
     build_order_lines.build(spark, rebuilt.as_uri(), all_windows=True)
     assert curated_lines(spark, tmp_path) == curated_lines(spark, rebuilt)
+    build_marts.build(spark, rebuilt.as_uri(), None, dt.date(2026, 9, 2))
+    for table in ("marts/daily_sales", "marts/olap_cube", "state/customer_cells"):  # the revised month's marts too
+        assert current_rows(spark, tmp_path, table) == current_rows(spark, rebuilt, table)
     assert [r[3] for r in curated_lines(spark, tmp_path) if r[0] == "o-1"] == [Decimal("30.00")]
