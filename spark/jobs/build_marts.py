@@ -179,8 +179,8 @@ def monthly_inputs(
 ) -> MonthlyInputs:
     """The customer cells and daily sales of the curated partitions `present` (of `months`; None: every month).
     A touched month whose marts summarise the curated versions this job replaced is revised from the lines of the
-    customers whose lines changed; any other (a first build, an import, after a job that died while switching)
-    is built from all its lines."""
+    customers whose lines changed (month_change says when); any other (a first build, an import, after a job that
+    died while switching, a window larger than the rest of its month) is built from all its lines."""
     changes = {} if months is None else {tuple(month): month_change(tables, curated, month) for month in months}
     revised = {month: change for month, change in changes.items() if change is not None}
     frames, rows_in, cached = [], 0, []
