@@ -151,6 +151,7 @@ class VersionedTable:
         )
         self.written: dict[tuple, str] = {}  # partition values -> the new version's folder (this job)
         self.removed: set[tuple] = set()  # partitions this job emptied
+        self._pointers: dict[tuple, dict | None] = {}  # pointers read from the lake (pointer())
 
     def spec(self, values: Sequence) -> str:
         return partition_spec(self.columns, values)
@@ -166,8 +167,12 @@ class VersionedTable:
         return pointer["location"] if pointer else None
 
     def pointer(self, values: Sequence) -> dict | None:
-        """The partition's pointer as the lake has it ({"stamp", "location"}): this job's writes left out."""
-        return read_json(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
+        """The partition's pointer as the lake has it ({"stamp", "location"}): this job's writes left out. Read
+        once per job: only this job's switch changes it (the lake's writers take turns)."""
+        values = tuple(values)
+        if values not in self._pointers:
+            self._pointers[values] = read_json(self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}")
+        return self._pointers[values]
 
     def read(self, values_list: Sequence[Sequence], schema: T.StructType | None = None) -> DataFrame:
         """The given partitions (those that exist), with their partition columns, as `schema` (the table's): one
@@ -235,6 +240,7 @@ class VersionedTable:
 
     def switch(self) -> None:
         """Makes this job's versions current, partition by partition, and drops the emptied partitions."""
+        self._pointers.clear()
         for values, location in sorted(self.written.items()):
             write_json(
                 self.spark, f"{self.uri}/{self.spec(values)}/{CURRENT}", {"stamp": self.stamp, "location": location}
