@@ -157,6 +157,7 @@ def build(
         "months": "all" if months is None else [f"{y}-{m:02d}" for y, m in months],
         "months_revised": inputs.months_revised,
         "customers_revised": inputs.customers_revised,
+        "days_revised": inputs.days_revised,
         "as_of": as_of.isoformat(),
         "path": f"{lake}/marts",
         "duration_seconds": round(time.perf_counter() - started, 2),
@@ -171,6 +172,7 @@ class MonthlyInputs(NamedTuple):
     rows_in: int  # the curated lines read whole (cancelled ones included)
     months_revised: list[str]
     customers_revised: int
+    days_revised: int
     cached: list[DataFrame]  # to unpersist once the marts are written
 
 
@@ -178,8 +180,8 @@ def monthly_inputs(
     tables: lake_io.JobTables, curated: lake_io.VersionedTable, months: list | None, present: list[tuple]
 ) -> MonthlyInputs:
     """The customer cells and daily sales of the curated partitions `present` (of `months`; None: every month).
-    A touched month whose marts summarise the curated versions this job replaced is revised from the lines of the
-    customers whose lines changed (month_change says when); any other (a first build, an import, after a job that
+    A touched month whose marts summarise the curated versions this job replaced is revised from the orders this
+    job changed (month_change says when); any other (a first build, an import, after a job that
     died while switching, a window larger than the rest of its month) is built from all its lines."""
     changes = {} if months is None else {tuple(month): month_change(tables, curated, month) for month in months}
     revised = {month: change for month, change in changes.items() if change is not None}
@@ -192,15 +194,16 @@ def monthly_inputs(
         lines = marts.mart_lines(whole).cache()
         frames.append((marts.customer_cells(lines), marts.daily_sales(lines)))
         cached.append(lines)
-    customers = 0
+    customers = days = 0
     if revised:
         revision = revise_months(tables, curated, revised)
         frames.append((revision.cells, revision.daily))
-        customers, cached = revision.customers, cached + revision.cached
+        customers, days, cached = revision.customers, revision.days, cached + revision.cached
     cells, daily = frames[0]
     for more_cells, more_daily in frames[1:]:
         cells, daily = cells.unionByName(more_cells), daily.unionByName(more_daily)
-    return MonthlyInputs(cells, daily, rows_in, [f"{y}-{m:02d}" for y, m in sorted(revised)], customers, cached)
+    months_revised = [f"{y}-{m:02d}" for y, m in sorted(revised)]
+    return MonthlyInputs(cells, daily, rows_in, months_revised, customers, days, cached)
 
 
 def _path(table: str) -> str:
@@ -265,9 +268,10 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
         written=sorted(v for v in changed if v in curated.written),
         unchanged=sorted(v for v in values if v not in changed),
     )
-    # Revising shuffles the changed partitions' two versions to compare them and scans the rest; building whole
-    # shuffles the whole month once. Revised when the unchanged partitions hold more lines than the changed ones
-    # (counted from the Parquet footers): a Black Friday month's hourly window, not a first day or a huge window.
+    # Revising shuffles the changed partitions' two versions to compare them and reads the changed days' lines
+    # again; building whole shuffles the whole month once. Revised when the unchanged partitions hold more lines
+    # than the changed ones (counted from the Parquet footers): a Black Friday month's hourly window, not a first
+    # day or a huge window.
     if curated.read(change.unchanged).count() <= curated.read(change.written).count():
         return None
     return change
@@ -276,37 +280,49 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
 class Revision(NamedTuple):
     cells: DataFrame
     daily: DataFrame
-    customers: int  # customers whose lines changed
+    customers: int  # customers whose orders changed
+    days: int  # days summed again
     cached: list[DataFrame]  # to unpersist once the marts are written
 
 
 def revise_months(
     tables: lake_io.JobTables, curated: lake_io.VersionedTable, changes: dict[tuple, MonthChange]
 ) -> Revision:
-    """The customer cells and daily sales of the months in `changes`: the customers whose lines
-    differ between the replaced and the new versions are found from those partitions alone (one small job);
-    only their lines of the month are read into the marts (one filtered scan of the unchanged partitions, kept
-    for both sides); everyone else's cells and days are kept from the month's current marts."""
+    """The customer cells and daily sales of the months in `changes`, revised from the orders this job changed
+    (their lines in the replaced and in the new versions of the partitions it rewrote: one small job finds them).
+    Cells are sums over orders: the changed customers' cells are netted with what those orders gave before and
+    give now (marts.revise_customer_cells); everyone else's are kept. The days of the changed orders are summed
+    again from all their lines (one scan filtered by date: a curated file holds a bucket of consecutive order
+    ids, so its footer's date range lets the rest of the month be skipped); every other day is kept."""
     columns = [*marts.MART_INPUT_COLUMNS, "source", "line_no"]
     before = curated.read_locations([f for change in changes.values() for f in change.replaced]).select(*columns)
     after = curated.read([values for change in changes.values() for values in change.written]).select(*columns)
-    key = ["year", "month", "customer_id"]
-    # a line counted -1 before and +1 after: what nets to zero is unchanged (exact for repeated lines too)
+    # a line counted -1 before and +1 after: what nets to zero is unchanged (exact for repeated lines too); an
+    # order's date and customer are the order's, on every line
     signed = before.withColumn("side", F.lit(-1)).unionByName(after.withColumn("side", F.lit(1)))
-    changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0").select(*key)
-    found = sorted(set(changed.collect()))  # a customer's changed lines: a few rows each, told apart here
-    customers = F.broadcast(tables.spark.createDataFrame(found, changed.schema))
-    unchanged = curated.read([values for change in changes.values() for values in change.unchanged])
-    theirs = unchanged.select(*columns).join(customers, key, "left_semi").cache()  # read once for both sides
-    lines_before = marts.mart_lines(theirs.unionByName(before.join(customers, key, "left_semi"))).cache()
-    lines_after = marts.mart_lines(theirs.unionByName(after.join(customers, key, "left_semi"))).cache()
+    changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0")
+    found = changed.select("year", "month", "order_date", "customer_id", "order_id").distinct().collect()
+    orders = F.broadcast(tables.spark.createDataFrame(sorted({(row.order_id,) for row in found}), "order_id string"))
+    key = ["year", "month", "customer_id"]
+    customers = sorted({(row.year, row.month, row.customer_id) for row in found})
+    theirs = F.broadcast(tables.spark.createDataFrame(customers, "year int, month int, customer_id string"))
     months = sorted(changes)
-    cells_now = tables.table(_path(CUSTOMER_CELLS), MONTH).read(months, marts.CUSTOMER_CELL_SCHEMA)
-    others = cells_now.join(customers, key, "left_anti").select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames())
-    cells = others.unionByName(marts.customer_cells(lines_after))
-    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(lines_after).schema)
-    daily = marts.revise_daily_sales(daily_now, lines_before, lines_after)
-    return Revision(cells, daily, len(found), [theirs, lines_before, lines_after])
+    cells_now = tables.table(_path(CUSTOMER_CELLS), MONTH).read(months, marts.CUSTOMER_CELL_SCHEMA).cache()
+    revised = marts.revise_customer_cells(
+        cells_now.join(theirs, key, "left_semi"),
+        marts.customer_cells(marts.mart_lines(before.join(orders, "order_id", "left_semi"))),
+        marts.customer_cells(marts.mart_lines(after.join(orders, "order_id", "left_semi"))),
+    )
+    others = cells_now.join(theirs, key, "left_anti")  # a join puts its keys first: back in the schema's order
+    cells = others.select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames()).unionByName(revised)
+    days = sorted({(row.year, row.month, row.order_date) for row in found})
+    in_days = F.col("order_date").isin([day for _, _, day in days])  # pushed down to the files' footers
+    month_lines = curated.read([values for change in changes.values() for values in change.unchanged + change.written])
+    day_lines = marts.mart_lines(month_lines.where(in_days)).cache()
+    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(day_lines).schema)
+    day_frame = tables.spark.createDataFrame(days, "year int, month int, order_date date")
+    daily = marts.revise_daily_sales(daily_now, day_frame, day_lines)
+    return Revision(cells, daily, len(customers), len(days), [cells_now, day_lines])
 
 
 def record_built_from(curated: lake_io.VersionedTable, cells: lake_io.VersionedTable) -> None:

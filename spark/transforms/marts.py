@@ -68,7 +68,6 @@ def _measures(order_flag: str) -> list[Column]:
 
 
 DAY = ("year", "month", "order_date")
-DAY_MEASURES = ("orders", "quantity", "revenue", "unique_customers")
 
 
 def daily_sales(lines: DataFrame) -> DataFrame:
@@ -77,25 +76,14 @@ def daily_sales(lines: DataFrame) -> DataFrame:
     return _daily_columns(lines.groupBy(*DAY).agg(*_measures("first_of_order")))
 
 
-def revise_daily_sales(current: DataFrame, removed: DataFrame, added: DataFrame) -> DataFrame:
-    """daily_sales after some customers' lines changed: `current` (the mart's rows of the months concerned) less
-    what those customers' lines before (`removed`) gave, plus what their lines now (`added`) give, both as
-    mart_lines. Exact: every measure is a sum over customers, unique customers too (a customer counts on a day
-    once or not at all); a day left without a customer goes."""
-    before = removed.groupBy(*DAY).agg(*_measures("first_of_order"))
-    now = added.groupBy(*DAY).agg(*_measures("first_of_order"))
-    per_day = (
-        current.select(*DAY, *DAY_MEASURES)
-        .unionByName(before.select(*DAY, *[(-F.col(m)).alias(m) for m in DAY_MEASURES]))
-        .unionByName(now.select(*DAY, *DAY_MEASURES))
-    )
-    totals = per_day.groupBy(*DAY).agg(
-        F.sum("orders").cast("long").alias("orders"),
-        F.sum("quantity").cast("long").alias("quantity"),
-        F.sum("revenue").cast("decimal(16,2)").alias("revenue"),
-        F.sum("unique_customers").cast("long").alias("unique_customers"),
-    )
-    return _daily_columns(totals.where(F.col("unique_customers") > 0))
+def revise_daily_sales(current: DataFrame, days: DataFrame, lines: DataFrame) -> DataFrame:
+    """daily_sales after some days' lines changed: `current` (the mart's rows of the months concerned) with the
+    rows of `days` (year, month, order_date) summed again from `lines` (what mart_lines returns for every line of
+    those days). A day's unique customers are no sum over orders (a customer's other orders that day decide),
+    so its row is summed again whole; a day left without a live line goes."""
+    fresh = daily_sales(lines)
+    kept = current.join(F.broadcast(days.select(*DAY)), list(DAY), "left_anti")
+    return kept.select(*fresh.columns).unionByName(fresh)
 
 
 def _daily_columns(per_day: DataFrame) -> DataFrame:
@@ -146,6 +134,21 @@ def customer_cells(lines: DataFrame) -> DataFrame:
         )
     )
     return cells.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CUSTOMER_CELL_SCHEMA.fields])
+
+
+CELL_MEASURES = ("orders", "orders_of_all_categories", "quantity", "revenue")
+
+
+def revise_customer_cells(current: DataFrame, removed: DataFrame, added: DataFrame) -> DataFrame:
+    """The customer cells of some customers after orders of theirs changed: `current` (their cells now) less
+    `removed` (customer_cells of the changed orders' lines before) plus `added` (of their lines now). Exact: every
+    cell measure is a sum over orders, and what an order gives depends on its own lines alone; a cell whose orders
+    net to 0 has no live line left and goes."""
+    key = [*CELL_COLUMNS, "customer_id"]
+    negated = removed.select(*key, *[(-F.col(m)).alias(m) for m in CELL_MEASURES])
+    signed = current.select(*key, *CELL_MEASURES).unionByName(negated).unionByName(added.select(*key, *CELL_MEASURES))
+    netted = signed.groupBy(*key).agg(*[F.sum(m).alias(m) for m in CELL_MEASURES]).where(F.col("orders") > 0)
+    return netted.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CUSTOMER_CELL_SCHEMA.fields])
 
 
 def state_sales(cells: DataFrame) -> DataFrame:

@@ -95,12 +95,15 @@ def test_spark_writes_each_table_exactly_as_its_ddl_declares(lake_frames, table)
 
 
 def test_a_revised_month_of_daily_sales_is_written_as_a_built_one(lake_frames):
-    """A merge's month revised from its changed customers' lines (build_marts.revise_months) lays down the columns
-    and types of one built from all its lines."""
+    """A merge's month revised from the orders it changed (build_marts.revise_months) lays down the columns and
+    types of one built from all its lines: its daily sales and its customer cells."""
     facts = marts.mart_lines(lake_frames["curated.order_lines"][0])
     built = lake_frames["marts.daily_sales"][0]
-    assert written(marts.revise_daily_sales(built, facts, facts), ["year", "month"]) == written(
-        built, ["year", "month"]
+    days = built.select("year", "month", "order_date")
+    assert written(marts.revise_daily_sales(built, days, facts), ["year", "month"]) == written(built, ["year", "month"])
+    cells = marts.customer_cells(facts)
+    assert written(marts.revise_customer_cells(cells, cells, cells), ["year", "month"]) == written(
+        cells, ["year", "month"]
     )
 
 

@@ -339,13 +339,14 @@ def every_mart(spark, lake: Path) -> dict[str, list]:
     }
 
 
-def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equals_a_rebuild(spark, tmp_path):
+def test_an_hourly_refresh_revises_its_month_from_the_changed_orders_and_equals_a_rebuild(spark, tmp_path):
     """refresh.py as orders_pipeline submits it: a month built whole; then a window that adds an order of a known
     customer (who also has an untouched order in another bucket), cancels another customer's order and brings a
-    new customer revises the month from those three customers' lines alone, and every mart equals a full
-    rebuild's. After curated was switched without its marts (build_order_lines run alone), the next merge
-    cannot trust the month's marts: it builds the month whole, and again equals a rebuild. A window with more
-    lines than the rest of its month builds it whole too (revising would cost more)."""
+    new customer revises the month from those three orders and their two days (whose other lines are in another
+    bucket), and every mart equals a full rebuild's. After curated was switched without its marts
+    (build_order_lines run alone), the next merge cannot trust the month's marts: it builds the month whole, and
+    again equals a rebuild. A window with more lines than the rest of its month builds it whole too (revising
+    would cost more)."""
     from jobs import refresh
     from tests.spark.raw_windows import line, order, ts, write_window
 
@@ -378,7 +379,7 @@ def test_an_hourly_refresh_revises_its_month_from_the_changed_customers_and_equa
         [{**line(4, later), **books}, line(2, later, quantity=2), line(5, later, price="3.25")],
     )  # fmt: skip
     summary = run("20260303T1200")["marts"]
-    assert (summary["months_revised"], summary["customers_revised"]) == (["2026-03"], 3)
+    assert (summary["months_revised"], summary["customers_revised"], summary["days_revised"]) == (["2026-03"], 3, 2)
     assert rebuilt() == every_mart(spark, lake)
 
     gone = ts(2026, 3, 3, 12, 40)  # curated alone: the month's marts no longer summarise its versions
