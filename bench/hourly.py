@@ -186,51 +186,69 @@ def measure(
 ) -> dict:
     """An aged copy of the base lake (its touched month grown `month_scale` times), its hourly refresh of the new
     window, and the floor on that window."""
-    lake = work / f"aged-{age}"
-    shutil.rmtree(lake, ignore_errors=True)
-    shutil.copytree(base, lake)
-    month_lines = None
-    if month_scale > 1:
-        month_lines = grow_month(lake, newest, month_scale)
-        # the grown month's marts built from its lines, as a month that grew through hourly runs has them
-        submit(work, "marts", ["--lake", lake.resolve().as_uri(), "--months", f"{newest:%Y-%m}", "--as-of",
-                               newest.date().isoformat()])  # fmt: skip
-    started = time.perf_counter()
-    relabelled_history(lake, (newest - dt.timedelta(hours=1)).strftime(LABEL), age - 1)
-    generated = time.perf_counter() - started
+    return measure_together(work, base, new_window, newest, age, [month_scale])[0]
+
+
+def measure_together(
+    work: Path, base: Path, new_window: dict[str, pa.Table], newest: dt.datetime, age: int, month_scales: list[int]
+) -> list[dict]:
+    """measure() for each of `month_scales`, their runs taken in turn (one of each, then again): compared with
+    each other, they meet the machine's drift alike (the same run an hour apart differed by 1.3x here)."""
     label = newest.strftime(LABEL)
-    write_window(lake, label, new_window)
-    copy = work / f"aged-{age}-run"
-    runs, floors = [], []
+    lakes, month_lines, generated = [], [], 0.0
+    for scale in month_scales:
+        lake = work / f"aged-{age}-x{scale}"
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(base, lake)
+        month_lines.append(grow_month(lake, newest, scale) if scale > 1 else None)
+        if scale > 1:  # the grown month's marts built from its lines, as a month that grew through hourly runs has
+            submit(work, "marts", ["--lake", lake.resolve().as_uri(), "--months", f"{newest:%Y-%m}", "--as-of",
+                                   newest.date().isoformat()])  # fmt: skip
+        started = time.perf_counter()
+        relabelled_history(lake, (newest - dt.timedelta(hours=1)).strftime(LABEL), age - 1)
+        generated = time.perf_counter() - started
+        write_window(lake, label, new_window)
+        lakes.append(lake)
+    runs, floors = [[] for _ in lakes], [[] for _ in lakes]
     for repeat in range(REPEATS):
-        # each repeat on the lake as it was before the run (the run rewrites curated and the state)
-        shutil.rmtree(copy, ignore_errors=True)
-        for part in ("curated", "state", "marts"):
-            shutil.copytree(lake / part, copy / part)
-        (copy / "raw").symlink_to((lake / "raw").resolve(), target_is_directory=True)
-        summary_uri = (work / f"summary-{age}-{repeat}.json").resolve().as_uri()
-        args = ["--lake", copy.resolve().as_uri(), "--summary-uri", summary_uri, "--windows", label]
-        runs.append(submit(work, "refresh", [*args, "--as-of", newest.date().isoformat(), "--run-id", "bench"]))
-        floor_out = (work / f"floor-{age}").resolve().as_uri()
-        floors.append(submit(work, "floor", [lake.resolve().as_uri(), label, floor_out]))
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.rmtree(lake, ignore_errors=True)
-    calls = runs[0][1]["calls"]
-    # The same run on the same lake reads the same: its listings, existence checks and opens. What its writes
-    # commit (renames, statuses, the committer's listings) follows the files the adaptive plan writes, which
-    # varied by a file or two between repeats of the 371,000-order window.
-    reads = [{kind: run[1]["calls"].get(kind) for kind in READ_CALLS} for run in runs]
-    assert all(read == reads[0] for read in reads), f"the same run read differently: {reads}"
-    return {
-        "age": age,
-        "windows": age + 1,
-        "generated_seconds": generated,
-        "seconds": statistics.median(seconds for seconds, _ in runs),
-        "floor": statistics.median(seconds for seconds, _ in floors),
-        "calls": calls,
-        "summary": runs[0][1]["summary"],
-        "month_lines": month_lines,
-    }
+        for index, lake in enumerate(lakes):
+            # each repeat on the lake as it was before the run (the run rewrites curated and the state)
+            copy = work / f"{lake.name}-run"
+            shutil.rmtree(copy, ignore_errors=True)
+            for part in ("curated", "state", "marts"):
+                shutil.copytree(lake / part, copy / part)
+            (copy / "raw").symlink_to((lake / "raw").resolve(), target_is_directory=True)
+            summary_uri = (work / f"summary-{lake.name}-{repeat}.json").resolve().as_uri()
+            args = ["--lake", copy.resolve().as_uri(), "--summary-uri", summary_uri, "--windows", label]
+            runs[index].append(
+                submit(work, "refresh", [*args, "--as-of", newest.date().isoformat(), "--run-id", "bench"])
+            )
+            floor_out = (work / f"floor-{lake.name}").resolve().as_uri()
+            floors[index].append(submit(work, "floor", [lake.resolve().as_uri(), label, floor_out]))
+            shutil.rmtree(copy, ignore_errors=True)
+    for lake in lakes:
+        shutil.rmtree(lake, ignore_errors=True)
+    results = []
+    for lake_runs, lake_floors, lines in zip(runs, floors, month_lines, strict=True):
+        calls = lake_runs[0][1]["calls"]
+        # The same run on the same lake reads the same: its listings, existence checks and opens. What its writes
+        # commit (renames, statuses, the committer's listings) follows the files the adaptive plan writes, which
+        # varied by a file or two between repeats of the 371,000-order window.
+        reads = [{kind: run[1]["calls"].get(kind) for kind in READ_CALLS} for run in lake_runs]
+        assert all(read == reads[0] for read in reads), f"the same run read differently: {reads}"
+        results.append(
+            {
+                "age": age,
+                "windows": age + 1,
+                "generated_seconds": generated,
+                "seconds": statistics.median(seconds for seconds, _ in lake_runs),
+                "floor": statistics.median(seconds for seconds, _ in lake_floors),
+                "calls": calls,
+                "summary": lake_runs[0][1]["summary"],
+                "month_lines": lines,
+            }
+        )
+    return results
 
 
 def report(results: list[dict], outcome: Outcome) -> None:
@@ -428,13 +446,13 @@ def main(argv: list[str] | None = None) -> int:
         report_window_sizes(sized, outcome)
     month_scales = [int(scale) for scale in args.month_scales.split(",") if scale]
     if month_scales:
-        day = next((r for r in results if r["age"] == 24), None) or measure(args.work, base, new_window, newest, 24)
-        month = newest.replace(day=1)
-        sized_months = [(1, day, month_lines(base, newest))]
-        for scale in month_scales:
-            result = measure(args.work, base, new_window, newest, 24, month_scale=scale)
-            sized_months.append((scale, result, result["month_lines"]))
-            print(f"  a {scale:,}x month ({month:%Y-%m}) measured", flush=True)
+        # today's month measured again beside the grown ones, their runs in turn: the ratio is the goal
+        together = measure_together(args.work, base, new_window, newest, 24, [1, *month_scales])
+        sized_months = [
+            (scale, result, result["month_lines"] or month_lines(base, newest))
+            for scale, result in zip([1, *month_scales], together, strict=True)
+        ]
+        print(f"  today's month and a {', a '.join(f'{s:,}x' for s in month_scales)} month measured", flush=True)
         report_month_sizes(sized_months, outcome)
     # a probe that counted nothing is a broken measurement (bench/harness.py: a failed control fails the run)
     outcome.control(
