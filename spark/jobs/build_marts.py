@@ -21,10 +21,12 @@ from typing import NamedTuple
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from contracts.lake_paths import CURATED_ORDER_LINES
 from jobs import entry, lake_io
 from transforms import calendar, marts, order_lines
+from transforms.session import local_frame
 
 log = logging.getLogger("jobs.build_marts")
 # Internal: one row per customer and cell, per month (marts.customer_cells); not registered for analysts.
@@ -277,6 +279,12 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
     return change
 
 
+# the keys a revision finds, as frames (transforms.session.local_frame)
+MONTH_KEY = [T.StructField("year", T.IntegerType()), T.StructField("month", T.IntegerType())]
+CUSTOMER_KEY = T.StructType([*MONTH_KEY, T.StructField("customer_id", T.StringType())])
+DAY_KEY = T.StructType([*MONTH_KEY, T.StructField("order_date", T.DateType())])
+
+
 class Revision(NamedTuple):
     cells: DataFrame
     daily: DataFrame
@@ -289,11 +297,12 @@ def revise_months(
     tables: lake_io.JobTables, curated: lake_io.VersionedTable, changes: dict[tuple, MonthChange]
 ) -> Revision:
     """The customer cells and daily sales of the months in `changes`, revised from the orders this job changed
-    (their lines in the replaced and in the new versions of the partitions it rewrote: one small job finds them).
-    Cells are sums over orders: the changed customers' cells are netted with what those orders gave before and
-    give now (marts.revise_customer_cells); everyone else's are kept. The days of the changed orders are summed
-    again from all their lines (one scan filtered by date: a curated file holds a bucket of consecutive order
-    ids, so its footer's date range lets the rest of the month be skipped); every other day is kept."""
+    (their lines in the replaced and in the new versions of the partitions it rewrote: one small job finds their
+    customers and days). Cells are sums over orders: the changed customers' cells are netted with what those
+    partitions gave before and give now (marts.revise_customer_cells); everyone else's are kept. The days of the
+    changed orders are summed again from all their lines (one scan filtered by date: a curated file holds a bucket
+    of consecutive order ids, so its footer's date range lets the rest of the month be skipped); every other
+    day is kept."""
     columns = [*marts.MART_INPUT_COLUMNS, "source", "line_no"]
     before = curated.read_locations([f for change in changes.values() for f in change.replaced]).select(*columns)
     after = curated.read([values for change in changes.values() for values in change.written]).select(*columns)
@@ -301,17 +310,18 @@ def revise_months(
     # order's date and customer are the order's, on every line
     signed = before.withColumn("side", F.lit(-1)).unionByName(after.withColumn("side", F.lit(1)))
     changed = signed.groupBy(*columns).agg(F.sum("side").alias("net")).where("net != 0")
-    found = changed.select("year", "month", "order_date", "customer_id", "order_id").distinct().collect()
-    orders = F.broadcast(tables.spark.createDataFrame(sorted({(row.order_id,) for row in found}), "order_id string"))
+    found = changed.select("year", "month", "order_date", "customer_id").distinct().collect()
     key = ["year", "month", "customer_id"]
     customers = sorted({(row.year, row.month, row.customer_id) for row in found})
-    theirs = F.broadcast(tables.spark.createDataFrame(customers, "year int, month int, customer_id string"))
+    # planned in the JVM: a frame made from Python rows starts Python workers in each new JVM (seconds of CPU)
+    theirs = F.broadcast(local_frame(tables.spark, customers, CUSTOMER_KEY))
     months = sorted(changes)
     cells_now = tables.table(_path(CUSTOMER_CELLS), MONTH).read(months, marts.CUSTOMER_CELL_SCHEMA).cache()
     revised = marts.revise_customer_cells(
         cells_now.join(theirs, key, "left_semi"),
-        marts.customer_cells(marts.mart_lines(before.join(orders, "order_id", "left_semi"))),
-        marts.customer_cells(marts.mart_lines(after.join(orders, "order_id", "left_semi"))),
+        # the rewritten partitions whole: what their unchanged orders give cancels out
+        marts.customer_cells(marts.mart_lines(before)),
+        marts.customer_cells(marts.mart_lines(after)),
     )
     others = cells_now.join(theirs, key, "left_anti")  # a join puts its keys first: back in the schema's order
     cells = others.select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames()).unionByName(revised)
@@ -320,7 +330,7 @@ def revise_months(
     month_lines = curated.read([values for change in changes.values() for values in change.unchanged + change.written])
     day_lines = marts.mart_lines(month_lines.where(in_days)).cache()
     daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(day_lines).schema)
-    day_frame = tables.spark.createDataFrame(days, "year int, month int, order_date date")
+    day_frame = local_frame(tables.spark, days, DAY_KEY)
     daily = marts.revise_daily_sales(daily_now, day_frame, day_lines)
     return Revision(cells, daily, len(customers), len(days), [cells_now, day_lines])
 
