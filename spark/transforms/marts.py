@@ -143,7 +143,8 @@ def revise_customer_cells(current: DataFrame, removed: DataFrame, added: DataFra
     """The customer cells of some customers after orders of theirs changed: `current` (their cells now) less
     `removed` (customer_cells of the changed orders' lines before) plus `added` (of their lines now). Exact: every
     cell measure is a sum over orders, and what an order gives depends on its own lines alone; a cell whose orders
-    net to 0 has no live line left and goes."""
+    net to 0 has no live line left and goes. Orders that did not change may be in both `removed` and `added`:
+    they cancel out (their customers' cells, not in `current`, net to nothing)."""
     key = [*CELL_COLUMNS, "customer_id"]
     negated = removed.select(*key, *[(-F.col(m)).alias(m) for m in CELL_MEASURES])
     signed = current.select(*key, *CELL_MEASURES).unionByName(negated).unionByName(added.select(*key, *CELL_MEASURES))
