@@ -332,11 +332,11 @@ def revise_months(
     days = sorted({(row.year, row.month, row.order_date) for row in found})
     in_days = F.col("order_date").isin([day for _, _, day in days])  # pushed down to the files' footers
     month_lines = curated.read([values for change in changes.values() for values in change.unchanged + change.written])
-    day_lines = marts.mart_lines(month_lines.where(in_days)).cache()
+    day_lines = marts.mart_lines(month_lines.where(in_days))  # read once, by the daily mart's write
     daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(day_lines).schema)
     day_frame = local_frame(tables.spark, days, DAY_KEY)
     daily = marts.revise_daily_sales(daily_now, day_frame, day_lines)
-    return Revision(cells, daily, len(customers), len(days), [cells_now, day_lines])
+    return Revision(cells, daily, len(customers), len(days), [cells_now])
 
 
 def record_built_from(curated: lake_io.VersionedTable, cells: lake_io.VersionedTable) -> None:
