@@ -167,7 +167,7 @@ def test_searches_are_rate_limited_per_client_address(make_app):
 def test_searches_hold_at_most_their_share_of_the_pool(make_app, oltp_url):
     """A flood of slow searches holds `search_connections` pooled connections, not the whole pool: with the
     titles locked (a slow search for real), one search waits on the lock and the others are shed at once."""
-    app = make_app(search_connections=1, lock_timeout_ms=5000)
+    app = make_app(search_connections=1, lock_timeout_ms=5000, db_pool_wait_seconds=0.5)  # the others shed
     with psycopg.connect(oltp_url) as locker:
         locker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
         with ThreadPoolExecutor(4) as pool:

@@ -12,7 +12,9 @@ from tests.serving.conftest import product_in_stock
 
 
 def largest_category(client) -> dict:
-    return max(client.get("/api/v1/categories").get_json(), key=lambda c: c["product_count"])
+    response = client.get("/api/v1/categories")
+    assert response.status_code == 200, response.get_json()
+    return max(response.get_json(), key=lambda c: c["product_count"])
 
 
 def walk(client, code: str, sort: str, limit: int) -> tuple[list[dict], list[list[int]]]:
