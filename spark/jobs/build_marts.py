@@ -29,8 +29,11 @@ from transforms import calendar, marts, order_lines
 from transforms.session import local_frame
 
 log = logging.getLogger("jobs.build_marts")
-# Internal: one row per customer and cell, per month (marts.customer_cells); not registered for analysts.
+# Internal: one row per customer and cell, and one per day and customer, per month (marts.customer_cells,
+# marts.day_customers); not registered for analysts.
 CUSTOMER_CELLS = "state.customer_cells"
+DAY_CUSTOMERS = "state.day_customers"
+INTERNAL = (CUSTOMER_CELLS, DAY_CUSTOMERS)
 DAILY = "marts.daily_sales"  # the season marts are built from it
 CUBE = "marts.olap_cube"
 MONTH = ["year", "month"]
@@ -110,7 +113,11 @@ def build(
     # the lines' order windows and the cells themselves while neither cache was filled yet.
     cells.count()
     rows, versions = {}, {}
-    monthly = {CUSTOMER_CELLS: (cells, MONTH), **mart_tables(inputs.daily.cache(), cells)}
+    monthly = {
+        CUSTOMER_CELLS: (cells, MONTH),
+        DAY_CUSTOMERS: (inputs.day_customers, MONTH),
+        **mart_tables(inputs.daily.cache(), cells),
+    }
     _write_all(monthly, tables, rows, versions, at_once=months is not None)
     record_built_from(curated, versions[CUSTOMER_CELLS])
     touched = None if months is None else [tuple(m) for m in months]
@@ -141,8 +148,9 @@ def build(
     all_days.unpersist()
     if own:
         tables.switch()
-    internal = versions.pop(CUSTOMER_CELLS).summary()  # not an analysts' table: nothing to register
-    rows.pop(CUSTOMER_CELLS)
+    internal = {table: versions.pop(table).summary() for table in INTERNAL}  # not analysts' tables: not registered
+    for table in INTERNAL:
+        rows.pop(table)
     summaries = {table: table_versions.summary() for table, table_versions in versions.items()}
     summary = {
         "event": "build_marts",
@@ -155,7 +163,8 @@ def build(
             table: s["partitions_removed"] for table, s in summaries.items() if s["partitions_removed"]
         },
         "locations": {table: s["locations"] for table, s in summaries.items()},
-        "customer_cells": internal,
+        "customer_cells": internal[CUSTOMER_CELLS],
+        "day_customers": internal[DAY_CUSTOMERS],
         "months": "all" if months is None else [f"{y}-{m:02d}" for y, m in months],
         "months_revised": inputs.months_revised,
         "customers_revised": inputs.customers_revised,
@@ -170,6 +179,7 @@ def build(
 
 class MonthlyInputs(NamedTuple):
     cells: DataFrame  # the customer cells of the months
+    day_customers: DataFrame  # their rows per day and customer
     daily: DataFrame  # their daily sales
     rows_in: int  # the curated lines read whole (cancelled ones included)
     months_revised: list[str]
@@ -194,18 +204,18 @@ def monthly_inputs(
         rows_in = whole.count()  # from the Parquet footers
         # Only what the marts read is cached: the titles alone are most of the curated bytes.
         lines = marts.mart_lines(whole).cache()
-        frames.append((marts.customer_cells(lines), marts.daily_sales(lines)))
+        frames.append((marts.customer_cells(lines), marts.day_customers(lines), marts.daily_sales(lines)))
         cached.append(lines)
     customers = days = 0
     if revised:
         revision = revise_months(tables, curated, revised)
-        frames.append((revision.cells, revision.daily))
+        frames.append((revision.cells, revision.day_customers, revision.daily))
         customers, days, cached = revision.customers, revision.days, cached + revision.cached
-    cells, daily = frames[0]
-    for more_cells, more_daily in frames[1:]:
-        cells, daily = cells.unionByName(more_cells), daily.unionByName(more_daily)
+    cells, rows, daily = frames[0]
+    for more_cells, more_rows, more_daily in frames[1:]:
+        cells, rows, daily = cells.unionByName(more_cells), rows.unionByName(more_rows), daily.unionByName(more_daily)
     months_revised = [f"{y}-{m:02d}" for y, m in sorted(revised)]
-    return MonthlyInputs(cells, daily, rows_in, months_revised, customers, days, cached)
+    return MonthlyInputs(cells, rows, daily, rows_in, months_revised, customers, days, cached)
 
 
 def _path(table: str) -> str:
@@ -249,12 +259,13 @@ class MonthChange(NamedTuple):
 
 
 def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, month: tuple) -> MonthChange | None:
-    """The month's change when its marts (customer cells, daily sales and cube, all of one job) were built from
+    """The month's change when its marts (customer cells, day customers, daily sales and cube, all of one job) were
+    built from
     exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and revising
     them costs less than building the month whole; else None (the month is built whole). A changed purchases
     partition (an import) builds the month whole too: every historical customer would be revised."""
     month = tuple(month)
-    pointers = [tables.table(_path(table), MONTH).pointer(month) for table in (CUSTOMER_CELLS, DAILY, CUBE)]
+    pointers = [tables.table(_path(t), MONTH).pointer(month) for t in (CUSTOMER_CELLS, DAY_CUSTOMERS, DAILY, CUBE)]
     if None in pointers or len({pointer["stamp"] for pointer in pointers}) != 1:
         return None
     built_from = lake_io.read_json(tables.spark, f"{pointers[0]['location']}/{BUILT_FROM}")
@@ -303,10 +314,12 @@ def unchanged_lines_exceed_written(curated: lake_io.VersionedTable, change: Mont
 MONTH_KEY = [T.StructField("year", T.IntegerType()), T.StructField("month", T.IntegerType())]
 CUSTOMER_KEY = T.StructType([*MONTH_KEY, T.StructField("customer_id", T.StringType())])
 DAY_KEY = T.StructType([*MONTH_KEY, T.StructField("order_date", T.DateType())])
+DAY_CUSTOMER_KEY = T.StructType([*DAY_KEY.fields, T.StructField("customer_id", T.StringType())])
 
 
 class Revision(NamedTuple):
     cells: DataFrame
+    day_customers: DataFrame
     daily: DataFrame
     customers: int  # customers whose orders changed
     days: int  # days summed again
@@ -316,13 +329,14 @@ class Revision(NamedTuple):
 def revise_months(
     tables: lake_io.JobTables, curated: lake_io.VersionedTable, changes: dict[tuple, MonthChange]
 ) -> Revision:
-    """The customer cells and daily sales of the months in `changes`, revised from the orders this job changed
-    (their lines in the replaced and in the new versions of the partitions it rewrote: one small job finds their
-    customers and days). Cells are sums over orders: the changed customers' cells are netted with what those
-    partitions gave before and give now (marts.revise_customer_cells); everyone else's are kept. The days of the
-    changed orders are summed again from all their lines (one scan filtered by date: a curated file holds a bucket
-    of consecutive order ids, so its footer's date range lets the rest of the month be skipped); every other
-    day is kept."""
+    """The customer cells, day-customer rows and daily sales of the months in `changes`, revised from the orders
+    this job changed (their lines in the replaced and in the new versions of the partitions it rewrote: one small
+    job finds their customers and days). Cells and day-customer rows are sums over orders: the changed
+    customers' cells, and the rows of the changed orders' days and customers, are netted with what those
+    partitions gave before and give now (marts.revise_customer_cells, marts.revise_day_customers); everyone
+    else's are kept. The changed days' daily sales are summed again from their day-customer rows (a row per
+    customer: their number is the day's unique customers), not from the day's lines; every other day is kept.
+    No curated partition the job did not rewrite is read."""
     columns = [*marts.MART_INPUT_COLUMNS, "source", "line_no"]
     before = curated.read_locations([f for change in changes.values() for f in change.replaced]).select(*columns)
     after = curated.read([values for change in changes.values() for values in change.written]).select(*columns)
@@ -345,14 +359,25 @@ def revise_months(
     )
     others = cells_now.join(theirs, key, "left_anti")  # a join puts its keys first: back in the schema's order
     cells = others.select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames()).unionByName(revised)
-    days = sorted({(row.year, row.month, row.order_date) for row in found})
-    in_days = F.col("order_date").isin([day for _, _, day in days])  # pushed down to the files' footers
-    month_lines = curated.read([values for change in changes.values() for values in change.unchanged + change.written])
-    day_lines = marts.mart_lines(month_lines.where(in_days))  # read once, by the daily mart's write
-    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(day_lines).schema)
-    day_frame = local_frame(tables.spark, days, DAY_KEY)
-    daily = marts.revise_daily_sales(daily_now, day_frame, day_lines)
-    return Revision(cells, daily, len(customers), len(days), [cells_now])
+    # a changed order's day and customer: their rows netted the same way; the days' rows (revised) give their
+    # daily sales, everyone else's rows and every other day are kept
+    spark = tables.spark
+    day_customers = sorted({(row.year, row.month, row.order_date, row.customer_id) for row in found})
+    their_days = F.broadcast(local_frame(spark, day_customers, DAY_CUSTOMER_KEY))
+    day_key = [*marts.DAY, "customer_id"]
+    rows_now = tables.table(_path(DAY_CUSTOMERS), MONTH).read(months, marts.DAY_CUSTOMER_SCHEMA).cache()
+    revised_rows = marts.revise_day_customers(
+        rows_now.join(their_days, day_key, "left_semi"),
+        marts.day_customers(marts.mart_lines(before)),
+        marts.day_customers(marts.mart_lines(after)),
+    )
+    other_rows = rows_now.join(their_days, day_key, "left_anti").select(*marts.DAY_CUSTOMER_SCHEMA.fieldNames())
+    rows = other_rows.unionByName(revised_rows)
+    days = sorted({key[:3] for key in day_customers})
+    day_frame = F.broadcast(local_frame(spark, days, DAY_KEY))
+    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales_of_day_customers(rows_now).schema)
+    daily = marts.revise_daily_sales(daily_now, day_frame, rows.join(day_frame, list(marts.DAY), "left_semi"))
+    return Revision(cells, rows, daily, len(customers), len(days), [cells_now, rows_now])
 
 
 def record_built_from(curated: lake_io.VersionedTable, cells: lake_io.VersionedTable) -> None:

@@ -332,11 +332,11 @@ def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark,
 
 
 def every_mart(spark, lake: Path) -> dict[str, list]:
-    """Each mart table and the customer cells as the lake's current versions hold them."""
+    """Each mart table, the customer cells and the day-customer rows as the lake's current versions hold them."""
     tables = ["marts/" + t for t in ("daily_sales", "olap_cube", "state_sales", "category_sales")]
     return {
         table: sorted(map(repr, lake_io.read_current_table(spark, f"{lake.as_uri()}/{table}").collect()))
-        for table in [*tables, "state/customer_cells"]
+        for table in [*tables, "state/customer_cells", "state/day_customers"]
     }
 
 
