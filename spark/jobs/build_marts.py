@@ -1,9 +1,9 @@
 """Black Friday marts from curated order_lines: the monthly marts daily_sales and olap_cube (with --months only
-those months are rewritten; in a refresh, a month is revised from the lines of its changed customers when its
-marts summarise the curated versions the job replaced: see month_change), the yearly state_sales and
-category_sales of those months' years (summed from the per-month customer cells, state/customer_cells, not from
-a year of lines), then, from the whole daily mart, the season marts as of --as-of: black_friday_summary and
-season_to_date, and the date dimension curated/calendar (Parquet, zstd).
+those months are rewritten; in a refresh, a month is revised from the lines of the orders the job changed when
+its marts summarise the curated versions the job replaced: see month_change and revise_months), the yearly
+state_sales and category_sales of those months' years (summed from the per-month customer cells,
+state/customer_cells, not from a year of lines), then, from the whole daily mart, the season marts as of
+--as-of: black_friday_summary and season_to_date, and the date dimension curated/calendar (Parquet, zstd).
 
     spark-submit spark/jobs/build_marts.py --lake file:///abs/data/lake [--months 2026-11,2026-12] [--as-of 2026-11-27]
 """
@@ -260,9 +260,8 @@ class MonthChange(NamedTuple):
 
 def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, month: tuple) -> MonthChange | None:
     """The month's change when its marts (customer cells, day customers, daily sales and cube, all of one job) were
-    built from
-    exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and revising
-    them costs less than building the month whole; else None (the month is built whole). A changed purchases
+    built from exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and
+    revising them costs less than building the month whole; else None (the month is built whole). A changed purchases
     partition (an import) builds the month whole too: every historical customer would be revised."""
     month = tuple(month)
     pointers = [tables.table(_path(t), MONTH).pointer(month) for t in (CUSTOMER_CELLS, DAY_CUSTOMERS, DAILY, CUBE)]
@@ -281,9 +280,9 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
         written=sorted(v for v in changed if v in curated.written),
         unchanged=sorted(v for v in values if v not in changed),
     )
-    # Revising shuffles the changed partitions' two versions to compare them and reads the changed days' lines
-    # again; building whole shuffles the whole month once. Revised when the unchanged partitions hold more lines
-    # than the changed ones: a Black Friday month's hourly window, not a first day or a huge window.
+    # Revising shuffles the changed partitions' two versions to compare them and reads the month's cells and
+    # day-customer rows; building whole shuffles the whole month once. Revised when the unchanged partitions hold
+    # more lines than the changed ones: a Black Friday month's hourly window, not a first day or a huge window.
     return change if unchanged_lines_exceed_written(curated, change) else None
 
 
