@@ -4,12 +4,12 @@ job that reads just that window's raw files and writes one Parquet file; JVM sta
 with the Hadoop file system calls each made (support.hadoop_fs_calls).
 
 Usage: python -m bench.hourly [--work data/bench/hourly] [--ages 24,720,8760,43800] [--orders 371]
-       [--window-scales 10,100,1000] [--month-scales 1000]
+       [--window-scales 10,100,1000] [--month-scales 1000,10000]
 
 Then windows 10, 100 and 1,000 times as large are refreshed on a year-old lake: the cost per 1,000 orders
 beyond the fixed part, which the capacity plan uses for an hourly run at 10x and 100x. Last, the same window on
-a day-old lake whose touched month holds 1,000 times its lines (OLTP orders in other id buckets of the month, as
-a Black Friday November at scale): what a run costs and writes as its month grows.
+a day-old lake whose touched month holds 1,000 (the goal's) and 10,000 times its lines (OLTP orders in other id
+buckets of the month, as a Black Friday November at scale): what a run costs and writes as its month grows.
 
 The base lake: the demo purchases history imported and curated, and one real-sized hourly window merged. An
 aged lake is a copy of it given past windows that are relabelled copies of that window (manifests included:
@@ -343,6 +343,9 @@ def grow_month(lake: Path, newest: dt.datetime, scale: int) -> int:
     return before + extra
 
 
+GOAL_MONTH_SCALE = 1000  # the touched month's growth the goal is set for (issue #31)
+
+
 def report_month_sizes(sized: list[tuple[int, dict, int]], outcome: Outcome) -> None:
     """The same window's refresh as its month grows: seconds beside the floor, rows written."""
     first = sized[0][1]
@@ -361,9 +364,9 @@ def report_month_sizes(sized: list[tuple[int, dict, int]], outcome: Outcome) -> 
             f"{result['seconds'] / result['floor']:>8.2f}{result['seconds'] / first['seconds']:>7.2f}{written:>22,}"
             f"{revised:>32}"
         )
-    largest = sized[-1][1]
-    ratio = largest["seconds"] / first["seconds"]
-    same_rows = largest["summary"]["order_lines"]["rows_out"] == first["summary"]["order_lines"]["rows_out"]
+    same_rows = all(
+        r["summary"]["order_lines"]["rows_out"] == first["summary"]["order_lines"]["rows_out"] for _, r, _ in sized
+    )
     outcome.figure(
         "month_sizes",
         [
@@ -372,7 +375,15 @@ def report_month_sizes(sized: list[tuple[int, dict, int]], outcome: Outcome) -> 
             for scale, r, lines in sized
         ],
     )  # fmt: skip
-    outcome.goal(f"a {sized[-1][0]:,}x touched month / today's month", ratio, "<=", 1.2)
+    # the goal is issue #31's (a 1,000x month); a larger month is measured to show how the cost keeps growing
+    scales = [scale for scale, _, _ in sized[1:]]
+    goal_scale = GOAL_MONTH_SCALE if GOAL_MONTH_SCALE in scales else scales[-1]
+    for scale, result, _ in sized[1:]:
+        ratio = result["seconds"] / first["seconds"]
+        if scale == goal_scale:
+            outcome.goal(f"a {scale:,}x touched month / today's month", ratio, "<=", 1.2)
+        else:
+            print(f"measured    a {scale:,}x touched month / today's month: {ratio:.2f} (growth past the goal's month)")
     outcome.goal("curated rows written follow the window, not the month", same_rows, "==", True)
 
 
@@ -407,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=371, help="orders in the refreshed window (%(default)s)")
     parser.add_argument(
         "--month-scales",
-        default="1000",
+        default=f"{GOAL_MONTH_SCALE},10000",
         help="the touched month grown this many times, refreshed on a day-old lake; empty for none (%(default)s)",
     )
     parser.add_argument(

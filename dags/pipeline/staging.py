@@ -27,7 +27,7 @@ VERSIONS = "_v"
 CURRENT = "_current.json"
 REGISTERED = "_registered.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # a version's folder: <when, to the microsecond: they sort>_<run id>
-INTERNAL_TABLES = ("state/orders", "state/customer_cells")  # versioned, current-only: no catalog
+INTERNAL_TABLES = ("state/orders", "state/customer_cells", "state/day_customers")  # versioned, current-only: no catalog
 
 
 def new_stamp(run_id: str | None) -> str:

@@ -1,9 +1,9 @@
 """Black Friday marts from curated order_lines: the monthly marts daily_sales and olap_cube (with --months only
-those months are rewritten; in a refresh, a month is revised from the lines of its changed customers when its
-marts summarise the curated versions the job replaced: see month_change), the yearly state_sales and
-category_sales of those months' years (summed from the per-month customer cells, state/customer_cells, not from
-a year of lines), then, from the whole daily mart, the season marts as of --as-of: black_friday_summary and
-season_to_date, and the date dimension curated/calendar (Parquet, zstd).
+those months are rewritten; in a refresh, a month is revised from the lines of the orders the job changed when
+its marts summarise the curated versions the job replaced: see month_change and revise_months), the yearly
+state_sales and category_sales of those months' years (summed from the per-month customer cells,
+state/customer_cells, not from a year of lines), then, from the whole daily mart, the season marts as of
+--as-of: black_friday_summary and season_to_date, and the date dimension curated/calendar (Parquet, zstd).
 
     spark-submit spark/jobs/build_marts.py --lake file:///abs/data/lake [--months 2026-11,2026-12] [--as-of 2026-11-27]
 """
@@ -29,8 +29,11 @@ from transforms import calendar, marts, order_lines
 from transforms.session import local_frame
 
 log = logging.getLogger("jobs.build_marts")
-# Internal: one row per customer and cell, per month (marts.customer_cells); not registered for analysts.
+# Internal: one row per customer and cell, and one per day and customer, per month (marts.customer_cells,
+# marts.day_customers); not registered for analysts.
 CUSTOMER_CELLS = "state.customer_cells"
+DAY_CUSTOMERS = "state.day_customers"
+INTERNAL = (CUSTOMER_CELLS, DAY_CUSTOMERS)
 DAILY = "marts.daily_sales"  # the season marts are built from it
 CUBE = "marts.olap_cube"
 MONTH = ["year", "month"]
@@ -110,7 +113,11 @@ def build(
     # the lines' order windows and the cells themselves while neither cache was filled yet.
     cells.count()
     rows, versions = {}, {}
-    monthly = {CUSTOMER_CELLS: (cells, MONTH), **mart_tables(inputs.daily.cache(), cells)}
+    monthly = {
+        CUSTOMER_CELLS: (cells, MONTH),
+        DAY_CUSTOMERS: (inputs.day_customers, MONTH),
+        **mart_tables(inputs.daily.cache(), cells),
+    }
     _write_all(monthly, tables, rows, versions, at_once=months is not None)
     record_built_from(curated, versions[CUSTOMER_CELLS])
     touched = None if months is None else [tuple(m) for m in months]
@@ -141,8 +148,9 @@ def build(
     all_days.unpersist()
     if own:
         tables.switch()
-    internal = versions.pop(CUSTOMER_CELLS).summary()  # not an analysts' table: nothing to register
-    rows.pop(CUSTOMER_CELLS)
+    internal = {table: versions.pop(table).summary() for table in INTERNAL}  # not analysts' tables: not registered
+    for table in INTERNAL:
+        rows.pop(table)
     summaries = {table: table_versions.summary() for table, table_versions in versions.items()}
     summary = {
         "event": "build_marts",
@@ -155,7 +163,8 @@ def build(
             table: s["partitions_removed"] for table, s in summaries.items() if s["partitions_removed"]
         },
         "locations": {table: s["locations"] for table, s in summaries.items()},
-        "customer_cells": internal,
+        "customer_cells": internal[CUSTOMER_CELLS],
+        "day_customers": internal[DAY_CUSTOMERS],
         "months": "all" if months is None else [f"{y}-{m:02d}" for y, m in months],
         "months_revised": inputs.months_revised,
         "customers_revised": inputs.customers_revised,
@@ -170,6 +179,7 @@ def build(
 
 class MonthlyInputs(NamedTuple):
     cells: DataFrame  # the customer cells of the months
+    day_customers: DataFrame  # their rows per day and customer
     daily: DataFrame  # their daily sales
     rows_in: int  # the curated lines read whole (cancelled ones included)
     months_revised: list[str]
@@ -194,18 +204,18 @@ def monthly_inputs(
         rows_in = whole.count()  # from the Parquet footers
         # Only what the marts read is cached: the titles alone are most of the curated bytes.
         lines = marts.mart_lines(whole).cache()
-        frames.append((marts.customer_cells(lines), marts.daily_sales(lines)))
+        frames.append((marts.customer_cells(lines), marts.day_customers(lines), marts.daily_sales(lines)))
         cached.append(lines)
     customers = days = 0
     if revised:
         revision = revise_months(tables, curated, revised)
-        frames.append((revision.cells, revision.daily))
+        frames.append((revision.cells, revision.day_customers, revision.daily))
         customers, days, cached = revision.customers, revision.days, cached + revision.cached
-    cells, daily = frames[0]
-    for more_cells, more_daily in frames[1:]:
-        cells, daily = cells.unionByName(more_cells), daily.unionByName(more_daily)
+    cells, rows, daily = frames[0]
+    for more_cells, more_rows, more_daily in frames[1:]:
+        cells, rows, daily = cells.unionByName(more_cells), rows.unionByName(more_rows), daily.unionByName(more_daily)
     months_revised = [f"{y}-{m:02d}" for y, m in sorted(revised)]
-    return MonthlyInputs(cells, daily, rows_in, months_revised, customers, days, cached)
+    return MonthlyInputs(cells, rows, daily, rows_in, months_revised, customers, days, cached)
 
 
 def _path(table: str) -> str:
@@ -249,12 +259,12 @@ class MonthChange(NamedTuple):
 
 
 def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, month: tuple) -> MonthChange | None:
-    """The month's change when its marts (customer cells, daily sales and cube, all of one job) were built from
-    exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and revising
-    them costs less than building the month whole; else None (the month is built whole). A changed purchases
+    """The month's change when its marts (customer cells, day customers, daily sales and cube, all of one job) were
+    built from exactly the curated versions the lake pointed at before this job, as their BUILT_FROM says, and
+    revising them costs less than building the month whole; else None (the month is built whole). A changed purchases
     partition (an import) builds the month whole too: every historical customer would be revised."""
     month = tuple(month)
-    pointers = [tables.table(_path(table), MONTH).pointer(month) for table in (CUSTOMER_CELLS, DAILY, CUBE)]
+    pointers = [tables.table(_path(t), MONTH).pointer(month) for t in (CUSTOMER_CELLS, DAY_CUSTOMERS, DAILY, CUBE)]
     if None in pointers or len({pointer["stamp"] for pointer in pointers}) != 1:
         return None
     built_from = lake_io.read_json(tables.spark, f"{pointers[0]['location']}/{BUILT_FROM}")
@@ -270,27 +280,45 @@ def month_change(tables: lake_io.JobTables, curated: lake_io.VersionedTable, mon
         written=sorted(v for v in changed if v in curated.written),
         unchanged=sorted(v for v in values if v not in changed),
     )
-    # Revising shuffles the changed partitions' two versions to compare them and reads the changed days' lines
-    # again; building whole shuffles the whole month once. Revised when the unchanged partitions hold more lines
-    # than the changed ones (counted from the Parquet footers): a Black Friday month's hourly window, not a first
-    # day or a huge window.
-    sides = [curated.read(change.written).select(F.lit("written").alias("side"))]
-    sides.append(curated.read(change.unchanged).select(F.lit("unchanged").alias("side")))
-    # one job: no column is read, the footers count
-    counts = {row.side: row["count"] for row in sides[0].unionByName(sides[1]).groupBy("side").count().collect()}
-    if counts.get("unchanged", 0) <= counts.get("written", 0):
-        return None
-    return change
+    # Revising shuffles the changed partitions' two versions to compare them and reads the month's cells and
+    # day-customer rows; building whole shuffles the whole month once. Revised when the unchanged partitions hold
+    # more lines than the changed ones: a Black Friday month's hourly window, not a first day or a huge window.
+    return change if unchanged_lines_exceed_written(curated, change) else None
+
+
+FIRST_COUNTED_PARTITIONS = 4
+
+
+def unchanged_lines_exceed_written(curated: lake_io.VersionedTable, change: MonthChange) -> bool:
+    """Whether the month's unchanged partitions hold more lines than the ones this job wrote, counted from the
+    Parquet footers (no column is read). The unchanged ones are counted a few at a time, twice as many each
+    time, until they do: a month of 400 order-id buckets cost 4-5 s for every footer (and a distributed listing
+    of its 400 folders) where one bucket's footer already decides; the first count takes the written side too
+    (one job)."""
+    written, unchanged, start, batch = None, 0, 0, FIRST_COUNTED_PARTITIONS
+    while written is None or start < len(change.unchanged):
+        sides = curated.read(change.unchanged[start : start + batch]).select(F.lit("unchanged").alias("side"))
+        if written is None:
+            sides = sides.unionByName(curated.read(change.written).select(F.lit("written").alias("side")))
+        counts = {row.side: row["count"] for row in sides.groupBy("side").count().collect()}
+        written = counts.get("written", 0) if written is None else written
+        unchanged += counts.get("unchanged", 0)
+        if unchanged > written:
+            return True
+        start, batch = start + batch, batch * 2
+    return False
 
 
 # the keys a revision finds, as frames (transforms.session.local_frame)
 MONTH_KEY = [T.StructField("year", T.IntegerType()), T.StructField("month", T.IntegerType())]
 CUSTOMER_KEY = T.StructType([*MONTH_KEY, T.StructField("customer_id", T.StringType())])
 DAY_KEY = T.StructType([*MONTH_KEY, T.StructField("order_date", T.DateType())])
+DAY_CUSTOMER_KEY = T.StructType([*DAY_KEY.fields, T.StructField("customer_id", T.StringType())])
 
 
 class Revision(NamedTuple):
     cells: DataFrame
+    day_customers: DataFrame
     daily: DataFrame
     customers: int  # customers whose orders changed
     days: int  # days summed again
@@ -300,13 +328,14 @@ class Revision(NamedTuple):
 def revise_months(
     tables: lake_io.JobTables, curated: lake_io.VersionedTable, changes: dict[tuple, MonthChange]
 ) -> Revision:
-    """The customer cells and daily sales of the months in `changes`, revised from the orders this job changed
-    (their lines in the replaced and in the new versions of the partitions it rewrote: one small job finds their
-    customers and days). Cells are sums over orders: the changed customers' cells are netted with what those
-    partitions gave before and give now (marts.revise_customer_cells); everyone else's are kept. The days of the
-    changed orders are summed again from all their lines (one scan filtered by date: a curated file holds a bucket
-    of consecutive order ids, so its footer's date range lets the rest of the month be skipped); every other
-    day is kept."""
+    """The customer cells, day-customer rows and daily sales of the months in `changes`, revised from the orders
+    this job changed (their lines in the replaced and in the new versions of the partitions it rewrote: one small
+    job finds their customers and days). Cells and day-customer rows are sums over orders: the changed
+    customers' cells, and the rows of the changed orders' days and customers, are netted with what those
+    partitions gave before and give now (marts.revise_customer_cells, marts.revise_day_customers); everyone
+    else's are kept. The changed days' daily sales are summed again from their day-customer rows (a row per
+    customer: their number is the day's unique customers), not from the day's lines; every other day is kept.
+    No curated partition the job did not rewrite is read."""
     columns = [*marts.MART_INPUT_COLUMNS, "source", "line_no"]
     before = curated.read_locations([f for change in changes.values() for f in change.replaced]).select(*columns)
     after = curated.read([values for change in changes.values() for values in change.written]).select(*columns)
@@ -329,14 +358,25 @@ def revise_months(
     )
     others = cells_now.join(theirs, key, "left_anti")  # a join puts its keys first: back in the schema's order
     cells = others.select(*marts.CUSTOMER_CELL_SCHEMA.fieldNames()).unionByName(revised)
-    days = sorted({(row.year, row.month, row.order_date) for row in found})
-    in_days = F.col("order_date").isin([day for _, _, day in days])  # pushed down to the files' footers
-    month_lines = curated.read([values for change in changes.values() for values in change.unchanged + change.written])
-    day_lines = marts.mart_lines(month_lines.where(in_days))  # read once, by the daily mart's write
-    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales(day_lines).schema)
-    day_frame = local_frame(tables.spark, days, DAY_KEY)
-    daily = marts.revise_daily_sales(daily_now, day_frame, day_lines)
-    return Revision(cells, daily, len(customers), len(days), [cells_now])
+    # a changed order's day and customer: their rows netted the same way; the days' rows (revised) give their
+    # daily sales, everyone else's rows and every other day are kept
+    spark = tables.spark
+    day_customers = sorted({(row.year, row.month, row.order_date, row.customer_id) for row in found})
+    their_days = F.broadcast(local_frame(spark, day_customers, DAY_CUSTOMER_KEY))
+    day_key = [*marts.DAY, "customer_id"]
+    rows_now = tables.table(_path(DAY_CUSTOMERS), MONTH).read(months, marts.DAY_CUSTOMER_SCHEMA).cache()
+    revised_rows = marts.revise_day_customers(
+        rows_now.join(their_days, day_key, "left_semi"),
+        marts.day_customers(marts.mart_lines(before)),
+        marts.day_customers(marts.mart_lines(after)),
+    )
+    other_rows = rows_now.join(their_days, day_key, "left_anti").select(*marts.DAY_CUSTOMER_SCHEMA.fieldNames())
+    rows = other_rows.unionByName(revised_rows)
+    days = sorted({key[:3] for key in day_customers})
+    day_frame = F.broadcast(local_frame(spark, days, DAY_KEY))
+    daily_now = tables.table(_path(DAILY), MONTH).read(months, marts.daily_sales_of_day_customers(rows_now).schema)
+    daily = marts.revise_daily_sales(daily_now, day_frame, rows.join(day_frame, list(marts.DAY), "left_semi"))
+    return Revision(cells, rows, daily, len(customers), len(days), [cells_now, rows_now])
 
 
 def record_built_from(curated: lake_io.VersionedTable, cells: lake_io.VersionedTable) -> None:

@@ -76,14 +76,61 @@ def daily_sales(lines: DataFrame) -> DataFrame:
     return _daily_columns(lines.groupBy(*DAY).agg(*_measures("first_of_order")))
 
 
-def revise_daily_sales(current: DataFrame, days: DataFrame, lines: DataFrame) -> DataFrame:
+def revise_daily_sales(current: DataFrame, days: DataFrame, day_customer_rows: DataFrame) -> DataFrame:
     """daily_sales after some days' lines changed: `current` (the mart's rows of the months concerned) with the
-    rows of `days` (year, month, order_date) summed again from `lines` (what mart_lines returns for every line of
-    those days). A day's unique customers are no sum over orders (a customer's other orders that day decide),
-    so its row is summed again whole; a day left without a live line goes."""
-    fresh = daily_sales(lines)
+    rows of `days` (year, month, order_date) summed again from `day_customer_rows` (those days' rows of
+    day_customers, already revised). A day's unique customers are no sum over orders (a customer's other orders
+    that day decide), but they are the number of its day-customer rows; a day left without a live line goes."""
+    fresh = daily_sales_of_day_customers(day_customer_rows)
     kept = current.join(F.broadcast(days.select(*DAY)), list(DAY), "left_anti")
     return kept.select(*fresh.columns).unionByName(fresh)
+
+
+# One row per day and customer of the live lines (what the daily mart is made of: its orders, quantity and revenue
+# are sums of these rows, its unique customers their number). Kept per month in the lake (state/day_customers, not
+# an analysts' table), so a day an hourly run changed is revised from its changed customers' rows instead of
+# summed again from all its lines (a Black Friday day is most of its month).
+DAY_CUSTOMER_SCHEMA = T.StructType(
+    [
+        T.StructField("order_date", T.DateType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("orders", T.LongType()),
+        T.StructField("quantity", T.LongType()),
+        T.StructField("revenue", T.DecimalType(24, 2)),
+        T.StructField("year", T.IntegerType()),
+        T.StructField("month", T.IntegerType()),
+    ]
+)
+DAY_CUSTOMER_MEASURES = ("orders", "quantity", "revenue")
+
+
+def day_customers(lines: DataFrame) -> DataFrame:
+    """One row per day and customer of `lines` (what mart_lines returns), in DAY_CUSTOMER_SCHEMA."""
+    rows = lines.groupBy(*DAY, "customer_id").agg(
+        F.sum("first_of_order").alias("orders"),
+        F.sum("quantity").alias("quantity"),
+        F.sum("revenue").alias("revenue"),
+    )
+    return _in_schema(rows, DAY_CUSTOMER_SCHEMA)
+
+
+def daily_sales_of_day_customers(rows: DataFrame) -> DataFrame:
+    """daily_sales from day_customers rows: the same figures as from the lines (a row per customer: their number is
+    the day's unique customers)."""
+    per_day = rows.groupBy(*DAY).agg(
+        F.sum("orders").cast("long").alias("orders"),
+        F.sum("quantity").cast("long").alias("quantity"),
+        F.sum("revenue").cast("decimal(16,2)").alias("revenue"),
+        F.count(F.lit(1)).alias("unique_customers"),
+    )
+    return _daily_columns(per_day)
+
+
+def revise_day_customers(current: DataFrame, removed: DataFrame, added: DataFrame) -> DataFrame:
+    """As revise_customer_cells, for day_customers rows (a row's measures are sums over the customer's orders
+    that day, and an order is on one day): `current` (the changed days and customers' rows now) less `removed`
+    (day_customers of the changed orders' lines before) plus `added` (of their lines now)."""
+    return _netted(current, removed, added, [*DAY, "customer_id"], DAY_CUSTOMER_MEASURES, DAY_CUSTOMER_SCHEMA)
 
 
 def _daily_columns(per_day: DataFrame) -> DataFrame:
@@ -133,7 +180,7 @@ def customer_cells(lines: DataFrame) -> DataFrame:
             F.sum("revenue").alias("revenue"),
         )
     )
-    return cells.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CUSTOMER_CELL_SCHEMA.fields])
+    return _in_schema(cells, CUSTOMER_CELL_SCHEMA)
 
 
 CELL_MEASURES = ("orders", "orders_of_all_categories", "quantity", "revenue")
@@ -145,11 +192,21 @@ def revise_customer_cells(current: DataFrame, removed: DataFrame, added: DataFra
     cell measure is a sum over orders, and what an order gives depends on its own lines alone; a cell whose orders
     net to 0 has no live line left and goes. Orders that did not change may be in both `removed` and `added`:
     they cancel out (their customers' cells, not in `current`, net to nothing)."""
-    key = [*CELL_COLUMNS, "customer_id"]
-    negated = removed.select(*key, *[(-F.col(m)).alias(m) for m in CELL_MEASURES])
-    signed = current.select(*key, *CELL_MEASURES).unionByName(negated).unionByName(added.select(*key, *CELL_MEASURES))
-    netted = signed.groupBy(*key).agg(*[F.sum(m).alias(m) for m in CELL_MEASURES]).where(F.col("orders") > 0)
-    return netted.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CUSTOMER_CELL_SCHEMA.fields])
+    return _netted(current, removed, added, [*CELL_COLUMNS, "customer_id"], CELL_MEASURES, CUSTOMER_CELL_SCHEMA)
+
+
+def _netted(
+    current: DataFrame, removed: DataFrame, added: DataFrame, key: list[str], measures: tuple, schema: T.StructType
+) -> DataFrame:
+    """current - removed + added per `key`, summed `measures`; a key whose orders net to 0 goes."""
+    negated = removed.select(*key, *[(-F.col(m)).alias(m) for m in measures])
+    signed = current.select(*key, *measures).unionByName(negated).unionByName(added.select(*key, *measures))
+    netted = signed.groupBy(*key).agg(*[F.sum(m).alias(m) for m in measures]).where(F.col("orders") > 0)
+    return _in_schema(netted, schema)
+
+
+def _in_schema(frame: DataFrame, schema: T.StructType) -> DataFrame:
+    return frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
 
 
 def state_sales(cells: DataFrame) -> DataFrame:

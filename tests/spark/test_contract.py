@@ -96,15 +96,16 @@ def test_spark_writes_each_table_exactly_as_its_ddl_declares(lake_frames, table)
 
 def test_a_revised_month_of_daily_sales_is_written_as_a_built_one(lake_frames):
     """A merge's month revised from the orders it changed (build_marts.revise_months) lays down the columns and
-    types of one built from all its lines: its daily sales and its customer cells."""
+    types of one built from all its lines: its daily sales, its customer cells and its day-customer rows."""
     facts = marts.mart_lines(lake_frames["curated.order_lines"][0])
     built = lake_frames["marts.daily_sales"][0]
     days = built.select("year", "month", "order_date")
-    assert written(marts.revise_daily_sales(built, days, facts), ["year", "month"]) == written(built, ["year", "month"])
+    rows = marts.day_customers(facts)
+    month = ["year", "month"]
+    assert written(marts.revise_daily_sales(built, days, rows), month) == written(built, month)
     cells = marts.customer_cells(facts)
-    assert written(marts.revise_customer_cells(cells, cells, cells), ["year", "month"]) == written(
-        cells, ["year", "month"]
-    )
+    assert written(marts.revise_customer_cells(cells, cells, cells), month) == written(cells, month)
+    assert written(marts.revise_day_customers(rows, rows, rows), month) == written(rows, month)
 
 
 def test_the_curated_ddl_is_what_the_contract_renders():

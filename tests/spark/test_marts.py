@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from datagen import figures, purchases, purchases_file
 from jobs import build_marts, build_order_lines, import_purchases, lake_io
+from support import hadoop_fs_calls
 from tests.spark.conftest import assert_frames_equal
 from transforms import marts, order_lines
 from transforms.calendar import with_period_flags
@@ -331,12 +332,47 @@ def test_a_merge_rebuilds_only_its_months_and_the_yearly_marts_stay_exact(spark,
 
 
 def every_mart(spark, lake: Path) -> dict[str, list]:
-    """Each mart table and the customer cells as the lake's current versions hold them."""
+    """Each mart table, the customer cells and the day-customer rows as the lake's current versions hold them."""
     tables = ["marts/" + t for t in ("daily_sales", "olap_cube", "state_sales", "category_sales")]
     return {
         table: sorted(map(repr, lake_io.read_current_table(spark, f"{lake.as_uri()}/{table}").collect()))
-        for table in [*tables, "state/customer_cells"]
+        for table in [*tables, "state/customer_cells", "state/day_customers"]
     }
+
+
+def revised(month: lake_io.VersionedTable, parts: list[tuple], written: int) -> bool:
+    """build_marts' size rule for a month whose last `written` partitions this job wrote."""
+    change = build_marts.MonthChange([], written=parts[-written:], unchanged=parts[:-written])
+    return build_marts.unchanged_lines_exceed_written(month, change)
+
+
+def test_revise_or_build_whole_counts_a_few_footers_whatever_the_number_of_the_months_buckets(spark, tmp_path):
+    """month_change's size rule (revised when the unchanged partitions hold more lines than the ones the job
+    wrote) counts the unchanged partitions a few at a time, twice as many each time: the files it opens to decide
+    do not grow with the month's buckets (400 buckets cost 4-5 s of footers and a distributed listing)."""
+    schema = "year int, month int, bucket int, line long"
+    opened, decided = {}, {}
+    for buckets in (8, 40):
+        lake = (tmp_path / f"buckets-{buckets}").as_uri()
+        tables = lake_io.JobTables(spark, lake, lake_io.new_stamp("arrange"))
+        table = tables.table(
+            "curated/order_lines", order_lines.PARTITION_COLUMNS, spark.createDataFrame([], schema).schema
+        )
+        table.write(spark.createDataFrame([(2026, 3, b, i) for b in range(buckets) for i in range(5)], schema))
+        tables.switch()
+        month = lake_io.JobTables(spark, lake, lake_io.new_stamp("decide")).table(
+            "curated/order_lines", order_lines.PARTITION_COLUMNS, table.schema
+        )
+        parts = month.partitions((2026, 3))
+
+        hadoop_fs_calls.reset(spark)
+        assert revised(month, parts, written=1)  # an hourly window: 5 lines against the rest of the month
+        opened[buckets] = hadoop_fs_calls.calls(spark)["open"]
+        decided[buckets] = revised(month, parts, written=5), revised(month, parts, written=buckets - 1)
+    assert opened[8] == opened[40], opened
+    # 25 written lines: 3 unchanged partitions (15 lines) do not hold more, 35 do (counted 4, then 8 more); a
+    # window larger than the rest of its month is built whole
+    assert decided == {8: (False, False), 40: (True, False)}
 
 
 def test_an_hourly_refresh_revises_its_month_from_the_changed_orders_and_equals_a_rebuild(spark, tmp_path):
