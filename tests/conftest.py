@@ -57,7 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
 # Test jobs last seconds: the JVM's optimising (C2) compiler costs more CPU than it saves there, and the suite is
 # CPU-bound on two cores (measured: one DAG run with its Spark refresh, 102 s of CPU with C2, 67 s without).
 # The deployed jobs keep the JVM's defaults.
-SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# C1 alone sizes the JVM's code cache at 48 MB (240 MB with C2): the test session's one Spark JVM runs every Spark
+# test of its worker and filled it ("Out of space in CodeCache", the JVM gone and every later test with it).
+SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 # For the same reason the tests' jobs evaluate expressions interpreted: with code generation every new JVM compiles
 # (Janino) each stage's generated Java source before it runs a few rows through it (measured: the season view's
 # marts build, 37 s of CPU in a new JVM and 18 s in a warm one, 30 s and 13 s without). The results are the same
