@@ -25,7 +25,7 @@ from bench.serve import BIN, ROOT, bench_environment, locust_command, parse_with
 
 # (component, path fragments of its frames); a stack is charged to the first match walking from its leaf.
 COMPONENTS = (
-    ("access log (gunicorn glogging)", ("gunicorn/glogging.py",)),
+    ("access log (gunicorn glogging, JsonAccessLogger)", ("gunicorn/glogging.py", "serving/gunicorn.conf.py")),
     ("metrics (prometheus_client)", ("prometheus_client/",)),
     ("session cookie (flask sessions, itsdangerous)", ("flask/sessions.py", "itsdangerous/")),
     ("JSON encode/decode", ("json/", "flask/json/")),
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         answered = responses_answered(internal_url) - before
         load.wait()
 
-    samples = breakdown(raw.read_text(encoding="utf-8"))
+    # py-spy writes the bytes of a frame name as it found them: a cut multi-byte character is not UTF-8
+    samples = breakdown(raw.read_text(encoding="utf-8", errors="replace"))
     total = sum(samples.values())
     per_request_us = 1e6 * total / args.rate / max(answered, 1)
     print(f"profile-serve: {args.mix} mix, {answered:,.0f} responses in {args.seconds} s sampled at {args.rate}/s")

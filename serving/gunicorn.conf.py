@@ -7,9 +7,10 @@ import json
 import os
 import shutil
 import tempfile
+import traceback
 from pathlib import Path
 
-from gunicorn import util
+from gunicorn import glogging, util
 
 wsgi_app = "serving:create_app()"
 PUBLIC_BIND = os.environ.get("BFP_BIND", "127.0.0.1:8000")
@@ -29,20 +30,38 @@ graceful_timeout = 10
 # first (gunicorn's default 5 s) races the balancer's next request on it: a stray 502 at peak.
 keepalive = int(os.environ.get("BFP_KEEPALIVE_SECONDS", "75"))
 accesslog = os.environ.get("BFP_ACCESS_LOG", "-")
-# One JSON object per request (gunicorn escapes the quoted values); `L` is the request time in seconds.
-access_log_format = json.dumps(
-    {
-        "ts": "%(t)s",
-        "remote": "%(h)s",
-        "method": "%(m)s",
-        "path": "%(U)s",
-        "query": "%(q)s",
-        "status": "%(s)s",
-        "bytes": "%(B)s",
-        "seconds": "%(L)s",
-        "agent": "%(a)s",
-    }
-)
+
+
+class JsonAccessLogger(glogging.Logger):
+    """The access log: one JSON object per request, encoded by `json`. gunicorn's own format only puts a backslash
+    before a quote, so a client's backslash in a (percent-decoded) path or a header broke the line for every
+    parser on-call uses; and it builds an atom for every header and environ key of every request (a quarter of
+    a cached product's CPU, `make profile-serve`) where the line needs nine."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        line = json.dumps(
+            {
+                "ts": self.now(),
+                "remote": environ.get("REMOTE_ADDR", "-"),
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "query": environ.get("QUERY_STRING"),
+                "status": str(status),
+                "bytes": str(getattr(resp, "sent", None)),
+                "seconds": f"{request_time.seconds}.{request_time.microseconds:06d}",  # gunicorn's %(L)s
+                "agent": environ.get("HTTP_USER_AGENT", "-"),
+            }
+        )
+        try:
+            self.access_log.info(line)
+        except Exception:  # as gunicorn's: a failed log line must not fail the response
+            self.error(traceback.format_exc())
+
+
+logger_class = JsonAccessLogger
 
 # Metrics of all workers are summed from files in one folder; set before any worker imports prometheus_client.
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bfp-metrics-")))

@@ -153,6 +153,25 @@ def test_access_log_is_one_json_line_per_request(live_server):
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/livez", "200")
 
 
+def test_a_client_cannot_forge_or_break_an_access_log_line(live_server):
+    # the path is percent-decoded before it is logged: a backslash before a quote once closed the JSON string
+    forged_path = '/\\","status":"200","forged":"\\'
+    agent = 'bot\\" \\u0000 ü "'  # a quote after a backslash, an escape sequence as text, a Latin-1 letter
+    answer = requests.get(
+        f"{live_server.url}/%5C%22,%22status%22:%22200%22,%22forged%22:%22%5C?marker=forge",
+        headers={"User-Agent": agent},
+        timeout=10,
+    )
+    lines = wait_until(
+        lambda: [line for line in live_server.log_path.read_text().splitlines() if "marker=forge" in line],
+        10,
+        "the access log line of the request",
+    )
+    entry = json.loads(lines[-1])
+    assert "forged" not in entry
+    assert (entry["path"], entry["status"], entry["agent"]) == (forged_path, str(answer.status_code), agent)
+
+
 def test_the_drills_shopper_places_orders_the_database_holds(live_server):
     with psycopg.connect(live_server.database_url) as conn:
         products = tuple(r[0] for r in conn.execute("SELECT id FROM products WHERE stock > 100 ORDER BY id LIMIT 20"))
