@@ -103,3 +103,15 @@ class CheckoutShopper(FastHttpUser):
         headers = {"Idempotency-Key": uuid.uuid4().hex}
         with self.client.post("/api/v1/checkout", json=SHIPPING, headers=headers, catch_response=True) as response:
             expect(response, 201)
+
+
+class Ping(FastHttpUser):
+    """The bare-Flask ceiling's one route without pause: the ceiling under the mix's own load generator (Locust
+    shares the cores with the server; wrk, which measures the ceiling, costs far less a request)."""
+
+    wait_time = constant(0)
+
+    @task
+    def ping(self):
+        with self.client.get("/ping", catch_response=True) as response:
+            expect(response, 200)

@@ -350,16 +350,26 @@ def main(argv: list[str] | None = None) -> int:
         staleness = worst_staleness(url, internal_url, hot[1], ADMIN_TOKEN, bench_url)
         levels = shopper_levels(url, internal_url, env, out, [int(n) for n in args.users.split(",")], args.seconds)
         mix = shoppers_without_pause(url, internal_url, env, out, hot, args.seconds)
+        log(f"locust: the bare-Flask ceiling, {CAPACITY_USERS} users without pause")
+        with cpu_split() as ceiling_cpu:
+            ceiling_locust = locust(ceiling_url, CAPACITY_USERS, args.seconds, "Ping", env, out)
         checkout = checkout_throughput(url, internal_url, env, out, bench_url, args.seconds)
-        log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
-        floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
+    with server("gunicorn", env, app="bench.checkout_ceiling_app:app") as (checkout_ceiling_url, *_):
+        log("locust: the checkout ceiling, bare Flask with the same transaction")
+        checkout_ceiling = checkout_throughput(checkout_ceiling_url, None, env, out, bench_url, args.seconds)
+    log(f"checkout floor: the same transaction straight into PostgreSQL, {CHECKOUT_USERS} connections")
+    floor = raw_checkouts(bench_url, hot, CHECKOUT_USERS, args.seconds)
     with psycopg.connect(bench_url, autocommit=True) as conn:
         oversold = conn.execute("SELECT count(*) FROM products WHERE stock < 0").fetchone()[0]
 
     ceiling = best[("gunicorn", "ceiling")]["rps"]
     report_levels(levels, ceiling, args.seconds)
     mix_ratio = report_mix(mix, ceiling, outcome)
+    report_ceiling_under_locust(
+        ceiling_locust, ceiling_cpu, ceiling, float(mix["result"]["total"]["Requests/s"]), outcome
+    )
     checkout_ratio = report_checkout(checkout, floor, bench_url, oversold, args.seconds, outcome)
+    report_checkout_ceiling(checkout_ceiling, checkout["orders"], floor, args.seconds, outcome)
     detail_ratios = report_wrk(best, args.wrk_seconds)
     report_staleness(staleness)
     print(f"\nraw Locust CSVs: {out}")
@@ -438,15 +448,16 @@ def shoppers_without_pause(url: str, internal_url: str, env: dict, out: Path, ho
     }
 
 
-def checkout_throughput(url: str, internal_url: str, env: dict, out: Path, bench_url: str, seconds: int) -> dict:
-    """Shoppers buying without pause: orders made, where the CPU went, the checkout connections' holds."""
+def checkout_throughput(url: str, internal_url: str | None, env: dict, out: Path, bench_url: str, seconds: int) -> dict:
+    """Shoppers buying without pause: orders made, where the CPU went, the checkout connections' holds (read
+    from the storefront's metrics on `internal_url`; None for the checkout ceiling, which has none)."""
     log(f"locust: checkout throughput, {CHECKOUT_USERS} users buying without pause")
     with psycopg.connect(bench_url, autocommit=True) as conn:
         before = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-        held2 = connection_holds(internal_url)
+        held2 = connection_holds(internal_url) if internal_url else None
         with cpu_split() as cpu:
             result = locust(url, CHECKOUT_USERS, seconds, "CheckoutShopper", env, out)
-        held3 = connection_holds(internal_url)
+        held3 = connection_holds(internal_url) if internal_url else None
         orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0] - before
     return {"result": result, "cpu": cpu, "holds": (held2, held3), "orders": orders}
 
@@ -553,6 +564,32 @@ def report_checkout(
         f"  floor:     {cores_line(floor['cores'])}; per order: {per_order_ms(floor['cores'], floor['orders_per_s'])}"
     )
     return checkout_ratio
+
+
+def report_ceiling_under_locust(
+    ceiling_locust: dict, cpu: dict, ceiling: float, mix_rate: float, outcome: Outcome
+) -> None:
+    """Prints the bare-Flask ceiling driven by the mix's load generator beside wrk's, and the mix's share of it."""
+    rate = float(ceiling_locust["total"]["Requests/s"])
+    outcome.figure("ceiling_under_locust_requests_per_s", rate)
+    print(
+        f"the bare-Flask ceiling under the same Locust, {CAPACITY_USERS} users without pause: {rate:,.1f} req/s = "
+        f"{rate / ceiling:.2f} of wrk's ceiling; the mix is {mix_rate / rate:.2f} of it"
+    )
+    print(f"  {cores_line(cpu)} (the load generator's share is the difference from wrk)")
+
+
+def report_checkout_ceiling(ceiling: dict, storefront_orders: int, floor: dict, seconds: int, outcome: Outcome) -> None:
+    """Prints the checkout ceiling (bare Flask + the same transaction, over HTTP) between the storefront and the
+    floor: what HTTP, Flask and the load generator cost, and what the storefront's own work costs."""
+    rate, cpu = ceiling["orders"] / seconds, ceiling["cpu"]
+    outcome.figure("checkout_ceiling_orders_per_s", rate)
+    print(
+        f"  ceiling: bare Flask + the same transaction over HTTP {rate:,.1f} orders/s = "
+        f"{rate / floor['orders_per_s']:.2f} of the floor (failures {int(ceiling['result']['total']['Failure Count'])};"
+        f" no session, cart, Redis or validation); the storefront is {storefront_orders / seconds / rate:.2f} of it"
+    )
+    print(f"  ceiling:   {cores_line(cpu)}; per order: {per_order_ms(cpu, rate)}")
 
 
 def report_wrk(best: dict, seconds: int) -> dict[str, float]:
