@@ -155,19 +155,17 @@ def _order_statements(
     locked = [pid for pid in ids if not products[pid]["stock_slots"]]
     limits = {pid: limit for pid in ids if (limit := _limits_of(products[pid], policy))}
     holders = purchase_holders(customer_id, shipping, network) if limits else {}
-    limited_locked = [pid for pid in locked if pid in limits]
-    limited_split = [pid for pid in split if pid in limits]
-    if limited_locked:
-        _check_purchase_limits(conn, limits, cart, products, holders, limited_locked)
-    if limited_split:  # no row lock to read the counts under: count first, and roll back past the limit
-        counted = _count_limited(conn, limited_split, cart, holders)
-        _refuse_over_limit(limits, cart, products, holders, counted, limited_split, counted=True)
+    limited = [pid for pid in ids if pid in limits]
+    if limited:
+        # Counted first and checked on the counts (past a limit the order rolls back with them): one statement,
+        # where reading the counts and adding to them later took two, both inside a locked product's row lock,
+        # which a doorbuster's every order waits for (drill-abuse's doorbuster against the spread load).
+        counted = _count_limited(conn, limited, cart, holders)
+        _refuse_over_limit(limits, cart, products, holders, counted, limited)
     new_stock = _decrement_stock(conn, locked, cart) if locked else {}
     new_stock |= _take_from_slots(conn, split, cart, products)
     # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
     recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
-    if limited_locked:
-        _count_limited(conn, limited_locked, cart, holders)
     lines = _order_lines(ids, cart, products)
     totals = _totals(lines)
     header = conn.execute(
@@ -231,23 +229,6 @@ def _limits_of(product: dict, policy: LimitPolicy) -> dict[str, int] | None:
     return None
 
 
-def _check_purchase_limits(
-    conn,
-    limits: dict[int, dict[str, int]],
-    cart: dict[int, int],
-    products: dict[int, dict],
-    holders: dict[str, str],
-    ids: list[int],
-) -> None:
-    """A 409 naming every line of `ids` over its product's limit per customer, household or network (the
-    products are locked: the counts read here cannot change before this order adds to them)."""
-    bought = {
-        (row["product_id"], row["holder"]): row["quantity"]
-        for row in conn.execute(SQL["bought_before"], {"ids": ids, **holders})
-    }
-    _refuse_over_limit(limits, cart, products, holders, bought, ids, counted=False)
-
-
 def _count_limited(conn, ids: list[int], cart: dict[int, int], holders: dict[str, str]) -> dict[tuple, int]:
     """Adds this order's units of `ids` to their tallies; (product id, holder) -> the count with them."""
     rows = conn.execute(
@@ -263,16 +244,15 @@ def _refuse_over_limit(
     holders: dict[str, str],
     tallies: dict[tuple, int],
     ids: list[int],
-    counted: bool,
 ) -> None:
-    """A 409 naming every line of `ids` over a limit; `tallies` are the counts before this order, or with it
-    (`counted`: the transaction then rolls the counts back with the order)."""
+    """A 409 naming every line of `ids` over a limit; `tallies` are the counts with this order's units (the
+    transaction then rolls them back with the order)."""
     over = []
     for pid in ids:
         product = products[pid]
         for per in ("customer", "address", "network"):
             limit, holder = limits[pid][per], holders[f"{per}_holder"]
-            before = tallies.get((pid, holder), 0) - (cart[pid] if counted else 0)
+            before = tallies[(pid, holder)] - cart[pid]
             if before + cart[pid] > limit:
                 over.append(
                     {

@@ -38,19 +38,11 @@ JOIN categories c ON c.id = x.category_id
 LEFT JOIN purchase_limits l ON l.product_id = x.id
 ORDER BY x.id;
 
--- name: bought_before
--- The units of the limited products this customer, this address and this network bought before. A statement of
--- its own, run once the products are locked: it reads the counts committed by the checkouts that held the lock
--- before (a join in the locking statement would keep the values from before its lock wait).
-SELECT product_id, holder, quantity
-FROM purchase_tallies
-WHERE product_id = ANY(%(ids)s) AND holder IN (%(customer_holder)s, %(address_holder)s, %(network_holder)s);
-
 -- name: count_limited_purchases
 -- Adds this order's units of its limited products to the customer's, the address's and the network's tallies,
 -- in product then holder order (concurrent checkouts lock tally rows in the same order); returns the new counts.
--- A split product's limit is checked on them: the tally row's lock serialises the checkouts of one holder, and
--- a count past the limit rolls the order back.
+-- Every limit is checked on them: the tally row's lock serialises the checkouts of one holder (a locked
+-- product's row lock is not needed for it), and a count past the limit rolls the order back.
 INSERT INTO purchase_tallies (product_id, holder, quantity)
 SELECT line.id, holder.name, line.quantity
 FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
