@@ -150,22 +150,11 @@ def _order_statements(
         metrics.CHECKOUTS.labels("empty_cart").inc()
         raise Conflict("the cart is empty; add something before checking out", code="cart_empty")
     ids = sorted(cart)
-    products = _lock_products_in_stock(conn, ids, cart)
+    products = _products_in_stock(conn, ids, cart)
     split = [pid for pid in ids if products[pid]["stock_slots"]]
     locked = [pid for pid in ids if not products[pid]["stock_slots"]]
     limits = {pid: limit for pid in ids if (limit := _limits_of(products[pid], policy))}
     holders = purchase_holders(customer_id, shipping, network) if limits else {}
-    limited = [pid for pid in ids if pid in limits]
-    if limited:
-        # Counted first and checked on the counts (past a limit the order rolls back with them): one statement,
-        # where reading the counts and adding to them later took two, both inside a locked product's row lock,
-        # which a doorbuster's every order waits for (drill-abuse's doorbuster against the spread load).
-        counted = _count_limited(conn, limited, cart, holders)
-        _refuse_over_limit(limits, cart, products, holders, counted, limited)
-    new_stock = _decrement_stock(conn, locked, cart) if locked else {}
-    new_stock |= _take_from_slots(conn, split, cart, products)
-    # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
-    recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
     lines = _order_lines(ids, cart, products)
     totals = _totals(lines)
     header = conn.execute(
@@ -179,6 +168,20 @@ def _order_statements(
             "request_hash": fingerprint,
         },
     ).fetchone()
+    # The stock last: a slot's or a product row's lock, which other orders of the product wait for, is held
+    # from here through the commit only. Slots, rows, then tallies, as every checkout takes them (no lock cycle).
+    new_stock = _take_from_slots(conn, split, cart, products)
+    if locked:
+        new_stock |= _decrement_stock(conn, locked, cart)
+    limited = [pid for pid in ids if pid in limits]
+    if limited:
+        # After the stock (a sold-out line is out of stock, whatever its limits), in one statement: counted and
+        # checked on the counts, past a limit the order rolls back with them. The tally rows' locks serialise
+        # one holder's checkouts.
+        counted = _count_limited(conn, limited, cart, holders)
+        _refuse_over_limit(limits, cart, products, holders, counted, limited)
+    # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
+    recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
     order = {**header, **totals, "shipping": shipping, "lines": lines}
     return CheckoutResult(jsonable(order), replayed=False, new_stock=new_stock, recount=recount)
 
@@ -272,9 +275,15 @@ def _refuse_over_limit(
         )
 
 
-def _lock_products_in_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, dict]:
-    """The cart's products, rows locked in id order; a 409 naming every line that is short or gone."""
-    products = {row["id"]: row for row in conn.execute(SQL["lock_products"], {"ids": ids}).fetchall()}
+def _products_in_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, dict]:
+    """The cart's products as read now (not locked); a 409 naming every line that is short or gone."""
+    products = {row["id"]: row for row in conn.execute(SQL["read_products"], {"ids": ids}).fetchall()}
+    _refuse_short(products, ids, cart)
+    return products
+
+
+def _refuse_short(products: dict[int, dict], ids: list[int], cart: dict[int, int]) -> None:
+    """A 409 naming every line of `ids` whose product is missing from `products` or has less than the cart's."""
     missing = [pid for pid in ids if pid not in products]
     short = [
         {
@@ -294,19 +303,22 @@ def _lock_products_in_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[
             code="out_of_stock",
             details={"items": short + [{"product_id": pid, "available": 0} for pid in missing]},
         )
-    return products
 
 
 class StockInvariantError(RuntimeError):
-    """A conditional stock update skipped a row that was locked and checked: a bug, never a shopper's doing."""
+    """A conditional stock update skipped a row that still had the stock: a bug, never a shopper's doing."""
 
 
 def _decrement_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, int]:
-    """Takes the quantities off the locked rows; returns the new stock per product."""
+    """Locks the one-row products and takes the quantities off; returns the new stock per product. A line
+    another order took the stock of since it was read is refused with the stock left (the order rolls back)."""
     updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
     new_stock = {row["id"]: row["stock"] for row in updated}
-    if len(new_stock) != len(ids):  # the rows are locked and were checked: every conditional update must apply
-        raise StockInvariantError(f"stock update applied to {sorted(new_stock)} of {ids}; the order is rolled back")
+    if len(new_stock) != len(ids):
+        gone_short = [pid for pid in ids if pid not in new_stock]
+        now = {row["id"]: row for row in conn.execute(SQL["read_products"], {"ids": gone_short}).fetchall()}
+        _refuse_short(now, gone_short, cart)
+        raise StockInvariantError(f"stock update skipped {gone_short}, which have the stock; the order is rolled back")
     return new_stock
 
 

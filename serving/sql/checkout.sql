@@ -8,35 +8,24 @@ SELECT pg_advisory_xact_lock(%(customer_id)s);
 SELECT request_hash, order_id FROM checkout_idempotency_keys
 WHERE customer_id = %(customer_id)s AND idempotency_key = %(key)s;
 
--- name: lock_products
--- Locks the cart's products in id order (every checkout locks in the same order: no deadlocks) and reads
--- the prices and stock the order is made from, and a product's purchase limits if it has any. NO KEY UPDATE,
--- the lock the stock update takes anyway: other orders' lines of the product (their foreign key check holds KEY
--- SHARE until they commit) do not hold it up. Locking later in the transaction was measured: one more round
--- trip, and no more orders per second on a hot row (its lock is held across the commit's WAL flush either way).
--- A product whose stock is split over slots (0011_stock_slots.sql) is read, not locked: its units are taken
--- from one free slot (take_from_free_slot), its limits counted first and checked after (count_limited_purchases).
--- The locked rows' columns come from the locking query itself (a join outside it would read them as they were
--- before its lock wait).
-WITH locked AS (
-  SELECT p.id, p.asin, p.title, p.price, p.stock, p.stock_slots, p.category_id
-  FROM products p
-  WHERE p.id = ANY(%(ids)s) AND p.stock_slots = 0
-  ORDER BY p.id
-  FOR NO KEY UPDATE
-), split AS (
-  SELECT p.id, p.asin, p.title, p.price,
-         p.stock + (SELECT coalesce(sum(s.stock), 0) FROM product_stock_slots s WHERE s.product_id = p.id)::integer,
-         p.stock_slots, p.category_id
-  FROM products p
-  WHERE p.id = ANY(%(ids)s) AND p.stock_slots > 0
-)
-SELECT x.id, x.asin, x.title, x.price, x.stock, x.stock_slots, c.code AS category_code, l.per_customer,
-       l.per_address
-FROM (SELECT * FROM locked UNION ALL SELECT * FROM split) AS x
-JOIN categories c ON c.id = x.category_id
-LEFT JOIN purchase_limits l ON l.product_id = x.id
-ORDER BY x.id;
+-- name: read_products
+-- The cart's products, read without a lock: the prices and stock the order is made from, and a product's purchase
+-- limits if it has any. A product on one row is locked by its stock update (decrement_stock), the order's last
+-- statement: its row lock, which every order of a doorbuster waits for, spans that statement and the commit's
+-- WAL flush only (it used to be taken here, and held through the limits and the order's insert too). The
+-- stock read here answers the 409 of a line short already; one that goes short meanwhile is refused by the
+-- update's condition. A product whose stock is split over slots (0011_stock_slots.sql) counts its slots' units:
+-- they are taken from one free slot (take_from_free_slot).
+SELECT p.id, p.asin, p.title, p.price,
+       p.stock + CASE WHEN p.stock_slots > 0
+                      THEN (SELECT coalesce(sum(s.stock), 0) FROM product_stock_slots s WHERE s.product_id = p.id)
+                      ELSE 0 END::integer AS stock,
+       p.stock_slots, c.code AS category_code, l.per_customer, l.per_address
+FROM products p
+JOIN categories c ON c.id = p.category_id
+LEFT JOIN purchase_limits l ON l.product_id = p.id
+WHERE p.id = ANY(%(ids)s)
+ORDER BY p.id;
 
 -- name: count_limited_purchases
 -- Adds this order's units of its limited products to the customer's, the address's and the network's tallies,
@@ -53,9 +42,18 @@ ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quant
 RETURNING product_id, holder, quantity;
 
 -- name: decrement_stock
--- Conditional: a line whose stock would go below zero is not updated (and CHECK (stock >= 0) backs it).
+-- The order's last statement before its commit: locks its one-row products in id order (every checkout locks in
+-- the same order: no deadlocks) and takes the quantities off. NO KEY UPDATE, the lock a stock update takes
+-- anyway: other orders' lines of the product (their foreign key check holds KEY SHARE until they commit, this
+-- order's own included) do not conflict with it. Conditional: a line whose stock would go below zero is not
+-- updated (CHECK (stock >= 0) backs it) and the order is refused; READ COMMITTED re-checks the condition on the
+-- row as the lock found it.
+WITH locked AS MATERIALIZED (
+  SELECT p.id FROM products p WHERE p.id = ANY(%(ids)s) ORDER BY p.id FOR NO KEY UPDATE
+)
 UPDATE products p SET stock = p.stock - line.quantity
 FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[]) AS line (id, quantity)
+JOIN locked ON locked.id = line.id
 WHERE p.id = line.id AND p.stock >= line.quantity
 RETURNING p.id, p.stock;
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 
 import psycopg
 
 from serving import create_app
+from support.net import wait_until
 from tests.serving.conftest import SHIPPING, product_in_stock
 
 
@@ -137,3 +139,28 @@ def test_an_order_waiting_on_another_orders_lines_of_the_product_is_not_held_up(
         placed = client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "not-held"})
         assert placed.status_code == 201  # before: a 503 after the lock timeout, every order queued on the row
         other_order.rollback()
+
+
+def test_a_line_sold_out_by_another_order_after_it_was_read_is_a_409_and_makes_nothing(client, sql, oltp_url):
+    """The row is locked by the stock update, the order's last statement: an order that read the stock before
+    another one took it finds the line short there, and is refused with the stock left."""
+    product = product_in_stock(sql)
+    fill_cart(client, product["id"], 1)
+    orders_before = sql.execute("SELECT count(*) FROM orders").fetchone()[0]
+    with psycopg.connect(oltp_url) as other_order, ThreadPoolExecutor(1) as pool:
+        other_order.execute("UPDATE products SET stock = 0 WHERE id = %s", (product["id"],))  # not committed yet
+        placing = pool.submit(client.post, "/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "late"})
+        wait_until(
+            lambda: sql.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')"
+            ).fetchone()[0],
+            10,
+            "the checkout to wait for the product's row",
+            every=0.02,
+        )
+        other_order.commit()
+        response = placing.result(timeout=30)
+    assert response.status_code == 409
+    assert [(i["product_id"], i["available"]) for i in response.get_json()["details"]["items"]] == [(product["id"], 0)]
+    assert sql.execute("SELECT count(*) FROM orders").fetchone()[0] == orders_before
+    assert sql.execute("SELECT stock FROM products WHERE id = %s", (product["id"],)).fetchone()[0] == 0
