@@ -155,6 +155,22 @@ def _order_statements(
     locked = [pid for pid in ids if not products[pid]["stock_slots"]]
     limits = {pid: limit for pid in ids if (limit := _limits_of(products[pid], policy))}
     holders = purchase_holders(customer_id, shipping, network) if limits else {}
+    limited = [pid for pid in ids if pid in limits]
+    if limited:
+        # counted first, in one statement, and checked on the counts (past a limit the order rolls back with
+        # them): the tally rows' locks serialise one holder's checkouts, no product lock is needed for them
+        counted = _count_limited(conn, limited, cart, holders)
+        _refuse_over_limit(conn, limits, cart, products, holders, counted, limited)
+    # The stock last, then the order: a slot's or a product row's lock, which every other order of the product
+    # waits for, is held from here through the commit only. Tallies, slots, then rows, as every checkout takes
+    # them (no lock cycle). The order's lines come after the row lock: their foreign key check takes KEY SHARE on
+    # the product's row, and taken by every waiting order before it, the row's lockers become a multixact every
+    # update rewrites (make bench-hot-product: half the orders a second on one row).
+    new_stock = _take_from_slots(conn, split, cart, products)
+    if locked:
+        new_stock |= _decrement_stock(conn, locked, cart)
+    # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
+    recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
     lines = _order_lines(ids, cart, products)
     totals = _totals(lines)
     header = conn.execute(
@@ -168,20 +184,6 @@ def _order_statements(
             "request_hash": fingerprint,
         },
     ).fetchone()
-    # The stock last: a slot's or a product row's lock, which other orders of the product wait for, is held
-    # from here through the commit only. Slots, rows, then tallies, as every checkout takes them (no lock cycle).
-    new_stock = _take_from_slots(conn, split, cart, products)
-    if locked:
-        new_stock |= _decrement_stock(conn, locked, cart)
-    limited = [pid for pid in ids if pid in limits]
-    if limited:
-        # After the stock (a sold-out line is out of stock, whatever its limits), in one statement: counted and
-        # checked on the counts, past a limit the order rolls back with them. The tally rows' locks serialise
-        # one holder's checkouts.
-        counted = _count_limited(conn, limited, cart, holders)
-        _refuse_over_limit(limits, cart, products, holders, counted, limited)
-    # the other slots' checkouts in flight (at most one a slot, each at most a line's units) are not in it
-    recount = [pid for pid in split if new_stock[pid] < products[pid]["stock_slots"] * MAX_LINE_QUANTITY]
     order = {**header, **totals, "shipping": shipping, "lines": lines}
     return CheckoutResult(jsonable(order), replayed=False, new_stock=new_stock, recount=recount)
 
@@ -241,6 +243,7 @@ def _count_limited(conn, ids: list[int], cart: dict[int, int], holders: dict[str
 
 
 def _refuse_over_limit(
+    conn,
     limits: dict[int, dict[str, int]],
     cart: dict[int, int],
     products: dict[int, dict],
@@ -249,7 +252,8 @@ def _refuse_over_limit(
     ids: list[int],
 ) -> None:
     """A 409 naming every line of `ids` over a limit; `tallies` are the counts with this order's units (the
-    transaction then rolls them back with the order)."""
+    transaction then rolls them back with the order). A line sold out meanwhile is out of stock instead,
+    whatever its limits: the stock the order read before its limits were counted may be gone."""
     over = []
     for pid in ids:
         product = products[pid]
@@ -268,6 +272,9 @@ def _refuse_over_limit(
                     }
                 )
     if over:
+        over_ids = sorted({line["product_id"] for line in over})
+        now = {row["id"]: row for row in conn.execute(SQL["read_products"], {"ids": over_ids}).fetchall()}
+        _refuse_short(now, over_ids, cart)
         metrics.CHECKOUTS.labels("purchase_limit").inc()
         names = ", ".join(f"{line['title']} ({line['limit']} per {line['limit_per']})" for line in over)
         raise Conflict(

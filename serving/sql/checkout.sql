@@ -10,9 +10,9 @@ WHERE customer_id = %(customer_id)s AND idempotency_key = %(key)s;
 
 -- name: read_products
 -- The cart's products, read without a lock: the prices and stock the order is made from, and a product's purchase
--- limits if it has any. A product on one row is locked by its stock update (decrement_stock), the order's last
--- statement: its row lock, which every order of a doorbuster waits for, spans that statement and the commit's
--- WAL flush only (it used to be taken here, and held through the limits and the order's insert too). The
+-- limits if it has any. A product on one row is locked by its stock update (decrement_stock), after the limits
+-- are counted: its row lock, which every order of a doorbuster waits for, spans that update, the order's insert
+-- and the commit's WAL flush (it used to be taken here, and held through the limits too). The
 -- stock read here answers the 409 of a line short already; one that goes short meanwhile is refused by the
 -- update's condition. A product whose stock is split over slots (0011_stock_slots.sql) counts its slots' units:
 -- they are taken from one free slot (take_from_free_slot).
@@ -42,7 +42,7 @@ ON CONFLICT (product_id, holder) DO UPDATE SET quantity = purchase_tallies.quant
 RETURNING product_id, holder, quantity;
 
 -- name: decrement_stock
--- The order's last statement before its commit: locks its one-row products in id order (every checkout locks in
+-- After the limits, before the order's insert: locks its one-row products in id order (every checkout locks in
 -- the same order: no deadlocks) and takes the quantities off. NO KEY UPDATE, the lock a stock update takes
 -- anyway: other orders' lines of the product (their foreign key check holds KEY SHARE until they commit, this
 -- order's own included) do not conflict with it. Conditional: a line whose stock would go below zero is not
