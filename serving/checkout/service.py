@@ -272,9 +272,7 @@ def _refuse_over_limit(
                     }
                 )
     if over:
-        over_ids = sorted({line["product_id"] for line in over})
-        now = {row["id"]: row for row in conn.execute(SQL["read_products"], {"ids": over_ids}).fetchall()}
-        _refuse_short(now, over_ids, cart)
+        _products_in_stock(conn, sorted({line["product_id"] for line in over}), cart)
         metrics.CHECKOUTS.labels("purchase_limit").inc()
         names = ", ".join(f"{line['title']} ({line['limit']} per {line['limit_per']})" for line in over)
         raise Conflict(
@@ -313,7 +311,8 @@ def _refuse_short(products: dict[int, dict], ids: list[int], cart: dict[int, int
 
 
 class StockInvariantError(RuntimeError):
-    """A conditional stock update skipped a row that still had the stock: a bug, never a shopper's doing."""
+    """A conditional stock update skipped a one-row product that still had the stock: a bug, never a shopper's
+    doing."""
 
 
 def _decrement_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, int]:
@@ -322,10 +321,12 @@ def _decrement_stock(conn, ids: list[int], cart: dict[int, int]) -> dict[int, in
     updated = conn.execute(SQL["decrement_stock"], {"ids": ids, "quantities": [cart[pid] for pid in ids]})
     new_stock = {row["id"]: row["stock"] for row in updated}
     if len(new_stock) != len(ids):
-        gone_short = [pid for pid in ids if pid not in new_stock]
-        now = {row["id"]: row for row in conn.execute(SQL["read_products"], {"ids": gone_short}).fetchall()}
-        _refuse_short(now, gone_short, cart)
-        raise StockInvariantError(f"stock update skipped {gone_short}, which have the stock; the order is rolled back")
+        skipped = [pid for pid in ids if pid not in new_stock]
+        now = _products_in_stock(conn, skipped, cart)
+        if any(now[pid]["stock_slots"] for pid in skipped):  # split over slots since it was read: look again
+            metrics.CHECKOUTS.labels("product_busy").inc()
+            raise ServiceUnavailable("this product's stock was just rearranged; retry in a second", code="product_busy")
+        raise StockInvariantError(f"stock update skipped {skipped}, which have the stock; the order is rolled back")
     return new_stock
 
 

@@ -164,3 +164,36 @@ def test_a_line_sold_out_by_another_order_after_it_was_read_is_a_409_and_makes_n
     assert [(i["product_id"], i["available"]) for i in response.get_json()["details"]["items"]] == [(product["id"], 0)]
     assert sql.execute("SELECT count(*) FROM orders").fetchone()[0] == orders_before
     assert sql.execute("SELECT stock FROM products WHERE id = %s", (product["id"],)).fetchone()[0] == 0
+
+
+def test_a_product_split_over_slots_after_it_was_read_is_a_503_to_retry_and_the_retry_buys_from_a_slot(
+    client, sql, oltp_url
+):
+    product = product_in_stock(sql)
+    fill_cart(client, product["id"], 1)
+    with psycopg.connect(oltp_url) as admin, ThreadPoolExecutor(1) as pool:
+        # what PUT .../stock-slots does, held open: the stock moves from the product's row into two slots
+        stock = admin.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE", (product["id"],)).fetchone()[0]
+        admin.execute(
+            "INSERT INTO product_stock_slots (product_id, slot, stock) VALUES (%s, 1, %s), (%s, 2, %s)",
+            (product["id"], stock - stock // 2, product["id"], stock // 2),
+        )
+        admin.execute("UPDATE products SET stock = 0, stock_slots = 2 WHERE id = %s", (product["id"],))
+        placing = pool.submit(client.post, "/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "split"})
+        wait_until(
+            lambda: sql.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')"
+            ).fetchone()[0],
+            10,
+            "the checkout to wait for the product's row",
+            every=0.02,
+        )
+        admin.commit()
+        busy = placing.result(timeout=30)
+    assert (busy.status_code, busy.get_json()["code"], busy.headers.get("Retry-After")) == (503, "product_busy", "1")
+    retried = client.post("/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "split"})
+    assert retried.status_code == 201
+    assert (
+        sql.execute("SELECT sum(stock) FROM product_stock_slots WHERE product_id = %s", (product["id"],)).fetchone()[0]
+        == stock - 1
+    )
