@@ -141,23 +141,28 @@ def test_an_order_waiting_on_another_orders_lines_of_the_product_is_not_held_up(
         other_order.rollback()
 
 
+def wait_for_a_row_lock_wait(sql) -> None:
+    """Until a session waits for a row another transaction holds (the checkout queued behind the test's)."""
+    wait_until(
+        lambda: sql.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')"
+        ).fetchone()[0],
+        10,
+        "the checkout to wait for the product's row",
+        every=0.02,
+    )
+
+
 def test_a_line_sold_out_by_another_order_after_it_was_read_is_a_409_and_makes_nothing(client, sql, oltp_url):
-    """The row is locked by the stock update, the order's last statement: an order that read the stock before
-    another one took it finds the line short there, and is refused with the stock left."""
+    """The row is locked by the stock update, after the limits: an order that read the stock before another one
+    took it finds the line short there, and is refused with the stock left."""
     product = product_in_stock(sql)
     fill_cart(client, product["id"], 1)
     orders_before = sql.execute("SELECT count(*) FROM orders").fetchone()[0]
     with psycopg.connect(oltp_url) as other_order, ThreadPoolExecutor(1) as pool:
         other_order.execute("UPDATE products SET stock = 0 WHERE id = %s", (product["id"],))  # not committed yet
         placing = pool.submit(client.post, "/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "late"})
-        wait_until(
-            lambda: sql.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')"
-            ).fetchone()[0],
-            10,
-            "the checkout to wait for the product's row",
-            every=0.02,
-        )
+        wait_for_a_row_lock_wait(sql)
         other_order.commit()
         response = placing.result(timeout=30)
     assert response.status_code == 409
@@ -180,14 +185,7 @@ def test_a_product_split_over_slots_after_it_was_read_is_a_503_to_retry_and_the_
         )
         admin.execute("UPDATE products SET stock = 0, stock_slots = 2 WHERE id = %s", (product["id"],))
         placing = pool.submit(client.post, "/api/v1/checkout", json=SHIPPING, headers={"Idempotency-Key": "split"})
-        wait_until(
-            lambda: sql.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')"
-            ).fetchone()[0],
-            10,
-            "the checkout to wait for the product's row",
-            every=0.02,
-        )
+        wait_for_a_row_lock_wait(sql)
         admin.commit()
         busy = placing.result(timeout=30)
     assert (busy.status_code, busy.get_json()["code"], busy.headers.get("Retry-After")) == (503, "product_busy", "1")
